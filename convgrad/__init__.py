@@ -1,0 +1,40 @@
+"""convgrad: forward and backward through a convolution layer, overlay by overlay.
+
+    >>> import convgrad
+    >>> r = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2])
+    >>> r.dW.tolist(), float(r.db)
+    ([0.30000000000000004, 0.4], 0.1)
+
+The public names are loaded on first use, so ``import convgrad`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+__all__ = ["forward", "backward", "Result", "Overlay", "ConvgradError", "InputError", "UsageError"]
+
+_LOCATIONS = {
+    "forward": "api",
+    "backward": "api",
+    "Result": "api",
+    "Overlay": "engine",
+    "ConvgradError": "errors",
+    "InputError": "errors",
+    "UsageError": "errors",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import Result, backward, forward
+    from .engine import Overlay
+    from .errors import ConvgradError, InputError, UsageError
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'convgrad' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)

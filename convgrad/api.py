@@ -1,0 +1,204 @@
+"""The Python API: ``convgrad.forward`` and ``convgrad.backward`` for notebooks and scripts.
+
+    >>> r = backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2])
+    >>> r.dW, r.db, r.dA_prev        # approximately [0.3, 0.4], 0.1, [-0.03, 0.01, 0.1]
+
+Arrays come back in the form and layout they were given in; overlays are
+produced lazily, one at a time, only when iterated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from . import engine
+from .engine import Overlay
+from .problem import Problem, build_problem, canonical_fields
+from .selection import ALL, Selection, parse_selection
+
+# Skipping more overlays than this recomputes the running totals at once instead.
+_WALK_JUMP = 64
+
+
+class Result:
+    """A forward or backward pass, totals in the user's form and layout.
+
+    Z: shaped like dZ (bare (*out), else (C_out, *out) / (N, C_out, *out) or channels-last);
+    dW: like W; db: a scalar (bare) or (C_out,); dA_prev: like A_prev.
+    The gradients are None after a forward pass.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+    @property
+    def is_backward(self) -> bool:
+        return self.problem.dZ is not None
+
+    @cached_property
+    def _totals(self) -> tuple[Any, Any, Any, Any]:
+        p = self.problem
+        finalize = p.domain.finalize
+        Z = finalize(engine.forward(p.A_prev, p.W, p.b, p.geom))
+        if p.dZ is None:
+            return Z, None, None, None
+        dW, db, dA_prev = engine.backward(p.A_prev, p.W, p.dZ, p.geom)
+        return Z, finalize(dW), finalize(db), finalize(dA_prev)
+
+    @cached_property
+    def scales(self) -> tuple[Any, Any, Any, Any] | None:
+        """Per entry, the sum of the magnitudes of the terms behind (Z, dW, db, dA_padded).
+
+        Canonical shapes, dA with its padding. Rounding noise of a float result
+        is a small multiple of 1e-16 of its scale; None outside the float domain.
+        """
+        p = self.problem
+        if p.domain.dtype == object:
+            return None
+        A, W = np.abs(p.A_prev), np.abs(p.W)
+        b = None if p.b is None else np.abs(p.b)
+        Z = engine.forward(A, W, b, p.geom)
+        if p.dZ is None:
+            return Z, None, None, None
+        return (Z,) + engine.backward(A, W, np.abs(p.dZ), p.geom, keep_padding=True)
+
+    @property
+    def Z(self) -> np.ndarray:
+        return self.problem.form.activation_from_canonical(self._totals[0])
+
+    @property
+    def dW(self) -> np.ndarray | None:
+        dW = self._totals[1]
+        return None if dW is None else self.problem.form.kernel_from_canonical(dW)
+
+    @property
+    def db(self) -> Any:
+        db = self._totals[2]
+        return None if db is None else self.problem.form.bias_from_canonical(db)
+
+    @property
+    def dA_prev(self) -> np.ndarray | None:
+        dA = self._totals[3]
+        return None if dA is None else self.problem.form.activation_from_canonical(dA)
+
+    @property
+    def canonical_totals(self) -> tuple[Any, Any, Any, Any]:
+        """(Z, dW, db, dA_prev) in the engine's channels-first form."""
+        return self._totals
+
+    @property
+    def overlay_count(self) -> int:
+        return self.problem.geom.overlay_count
+
+    def canonical_overlays(self, indices: Iterable[int] | None = None) -> Iterator[Overlay]:
+        """Engine overlays (channels-first arrays), lazily, in order or at ``indices``."""
+        p = self.problem
+        finalize = p.domain.finalize
+        for overlay in engine.iter_overlays(p.A_prev, p.W, p.b, p.dZ, p.geom, indices):
+            yield finalize_overlay(overlay, finalize)
+
+    def walk(self, indices: Iterable[int]) -> Iterator[tuple[Overlay, engine.RunningTotals]]:
+        """Overlays at ``indices`` (ascending) with the running totals just after each.
+
+        The totals object is updated in place: read it before asking for the next overlay.
+        A long stretch of skipped overlays is jumped in one vectorised step.
+        """
+        p = self.problem
+        if p.dZ is None:
+            raise ValueError("running totals need a backward pass")
+        maker = engine.OverlayMaker(p.A_prev, p.W, p.b, p.dZ, p.geom)
+        finalize = p.domain.finalize
+        running = engine.RunningTotals(p.A_prev, p.W, p.geom)
+        for index in indices:
+            if index - running.count > _WALK_JUMP:
+                running = engine.RunningTotals.before(index, p.A_prev, p.W, p.dZ, p.geom)
+            for skipped in range(running.count, index):
+                running.add(maker.make(skipped))
+            overlay = maker.make(index)
+            running.add(overlay)
+            yield finalize_overlay(overlay, finalize), running
+
+    def overlays(self, selection: Selection | str | None = None) -> Iterator[Overlay]:
+        """Overlays with window-shaped arrays in the user's form, lazily.
+
+        ``selection``: a Selection or its text ("all", "1-5", "n=0 pos=1,2"); default all.
+        """
+        if isinstance(selection, str):
+            selection = parse_selection(selection)
+        chosen = (selection or ALL).indices(self.problem.geom)
+        form = self.problem.form
+        for overlay in self.canonical_overlays(chosen):
+            yield overlay_in_form(overlay, form)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The resolved configuration and every shape, as plain JSON-able values."""
+        return describe_config(self.problem)
+
+
+def finalize_overlay(overlay: Overlay, finalize: Any) -> Overlay:
+    """Bring an overlay's values to the domain's final form (symbolic: expanded)."""
+    changes = {"Z": finalize(np.asarray(overlay.Z))[()]}
+    if overlay.dW is not None:
+        changes["dW"] = finalize(overlay.dW)
+        changes["dA_prev"] = finalize(overlay.dA_prev)
+    return dataclasses.replace(overlay, **changes)
+
+
+def overlay_in_form(overlay: Overlay, form: Any) -> Overlay:
+    """The same overlay with A_slice, kernel, dW and dA_prev in the user's form."""
+    window = form.window_from_canonical
+    changes: dict[str, Any] = {"A_slice": window(overlay.A_slice), "kernel": window(overlay.kernel)}
+    if overlay.dW is not None:
+        changes["dW"] = window(overlay.dW)
+        changes["dA_prev"] = window(overlay.dA_prev)
+    return dataclasses.replace(overlay, **changes)
+
+
+def describe_config(problem: Problem) -> dict[str, Any]:
+    g, form = problem.geom, problem.form
+    return {
+        "form": form.kind,
+        "layout": form.layout,
+        "mode": problem.mode_name,
+        "dims": g.dims,
+        "stride": list(g.stride),
+        "padding": [list(pair) for pair in g.padding],
+        "dilation": list(g.dilation),
+        "groups": g.groups,
+        "batch": g.batch,
+        "in_channels": g.in_channels,
+        "out_channels": g.out_channels,
+        "input_size": list(g.input_size),
+        "kernel_size": list(g.kernel_size),
+        "output_size": list(g.output_size),
+        "shapes": problem.user_shapes,
+        "overlay_count": g.overlay_count,
+        "numbers": problem.domain.name,
+    }
+
+
+def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
+    allow_nonfinite = bool(config.pop("allow_nonfinite", False))
+    fields = canonical_fields({**arrays, **config}, source="the arguments")
+    return Result(build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite))
+
+
+def forward(A_prev: Any, W: Any, b: Any = None, **config: Any) -> Result:
+    """Forward pass. ``config``: stride, padding, dilation, groups, layout, mode, dims (as in the JSON)."""
+    return _solve({"A_prev": A_prev, "W": W, "b": b}, config, need_dZ=False)
+
+
+def backward(A_prev: Any, W: Any, dZ: Any, b: Any = None, **config: Any) -> Result:
+    """Forward and backward pass for upstream gradient ``dZ`` (shaped like Z)."""
+    return _solve({"A_prev": A_prev, "W": W, "b": b, "dZ": dZ}, config, need_dZ=True)
+
+
+def solve(problem: Problem) -> Result:
+    """The result of an already validated problem."""
+    return Result(problem)

@@ -1,0 +1,136 @@
+"""The user's array forms and layouts, and conversion to and from the engine's canonical form.
+
+Forms (d spatial dims, k kernel, C channels, N batch):
+
+=========== ======================= ======================== ========================
+form        A_prev / Z / dZ         W                        window-shaped (A_slice..)
+=========== ======================= ======================== ========================
+bare        (*spatial)              (*k)                     (*k)
+channels-   (C, *spatial) or        (C_out, C_in/G, *k)      (C_in/G, *k)
+first       (N, C, *spatial)
+channels-   (*spatial, C) or        (*k, C_in/G, C_out)      (*k, C_in/G)
+last        (N, *spatial, C)
+=========== ======================= ======================== ========================
+
+Canonical (engine) form: A_prev (N, C_in, *spatial), W (C_out, C_in/G, *k), b (C_out,).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SPATIAL_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
+
+BARE = "bare"
+UNBATCHED = "unbatched"
+BATCHED = "batched"
+
+
+@dataclass(frozen=True)
+class Form:
+    """kind: "bare", "unbatched" or "batched"; channels_last: TensorFlow order; dims: spatial rank."""
+
+    kind: str
+    channels_last: bool
+    dims: int
+
+    @property
+    def layout(self) -> str:
+        """The layout's letters for this rank (NCHW, NWC, NCDHW, ...)."""
+        spatial = SPATIAL_LETTERS.get(self.dims, "S" * self.dims)
+        return f"N{spatial}C" if self.channels_last else f"NC{spatial}"
+
+    # -- shapes in words, for messages ---------------------------------------------------
+
+    def describe(self, role: str) -> str:
+        """The shape a role's array must have in this form, in symbols."""
+        sp = "*spatial"
+        if self.kind == BARE:
+            return {"A_prev": f"({sp})", "W": "(*k)", "dZ": "(*out)", "b": "a scalar"}[role]
+        batch = "N, " if self.kind == BATCHED else ""
+        if role == "W":
+            return "(*k, C_in/groups, C_out)" if self.channels_last else "(C_out, C_in/groups, *k)"
+        if role == "b":
+            return "(C_out,) or a scalar"
+        chan = "C_in" if role == "A_prev" else "C_out"
+        sp = "*spatial" if role == "A_prev" else "*out"
+        return f"({batch}{sp}, {chan})" if self.channels_last else f"({batch}{chan}, {sp})"
+
+    # -- user -> canonical ----------------------------------------------------------------
+
+    def activation_to_canonical(self, array: np.ndarray) -> np.ndarray:
+        """A_prev, Z or dZ in this form -> (N, C, *spatial)."""
+        if self.kind == BARE:
+            return array.reshape((1, 1) + array.shape)
+        if self.kind == UNBATCHED:
+            array = array[np.newaxis]
+        return np.moveaxis(array, -1, 1) if self.channels_last else array
+
+    def kernel_to_canonical(self, array: np.ndarray) -> np.ndarray:
+        """W in this form -> (C_out, C_in/G, *k)."""
+        if self.kind == BARE:
+            return array.reshape((1, 1) + array.shape)
+        if self.channels_last:
+            d = self.dims
+            return array.transpose((d + 1, d) + tuple(range(d)))
+        return array
+
+    # -- canonical -> user ----------------------------------------------------------------
+
+    def activation_from_canonical(self, array: np.ndarray) -> np.ndarray:
+        """(N, C, *spatial) -> this form."""
+        if self.kind == BARE:
+            return array[0, 0]
+        if self.channels_last:
+            array = np.moveaxis(array, 1, -1)
+        return array[0] if self.kind == UNBATCHED else array
+
+    def kernel_from_canonical(self, array: np.ndarray) -> np.ndarray:
+        """(C_out, C_in/G, *k) -> this form."""
+        if self.kind == BARE:
+            return array[0, 0]
+        if self.channels_last:
+            d = self.dims
+            return array.transpose(tuple(range(2, d + 2)) + (1, 0))
+        return array
+
+    def window_from_canonical(self, array: np.ndarray) -> np.ndarray:
+        """(C_in/G, *k) -> this form: (*k) bare, (*k, C_in/G) channels-last."""
+        if self.kind == BARE:
+            return array[0]
+        return np.moveaxis(array, 0, -1) if self.channels_last else array
+
+    def bias_from_canonical(self, array: np.ndarray) -> Any:
+        """(C_out,) -> a scalar in the bare form."""
+        return array[0] if self.kind == BARE else array
+
+    def position_from_canonical(self, position: tuple[int, ...]) -> list[int]:
+        return list(position)
+
+
+def parse_layout(text: str) -> bool | None:
+    """True for a channels-last name, False for channels-first, None if not a layout.
+
+    Accepts channels_first / channels_last (any of - _ or space) and letter
+    names for any rank, with or without the batch letter: NCHW, NCW, NCL,
+    NCDHW, CHW (first); NHWC, NWC, NLC, NDHWC, HWC (last).
+    """
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    if key in ("channels_first", "first"):
+        return False
+    if key in ("channels_last", "last"):
+        return True
+    letters = text.strip().upper()
+    if not letters.isalpha() or letters.count("C") != 1 or len(letters) < 2:
+        return None
+    body = letters[1:] if letters.startswith("N") else letters
+    if not body or "N" in body:
+        return None
+    if body.startswith("C") and len(body) > 1:
+        return False
+    if body.endswith("C") and len(body) > 1:
+        return True
+    return None

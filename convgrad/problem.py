@@ -1,0 +1,440 @@
+"""From raw fields (a JSON object, flags, or API arguments) to a validated problem.
+
+This is the one validation layer: the CLI and the Python API both call
+``build_problem``; the engine trusts what it returns. Every error is an
+``InputError`` naming the field, and the shapes where shapes are the trouble.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
+from .geometry import Geometry, PaddingPairs
+from .numbers import FLOAT64, Domain, describe_value
+
+ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
+CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims")
+#: Keys that describe a problem file without changing the computation.
+META_FIELDS = ("description", "$schema")
+
+#: Other names people use for each field (PyTorch, TensorFlow, courses, textbooks).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "A_prev": ("x", "X", "input", "A", "a_prev", "inputs"),
+    "W": ("w", "kernel", "filter", "F", "weight", "weights", "filters"),
+    "b": ("bias",),
+    "dZ": ("dz", "delta", "upstream", "grad_output", "dY", "dy"),
+    "stride": ("strides",),
+    "padding": ("pad",),
+    "dilation": ("dilations", "dilation_rate"),
+    "layout": ("data_format",),
+}
+_CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+KNOWN_FIELDS = ARRAY_FIELDS + CONFIG_FIELDS + META_FIELDS
+
+MODES = {
+    "cross-correlation": False,
+    "cross_correlation": False,
+    "crosscorrelation": False,
+    "correlation": False,
+    "xcorr": False,
+    "convolution": True,
+    "conv": True,
+    "convolve": True,
+}
+
+
+def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[str, Any]:
+    """Rename aliases to canonical keys; refuse unknown keys and a field given twice."""
+    fields: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
+    for key, value in raw.items():
+        name = key if key in KNOWN_FIELDS else _CANONICAL.get(key)
+        if name is None:
+            raise InputError(f"unknown key {key!r} in {source}{_suggestion(key)}")
+        if name in fields:
+            raise InputError(f"{name} is given twice in {source}, as {given_as[name]!r} and {key!r}")
+        fields[name] = value
+        given_as[name] = key
+    return fields
+
+
+def _suggestion(key: str) -> str:
+    names = list(KNOWN_FIELDS) + list(_CANONICAL)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if not close:
+        lowered = {n.lower(): n for n in names}
+        close = [lowered[key.lower()]] if key.lower() in lowered else []
+    if close:
+        target = _CANONICAL.get(close[0], close[0])
+        return f": did you mean {target!r}?"
+    return f" (known keys: {', '.join(ARRAY_FIELDS + CONFIG_FIELDS)})"
+
+
+# -- arrays ------------------------------------------------------------------------------
+
+
+def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = False) -> np.ndarray:
+    """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
+    if isinstance(value, np.ndarray):
+        array = _from_numpy(value, field, domain)
+    else:
+        shape, flat = _flatten(value, field)
+        array = np.empty(len(flat), dtype=domain.dtype)
+        array[:] = [domain.convert(v, p) for v, p in flat] if domain.dtype == object else [
+            _float_entry(v, p, domain) for v, p in flat
+        ]
+        array = array.reshape(shape)
+    if not allow_nonfinite and array.dtype != object:
+        _refuse_nonfinite(array, field)
+    return array
+
+
+def _float_entry(value: Any, path: str, domain: Domain) -> float:
+    # Fast path for what JSON gives; everything else goes through the domain's checks.
+    if type(value) is Decimal or type(value) is int:
+        return float(value)
+    return domain.convert(value, path)
+
+
+def _from_numpy(array: np.ndarray, field: str, domain: Domain) -> np.ndarray:
+    if array.dtype == bool or array.dtype.kind not in "iufO":
+        raise InputError(f"{field} is a numpy array of {array.dtype}, not of numbers")
+    if array.dtype.kind == "O":
+        flat = [(v, _entry_path(field, idx, array.shape)) for idx, v in np.ndenumerate(array)]
+        result = np.empty(array.size, dtype=domain.dtype)
+        result[:] = [domain.convert(v, p) for v, p in flat]
+        return result.reshape(array.shape)
+    return domain.from_numeric_array(array, field)
+
+
+def _entry_path(field: str, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
+    return field + "".join(f"[{i}]" for i in index)
+
+
+def _flatten(value: Any, field: str) -> tuple[tuple[int, ...], list[tuple[Any, str]]]:
+    """Shape and (entry, path) pairs of nested lists; ragged and empty lists are refused."""
+    if not isinstance(value, (list, tuple)):
+        if isinstance(value, dict):
+            raise InputError(f"{field} is an object, expected a number or a list of numbers")
+        return (), [(value, field)]
+    flat: list[tuple[Any, str]] = []
+
+    def walk(node: Any, path: str) -> tuple[int, ...]:
+        if not isinstance(node, (list, tuple)):
+            if isinstance(node, dict):
+                raise InputError(f"{path} is an object, expected a number")
+            flat.append((node, path))
+            return ()
+        if len(node) == 0:
+            raise InputError(f"{path} is an empty list")
+        first = walk(node[0], f"{path}[0]")
+        for i in range(1, len(node)):
+            shape = walk(node[i], f"{path}[{i}]")
+            if shape != first:
+                raise InputError(
+                    f"{field} is ragged: {path}[0] has shape {_fmt_shape(first)} "
+                    f"but {path}[{i}] has shape {_fmt_shape(shape)}"
+                )
+        return (len(node),) + first
+
+    shape = walk(value, field)
+    return shape, flat
+
+
+def _refuse_nonfinite(array: np.ndarray, field: str) -> None:
+    bad = ~np.isfinite(array)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        value = array[index]
+        path = field + "".join(f"[{i}]" for i in index)
+        raise InputError(
+            f"{path} is {value}, not a finite number",
+            hint="pass --allow-nonfinite to compute with it anyway",
+        )
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+fmt_shape = _fmt_shape
+
+
+# -- configuration -------------------------------------------------------------------------
+
+
+def _whole(value: Any, field: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float, Fraction, np.integer)):
+        if isinstance(value, str):
+            from .numbers import parse_number_text
+
+            parsed = parse_number_text(value)
+            if parsed is not None:
+                return _whole(parsed, field, minimum)
+        raise InputError(f"{field} must be a whole number >= {minimum}, got {describe_value(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
+    if value != int(value):
+        raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
+    number = int(value)
+    if number < minimum:
+        raise InputError(f"{field} must be a whole number >= {minimum}, got {number}")
+    return number
+
+
+def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:
+    """An int for every spatial dim, or a list with one per dim."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        if len(value) != dims:
+            raise InputError(
+                f"{field} has {len(value)} entries but the problem has {dims} spatial "
+                f"dim{'s' if dims != 1 else ''}: give one number, or one per dim"
+            )
+        return tuple(_whole(v, f"{field}[{i}]", minimum) for i, v in enumerate(value))
+    return (_whole(value, field, minimum),) * dims
+
+
+def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
+    """"valid", "same", "full", an int, one int per dim, or [before, after] per dim."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("valid", "same", "full"):
+            return word
+        raise InputError(f"padding {value!r} is not one of: a number, a list, 'valid', 'same', 'full'")
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        p = _whole(value, "padding", 0)
+        return ((p, p),) * dims
+    # In 1-D a flat pair [before, after] is the only reading that fits.
+    if dims == 1 and len(value) == 2 and not any(isinstance(v, (list, tuple)) for v in value):
+        value = [value]
+    if len(value) != dims:
+        raise InputError(
+            f"padding has {len(value)} entries but the problem has {dims} spatial "
+            f"dim{'s' if dims != 1 else ''}: give one number, one per dim, or [before, after] per dim"
+        )
+    pairs = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, (list, tuple)):
+            if len(entry) != 2:
+                raise InputError(
+                    f"padding[{i}] has {len(entry)} entries: a per-dim padding pair is [before, after]"
+                )
+            pairs.append((_whole(entry[0], f"padding[{i}][0]", 0), _whole(entry[1], f"padding[{i}][1]", 0)))
+        else:
+            p = _whole(entry, f"padding[{i}]", 0)
+            pairs.append((p, p))
+    return tuple(pairs)
+
+
+def parse_mode(value: Any) -> bool:
+    """True (flip the kernel) for convolution, False for cross-correlation."""
+    key = str(value).strip().lower().replace(" ", "-") if isinstance(value, str) else None
+    if key not in MODES:
+        raise InputError(
+            f"mode must be 'cross-correlation' or 'convolution', got {describe_value(value)}"
+        )
+    return MODES[key]
+
+
+def parse_layout_field(value: Any) -> bool:
+    if isinstance(value, str):
+        channels_last = parse_layout(value)
+        if channels_last is not None:
+            return channels_last
+    raise InputError(
+        f"layout must be channels-first (NCHW, NCW, ...) or channels-last (NHWC, NWC, ...), "
+        f"got {describe_value(value)}"
+    )
+
+
+# -- the problem ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated problem, arrays canonical.
+
+    A_prev (N, C_in, *spatial); W (C_out, C_in/G, *k); b (C_out,) or None;
+    dZ (N, C_out, *out) or None; geom the resolved configuration; form how the
+    user laid the arrays out (results go back that way); domain the number kind.
+    """
+
+    A_prev: np.ndarray
+    W: np.ndarray
+    b: np.ndarray | None
+    dZ: np.ndarray | None
+    geom: Geometry
+    form: Form
+    domain: Domain
+    mode_name: str
+
+    @property
+    def user_shapes(self) -> dict[str, list[int]]:
+        """Shapes of every array in the user's form (b and db: [] when scalar)."""
+        form = self.form
+        g = self.geom
+        z_shape = form.activation_from_canonical(np.empty((g.batch, g.out_channels) + g.output_size)).shape
+        bias_shape = [] if form.kind == BARE else [g.out_channels]
+        shapes = {
+            "A_prev": list(form.activation_from_canonical(self.A_prev).shape),
+            "W": list(form.kernel_from_canonical(self.W).shape),
+            "b": bias_shape,
+            "Z": list(z_shape),
+        }
+        if self.dZ is not None:
+            shapes.update({"dZ": list(z_shape), "dW": shapes["W"], "db": bias_shape,
+                           "dA_prev": shapes["A_prev"]})
+        return shapes
+
+
+def infer_form(a_shape: tuple[int, ...], w_shape: tuple[int, ...], dims: int | None,
+               channels_last: bool) -> Form:
+    """Which form the arrays are in, from their ranks (``dims`` settles a bare 3-D volume)."""
+    w_rank, a_rank = len(w_shape), len(a_shape)
+    if w_rank == 0:
+        raise InputError("W is a single number; a kernel needs at least one spatial axis")
+    if dims is None:
+        bare = w_rank <= 2
+        d = w_rank if bare else w_rank - 2
+    elif w_rank == dims:
+        bare, d = True, dims
+    elif w_rank == dims + 2:
+        bare, d = False, dims
+    else:
+        raise InputError(
+            f"W has shape {_fmt_shape(w_shape)}, but with dims = {dims} it must have rank {dims} "
+            f"(one bare kernel) or {dims + 2} (filters with channels)"
+        )
+    if bare:
+        if a_rank != d:
+            raise InputError(
+                f"A_prev has shape {_fmt_shape(a_shape)} but W has shape {_fmt_shape(w_shape)}: "
+                f"a bare {d}-D kernel needs a bare {d}-D A_prev; with channels, W is "
+                f"{Form(BATCHED, channels_last, d).describe('W')}"
+            )
+        return Form(BARE, channels_last, d)
+    if a_rank == d + 1:
+        return Form(UNBATCHED, channels_last, d)
+    if a_rank == d + 2:
+        return Form(BATCHED, channels_last, d)
+    expect = Form(BATCHED, channels_last, d)
+    raise InputError(
+        f"A_prev has shape {_fmt_shape(a_shape)} but W has shape {_fmt_shape(w_shape)}, "
+        f"{d}-D filters {expect.describe('W')}: A_prev must be {Form(UNBATCHED, channels_last, d).describe('A_prev')} "
+        f"or {expect.describe('A_prev')} ({expect.layout})"
+    )
+
+
+def build_problem(
+    fields: Mapping[str, Any],
+    *,
+    need_dZ: bool,
+    domain: Domain = FLOAT64,
+    allow_nonfinite: bool = False,
+) -> Problem:
+    """Validate canonical fields (see ``canonical_fields``) into a Problem."""
+    for name in ("A_prev", "W"):
+        if fields.get(name) is None:
+            raise InputError(f"{name} is missing: give it in the input JSON or with --{_flag(name)}")
+    if need_dZ and fields.get("dZ") is None:
+        raise InputError("dZ is missing: backward needs the upstream gradient (--dZ or \"dZ\" in the input)")
+
+    A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite)
+    W_user = to_array(fields["W"], "W", domain, allow_nonfinite)
+
+    channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
+    dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
+    form = infer_form(A_user.shape, W_user.shape, dims, channels_last)
+    d = form.dims
+
+    A = form.activation_to_canonical(A_user)
+    W = form.kernel_to_canonical(W_user)
+    if 0 in A.shape or 0 in W.shape:  # only numpy input can get here
+        raise InputError(f"A_prev {_fmt_shape(A_user.shape)} and W {_fmt_shape(W_user.shape)} must not be empty")
+
+    groups = _whole(fields.get("groups", 1) if fields.get("groups") is not None else 1, "groups", 1)
+    if form.kind == BARE and groups != 1:
+        raise InputError(f"groups = {groups} needs channels: a bare A_prev has one channel")
+    batch, c_in = A.shape[:2]
+    c_out, c_in_per_group = W.shape[:2]
+    if c_in % groups:
+        raise InputError(f"A_prev has {c_in} channels (shape {_fmt_shape(A_user.shape)}), not divisible by groups = {groups}")
+    if c_out % groups:
+        raise InputError(f"W has {c_out} filters (shape {_fmt_shape(W_user.shape)}), not divisible by groups = {groups}")
+    if c_in_per_group * groups != c_in:
+        raise InputError(
+            f"W has shape {_fmt_shape(W_user.shape)}, {c_in_per_group} input channel"
+            f"{'s' if c_in_per_group != 1 else ''} per filter, but A_prev has shape "
+            f"{_fmt_shape(A_user.shape)}, {c_in} channel{'s' if c_in != 1 else ''}"
+            + (f" in {groups} groups of {c_in // groups}" if groups != 1 else "")
+            + f" ({form.layout}: W is {form.describe('W')})"
+        )
+
+    stride = per_dim(_given(fields, "stride", 1), "stride", d, 1)
+    dilation = per_dim(_given(fields, "dilation", 1), "dilation", d, 1)
+    padding = parse_padding(_given(fields, "padding", 0), d)
+    mode_value = _given(fields, "mode", "cross-correlation")
+    flip = parse_mode(mode_value)
+
+    geom = Geometry.build(
+        batch=batch, in_channels=c_in, out_channels=c_out, groups=groups,
+        input_size=tuple(A.shape[2:]), kernel_size=tuple(W.shape[2:]),
+        stride=stride, dilation=dilation, padding=padding, flip=flip,
+    )
+    for axis, (size, padded, span) in enumerate(zip(geom.input_size, geom.padded_size, geom.dilated_kernel_size)):
+        if span > padded:
+            pad = geom.padding[axis]
+            raise InputError(
+                f"the kernel does not fit along spatial axis {axis}: W has shape {_fmt_shape(W_user.shape)}"
+                f" (dilated extent {span}) but A_prev has shape {_fmt_shape(A_user.shape)}"
+                f" ({size} + padding {pad[0]}+{pad[1]} = {padded})"
+            )
+
+    b = None
+    if fields.get("b") is not None:
+        b_user = to_array(fields["b"], "b", domain, allow_nonfinite)
+        if b_user.ndim == 0:
+            b = np.full(c_out, b_user[()], dtype=b_user.dtype)
+        elif b_user.ndim == 1 and b_user.shape[0] == c_out:
+            b = b_user
+        else:
+            raise InputError(
+                f"b has shape {_fmt_shape(b_user.shape)} but W has {c_out} filter"
+                f"{'s' if c_out != 1 else ''} (shape {_fmt_shape(W_user.shape)}): b needs one value per filter"
+            )
+
+    dZ = None
+    if fields.get("dZ") is not None:
+        dZ_user = to_array(fields["dZ"], "dZ", domain, allow_nonfinite)
+        z_shape = form.activation_from_canonical(np.empty((batch, c_out) + geom.output_size)).shape
+        if dZ_user.ndim == 0:  # one number for every output: L = dZ * sum(Z)
+            dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
+        if dZ_user.shape != z_shape:
+            raise InputError(f"dZ has shape {_fmt_shape(dZ_user.shape)} but Z has shape {_fmt_shape(z_shape)}")
+        dZ = form.activation_to_canonical(dZ_user)
+
+    mode_name = "convolution" if flip else "cross-correlation"
+    return Problem(A, W, b, dZ, geom, form, domain, mode_name)
+
+
+def _given(fields: Mapping[str, Any], name: str, default: Any) -> Any:
+    value = fields.get(name)
+    return default if value is None else value
+
+
+def _flag(name: str) -> str:
+    return {"A_prev": "A-prev", "W": "W", "b": "b", "dZ": "dZ"}.get(name, name)

@@ -1,0 +1,128 @@
+"""Reading text into raw values: JSON documents and the short forms people type in flags.
+
+Numbers are kept as typed: JSON decimals become ``decimal.Decimal`` (so 0.3 can
+later be exactly 3/10), integers ``int``; strings stay strings. Nothing here
+knows about convolutions; ``problem`` validates what this returns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+_NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InputError(f"duplicate key {key!r} in a JSON object: give each key once")
+        result[key] = value
+    return result
+
+
+def parse_json(text: str, source: str) -> Any:
+    """Parse a JSON document, numbers kept exact; errors name the line and column."""
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_NONFINITE.__getitem__,
+            object_pairs_hook=_object_without_duplicates,
+        )
+    except json.JSONDecodeError as err:
+        before = text[: err.pos].rstrip()
+        hint = "a trailing comma?" if before.endswith(",") and text[err.pos : err.pos + 1] in "]}" else None
+        raise InputError(
+            f"{source} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", hint=hint
+        ) from None
+    except RecursionError:
+        raise InputError(f"{source} is nested too deeply to read") from None
+
+
+def read_text(path: str) -> str:
+    """The text of a file, or of stdin for "-"."""
+    if path == "-":
+        return sys.stdin.read()
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"input file {path!r} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"input file {path!r} is a directory") from None
+    except UnicodeDecodeError:
+        raise InputError(f"input file {path!r} is not UTF-8 text") from None
+    except OSError as err:
+        raise InputError(f"cannot read input file {path!r}: {err.strerror}") from None
+
+
+def read_problem_document(path: str) -> dict[str, Any]:
+    """The JSON object in a problem file ("-" for stdin)."""
+    source = "stdin" if path == "-" else path
+    text = read_text(path)
+    if not text.strip():
+        raise InputError(f"{source} is empty: expected a JSON object with A_prev, W, ...")
+    document = parse_json(text, source)
+    if not isinstance(document, dict):
+        raise InputError(f"{source} holds a JSON {_json_kind(document)}, expected an object with A_prev, W, ...")
+    return document
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return "number" if not isinstance(value, bool) else "boolean"
+
+
+_ENTRY_SPLIT = re.compile(r"[\s,]+")
+
+
+def _token(text: str) -> Any:
+    """One shorthand entry: int, Decimal, or the text itself (a fraction or a name)."""
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text):
+            return Decimal(text)
+    except ArithmeticError:  # pragma: no cover - the pattern admits only valid decimals
+        pass
+    return text
+
+
+def parse_flag_value(text: str, field: str) -> Any:
+    """A flag's value: JSON ("[[1,2],[3,4]]", "2"), or the matrix shorthand people type.
+
+    Shorthand: rows split by ";", entries by spaces or commas: "1 2; 3 4" is
+    [[1, 2], [3, 4]], "1, 2, 3" is [1, 2, 3], "0.5" is 0.5. A word (same,
+    valid, NHWC) stays a string.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise InputError(f"--{field} is empty")
+    if stripped[0] in "[{\"" or stripped in ("true", "false", "null"):
+        return parse_json(stripped, f"--{field}")
+    rows = [row.strip() for row in stripped.split(";")]
+    if rows and rows[-1] == "":
+        rows = rows[:-1]  # a trailing ";" is harmless
+    parsed = []
+    for row in rows:
+        entries = [e for e in _ENTRY_SPLIT.split(row) if e]
+        if not entries:
+            raise InputError(f"--{field} has an empty row in {text!r}")
+        parsed.append([_token(e) for e in entries])
+    if len(parsed) == 1 and ";" not in stripped:
+        row = parsed[0]
+        return row[0] if len(row) == 1 else row
+    return parsed

@@ -1,0 +1,1 @@
+"""Presentation: every way a result is shown or written. Nothing here computes gradients."""

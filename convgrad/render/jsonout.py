@@ -1,0 +1,107 @@
+"""JSON for machines: one encoder for every command, faithful numbers, overlays streamed.
+
+Numbers are written faithfully: a float as the shortest text that reads back
+to the same double (float32: the same float32); an exact value with a
+terminating decimal expansion as that decimal (0.3), any other rational as a
+string "p/q"; a symbolic value as a string sympy parses back. Non-finite
+floats (only with --allow-nonfinite) are the strings "NaN", "Infinity", "-Infinity".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from fractions import Fraction
+from typing import IO, Any
+
+import numpy as np
+
+from ..api import Result, overlay_in_form
+from ..engine import Overlay
+from ..numbers import finite_decimal_text
+
+_NONFINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
+
+
+def scalar(value: Any) -> str:
+    """JSON text of one number (or string, bool, None)."""
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, np.float32):
+        return str(value) if np.isfinite(value) else _NONFINITE[str(float(value))]
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        return repr(x) if math.isfinite(x) else _NONFINITE[str(x)]
+    if isinstance(value, Fraction):
+        text = finite_decimal_text(value)
+        return text if text is not None else f'"{value.numerator}/{value.denominator}"'
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(str(value), ensure_ascii=False)  # symbolic expressions
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text of nested dicts, lists and arrays of any number kind."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.float64 and np.isfinite(value).all():
+            return json.dumps(value.tolist())  # repr of each double: fast and faithful
+        if value.ndim == 0:
+            return scalar(value[()])
+        return "[" + ", ".join(dumps(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(dumps(v) for v in value) + "]"
+    return scalar(value)
+
+
+def overlay_object(overlay: Overlay, backward: bool) -> dict[str, Any]:
+    """The JSON fields of one overlay (arrays already in the user's form)."""
+    obj: dict[str, Any] = {
+        "number": overlay.index + 1,
+        "n": overlay.n,
+        "c_out": overlay.c_out,
+        "position": list(overlay.position),
+        "window_start": list(overlay.window_start),
+        "A_slice": overlay.A_slice,
+        "Z": overlay.Z,
+    }
+    if backward:
+        obj.update({"dZ": overlay.dZ, "dW": overlay.dW, "db": overlay.db, "dA_prev": overlay.dA_prev})
+    return obj
+
+
+def totals_object(result: Result) -> dict[str, Any]:
+    obj: dict[str, Any] = {"Z": result.Z}
+    if result.is_backward:
+        obj.update({"dW": result.dW, "db": result.db, "dA_prev": result.dA_prev})
+    return obj
+
+
+def document_chunks(result: Result, indices: Iterable[int]) -> Iterator[str]:
+    """The JSON document in pieces: totals and config, then one overlay at a time."""
+    fields = totals_object(result)
+    fields["config"] = result.config
+    yield "{\n"
+    for key, value in fields.items():
+        yield f"  {json.dumps(key)}: {dumps(value)},\n"
+    yield '  "overlays": ['
+    form = result.problem.form
+    first = True
+    for overlay in result.canonical_overlays(indices):
+        yield ("\n    " if first else ",\n    ") + dumps(overlay_object(overlay_in_form(overlay, form), result.is_backward))
+        first = False
+    yield "]\n}\n" if first else "\n  ]\n}\n"
+
+
+def write_document(result: Result, indices: Iterable[int], stream: IO[str]) -> None:
+    for chunk in document_chunks(result, indices):
+        stream.write(chunk)

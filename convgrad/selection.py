@@ -1,0 +1,144 @@
+"""Which overlays to show: ``--overlays all | none | SELECTION``.
+
+A SELECTION is one or more clauses, separated by spaces or ";", all of which
+an overlay must match:
+
+- overlay numbers as printed (1-based): ``3``, ``2-5``, ``1-3,9``;
+- ``n=...``: samples, ``c_out=...`` (or ``c=...``): filters, each a list of
+  numbers and ranges (``n=0``, ``c_out=1-2,5``);
+- ``pos=...``: an output position, one coordinate per spatial dim separated
+  by commas, each a number, a range ``a-b`` or ``*`` (``pos=0,1``, ``pos=*,0-1``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .engine import overlay_index
+from .errors import InputError
+from .geometry import Geometry
+
+Ranges = tuple[tuple[int, int], ...]  # inclusive (first, last) pairs
+
+
+def _ranges(text: str, what: str, base: int = 0) -> Ranges:
+    """"1-3,9" -> ((1, 3), (9, 9)); ``base`` is subtracted (1-based overlay numbers)."""
+    result = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if not m:
+            raise InputError(f"--overlays: {what} {text!r} is not a list of numbers and ranges like 1-3,5")
+        first = int(m.group(1))
+        last = int(m.group(2)) if m.group(2) is not None else first
+        if last < first:
+            raise InputError(f"--overlays: range {part.strip()!r} runs backwards")
+        result.append((first - base, last - base))
+    return tuple(result)
+
+
+def _within(value: int, ranges: Ranges | None) -> bool:
+    return ranges is None or any(a <= value <= b for a, b in ranges)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """kind: "all", "none", "auto" (all when few, else the first ones) or "filter"."""
+
+    kind: str
+    numbers: Ranges | None = None
+    n: Ranges | None = None
+    c_out: Ranges | None = None
+    position: tuple[Ranges | None, ...] | None = None
+    text: str = ""
+
+    def indices(self, geom: Geometry) -> Iterator[int]:
+        """Overlay indices (0-based) selected, in overlay order."""
+        if self.kind == "none":
+            return
+        if self.kind in ("all", "auto"):
+            yield from range(geom.overlay_count)
+            return
+        if self.position is not None and len(self.position) != geom.dims:
+            raise InputError(
+                f"--overlays: pos has {len(self.position)} coordinate(s) but the output has "
+                f"{geom.dims} spatial dim(s), shape {geom.output_size}"
+            )
+        if self.n is None and self.c_out is None and self.position is None and self.numbers:
+            # Numbers alone: walk the ranges, not every overlay of a large layer.
+            merged: list[list[int]] = []
+            for first, last in sorted(self.numbers):
+                last = min(last, geom.overlay_count - 1)
+                if first > last:
+                    continue
+                if merged and first <= merged[-1][1] + 1:
+                    merged[-1][1] = max(merged[-1][1], last)
+                else:
+                    merged.append([first, last])
+            for first, last in merged:
+                yield from range(first, last + 1)
+            return
+        samples = [i for i in range(geom.batch) if _within(i, self.n)]
+        filters = [c for c in range(geom.out_channels) if _within(c, self.c_out)]
+        axes = [
+            [p for p in range(size) if self.position is None or _within(p, self.position[axis])]
+            for axis, size in enumerate(geom.output_size)
+        ]
+        for n in samples:
+            for c_out in filters:
+                for position in itertools.product(*axes):
+                    index = overlay_index(n, c_out, position, geom)
+                    if _within(index, self.numbers):
+                        yield index
+
+    def is_empty(self, geom: Geometry) -> bool:
+        return next(iter(self.indices(geom)), None) is None
+
+
+ALL = Selection("all")
+NONE = Selection("none")
+AUTO = Selection("auto")
+
+
+def parse_selection(text: str | None) -> Selection:
+    """Parse the --overlays value (None: the default, "auto")."""
+    if text is None:
+        return AUTO
+    stripped = text.strip()
+    if stripped.lower() in ("all", "none", "auto"):
+        return {"all": ALL, "none": NONE, "auto": AUTO}[stripped.lower()]
+    clauses = [c for c in re.split(r"[\s;]+", stripped) if c]
+    if not clauses:
+        raise InputError("--overlays is empty: give all, none, or a selection such as 1-5 or n=0 pos=1,2")
+    found: dict[str, object] = {}
+    for clause in clauses:
+        if "=" not in clause:
+            key, value = "numbers", clause
+        else:
+            key, value = (s.strip() for s in clause.split("=", 1))
+            key = {"c": "c_out", "cout": "c_out", "position": "pos", "p": "pos"}.get(key, key)
+            if key not in ("n", "c_out", "pos"):
+                raise InputError(f"--overlays: unknown key {key!r} in {clause!r} (keys: n, c_out, pos)")
+        if key in found:
+            raise InputError(f"--overlays: {key} is given twice")
+        if key == "numbers":
+            found[key] = _ranges(value, "overlay numbers", base=1)
+            if any(a < 0 for a, _ in found[key]):  # type: ignore[attr-defined]
+                raise InputError("--overlays: overlay numbers start at 1")
+        elif key == "pos":
+            found[key] = tuple(
+                None if coord.strip() == "*" else _ranges(coord, "a pos coordinate")
+                for coord in value.split(",")
+            )
+        else:
+            found[key] = _ranges(value, key)
+    return Selection(
+        "filter",
+        numbers=found.get("numbers"),  # type: ignore[arg-type]
+        n=found.get("n"),  # type: ignore[arg-type]
+        c_out=found.get("c_out"),  # type: ignore[arg-type]
+        position=found.get("pos"),  # type: ignore[arg-type]
+        text=stripped,
+    )
