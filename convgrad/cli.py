@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts hold literal brackets like [[before, after], ...]
 )
 
 #: How many overlays the table shows before it asks for --overlays.
@@ -44,7 +45,7 @@ class View(str, Enum):
 # -- options shared by forward and backward ----------------------------------------------
 
 FileArg = Annotated[Optional[str], typer.Argument(
-    metavar="[FILE]", help="Problem JSON file (same as --input); - reads stdin.", show_default=False)]
+    metavar="FILE", help="Problem JSON file (same as --input); - reads stdin.", show_default=False)]
 InputOpt = Annotated[Optional[str], typer.Option(
     "--input", "-i", metavar="FILE", help="Problem JSON file; - reads stdin.", show_default=False)]
 APrevOpt = Annotated[Optional[str], typer.Option(
@@ -58,7 +59,7 @@ DZOpt = Annotated[Optional[str], typer.Option(
 StrideOpt = Annotated[Optional[str], typer.Option(
     "--stride", metavar="S", help="Stride: one number, or one per spatial dim (2,1).", show_default=False)]
 PaddingOpt = Annotated[Optional[str], typer.Option(
-    "--padding", metavar="P", help="Padding: N, one per dim (1,2), [[before,after],...], valid, same or full.",
+    "--padding", metavar="P", help="Padding: N, one per dim (1,2), [[before,after],...] per dim, valid, same or full.",
     show_default=False)]
 DilationOpt = Annotated[Optional[str], typer.Option(
     "--dilation", metavar="D", help="Dilation: one number, or one per spatial dim.", show_default=False)]
