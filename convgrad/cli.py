@@ -86,6 +86,20 @@ OverlaysOpt = Annotated[Optional[str], typer.Option(
 ViewOpt = Annotated[View, typer.Option(
     help="Overlay table, one block per overlay, or auto (table when it fits the terminal).",
     case_sensitive=False)]
+ExactOpt = Annotated[Optional[bool], typer.Option(
+    "--exact/--no-exact", help="Exact rational arithmetic on the values as typed: 0.3 is 3/10, 1/3 stays 1/3.",
+    show_default=False)]
+SymbolicOpt = Annotated[Optional[bool], typer.Option(
+    "--symbolic/--no-symbolic", help="Entries may be names (x11, w_12); results are formulas.", show_default=False)]
+APrevShapeOpt = Annotated[Optional[str], typer.Option(
+    "--A-prev-shape", metavar="SHAPE", help="With --symbolic: name every entry of an A_prev of this shape (3x3).",
+    show_default=False)]
+WShapeOpt = Annotated[Optional[str], typer.Option(
+    "--W-shape", metavar="SHAPE", help="With --symbolic: name every entry of a W of this shape (2x2).",
+    show_default=False)]
+DZShapeOpt = Annotated[Optional[str], typer.Option(
+    "--dZ-shape", metavar="SHAPE", help="With --symbolic: name every entry of dZ (named anyway when dZ is not given).",
+    show_default=False)]
 NonfiniteOpt = Annotated[bool, typer.Option(
     "--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")]
 
@@ -109,6 +123,10 @@ def forward(
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
     view: ViewOpt = View.auto,
+    exact: ExactOpt = None,
+    symbolic: SymbolicOpt = None,
+    A_prev_shape: APrevShapeOpt = None,
+    W_shape: WShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
 ) -> None:
     """Forward pass: Z at every output position, as a sum of products per overlay."""
@@ -135,6 +153,11 @@ def backward(
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
     view: ViewOpt = View.auto,
+    exact: ExactOpt = None,
+    symbolic: SymbolicOpt = None,
+    A_prev_shape: APrevShapeOpt = None,
+    W_shape: WShapeOpt = None,
+    dZ_shape: DZShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
 ) -> None:
     """Backward pass: each overlay's contribution to dW, db and dA_prev, running totals, and the sums."""
@@ -186,6 +209,16 @@ def gather_fields(options: dict[str, Any]) -> dict[str, Any]:
         if text is None:
             continue
         fields[name] = text.strip() if name in ("layout", "mode") else parse_flag_value(text, flag)
+    for name in ("A_prev", "W", "dZ"):
+        shape = options.get(f"{name}_shape")
+        if shape is None:
+            continue
+        if options.get(name) is not None:
+            raise UsageError(f"give {name} once: as values (--{_FIELD_FLAGS[name]}) or as a shape, not both")
+        fields[name] = {"shape": shape}
+    for name in ("exact", "symbolic"):
+        if options.get(name) is not None:
+            fields[name] = options[name]
     if "A_prev" not in fields and "W" not in fields:
         raise UsageError("no problem given: pass a problem file (--input FILE, - for stdin) or -x/--A-prev and -w/--W")
     fields.pop("_base_dir", None)

@@ -181,4 +181,144 @@ def format_fraction(q: Fraction) -> str:
     return text if text is not None else f"{q.numerator}/{q.denominator}"
 
 
+class ExactDomain(Domain):
+    """Exact rationals: every value exactly as typed (the text 0.3 is 3/10)."""
+
+    name = "exact"
+    dtype = object
+
+    def convert(self, value: Any, path: str) -> Fraction:
+        if isinstance(value, bool) or value is None:
+            raise InputError(f"{path} is {describe_value(value)}, not a number")
+        if isinstance(value, (int, np.integer)):
+            return Fraction(int(value))
+        if isinstance(value, (Decimal, Fraction)):
+            if isinstance(value, Decimal) and not value.is_finite():
+                raise InputError(f"{path} is {value}: exact arithmetic has no NaN or infinity")
+            return Fraction(value)
+        if isinstance(value, (float, np.floating)):
+            if not math.isfinite(value):
+                raise InputError(f"{path} is {value}: exact arithmetic has no NaN or infinity")
+            # The shortest text that reads back to this float is what was typed: 0.3 -> 3/10.
+            return Fraction(Decimal(repr(float(value)) if isinstance(value, float) else str(value)))
+        if isinstance(value, str):
+            exact = parse_number_text(value)
+            if exact is not None:
+                return exact
+            if NAME_PATTERN.fullmatch(value.strip()):
+                raise InputError(
+                    f"{path} is the name {describe_value(value)}, not a number", hint="names need --symbolic"
+                )
+        raise InputError(f"{path} is {describe_value(value)}, not a number")
+
+    def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
+        out = np.empty(array.shape, dtype=object)
+        for index, value in np.ndenumerate(array):
+            out[index] = self.convert(value, path + "".join(f"[{i}]" for i in index))
+        return out
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.full(shape, Fraction(0), dtype=object)
+
+    def finalize(self, array: np.ndarray) -> np.ndarray:
+        out = np.empty(np.shape(array), dtype=object)
+        for index, value in np.ndenumerate(np.asarray(array, dtype=object)):
+            out[index] = value if isinstance(value, Fraction) else Fraction(value)
+        return out
+
+    def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
+        return format_fraction(value if isinstance(value, Fraction) else Fraction(value))
+
+
+class SymbolicDomain(Domain):
+    """sympy expressions over names the user gave; numbers are exact rationals.
+
+    Names are turned into symbols directly (``sympy.Symbol(name)``); user text
+    is never parsed or evaluated by sympy.
+    """
+
+    name = "symbolic"
+    dtype = object
+
+    def __init__(self) -> None:
+        import sympy  # only symbolic runs pay for sympy
+
+        self.sympy = sympy
+        self._exact = ExactDomain()
+        self._symbols: dict[str, Any] = {}
+
+    def symbol(self, name: str, path: str) -> Any:
+        """The symbol for a name the user gave, refusing names that would not read back as a symbol."""
+        if name in self._symbols:
+            return self._symbols[name]
+        if name in RESERVED_NAMES or (name.startswith("__") and name.endswith("__")) or hasattr(self.sympy, name):
+            raise InputError(
+                f"{path} is the name {name!r}, which sympy reads as something other than a plain symbol",
+                hint=f"pick another name, such as {name}_1",
+            )
+        symbol = self.sympy.Symbol(name)
+        self._symbols[name] = symbol
+        return symbol
+
+    def convert(self, value: Any, path: str) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            exact = parse_number_text(text)
+            if exact is not None:
+                return self.sympy.Rational(exact.numerator, exact.denominator)
+            if NAME_PATTERN.fullmatch(text):
+                return self.symbol(text, path)
+            raise InputError(
+                f"{path} is {describe_value(value)}, neither a number nor a name "
+                f"(a name is letters, digits and _, not starting with a digit)"
+            )
+        if isinstance(value, self.sympy.Basic):
+            return value
+        q = self._exact.convert(value, path)
+        return self.sympy.Rational(q.numerator, q.denominator)
+
+    def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
+        out = np.empty(array.shape, dtype=object)
+        for index, value in np.ndenumerate(array):
+            out[index] = self.convert(value, path + "".join(f"[{i}]" for i in index))
+        return out
+
+    def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.full(shape, self.sympy.Integer(0), dtype=object)
+
+    def finalize(self, array: np.ndarray) -> np.ndarray:
+        out = np.empty(np.shape(array), dtype=object)
+        for index, value in np.ndenumerate(np.asarray(array, dtype=object)):
+            out[index] = self.sympy.expand(value)
+        return out
+
+    def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
+        return formula_text(self.sympy.expand(value))
+
+
+def formula_text(expr: Any) -> str:
+    """A sympy expression as text sympy parses back, highest degree first: w11*x11 + w12*x12 + b."""
+    import sympy
+
+    return sympy.sstr(expr, order="grlex")
+
+
+#: Names that do not read back as a plain symbol: Python keywords and builtins sympy's parser knows.
+RESERVED_NAMES = frozenset(
+    "False None True and as assert async await break class continue def del elif else except finally for "
+    "from global if import in is lambda nonlocal not or pass raise return try while with yield "
+    "abs all any bool complex dict divmod eval exec float int len list max min pow range round set str sum "
+    "tuple type".split()
+)
+
+
 FLOAT64 = FloatDomain(np.float64)
+
+
+def make_domain(exact: bool = False, symbolic: bool = False) -> Domain:
+    """The domain for a run: symbolic (its numbers are exact) over exact over float."""
+    if symbolic:
+        return SymbolicDomain()
+    if exact:
+        return ExactDomain()
+    return FLOAT64

@@ -20,10 +20,10 @@ import numpy as np
 from .errors import InputError
 from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
-from .numbers import FLOAT64, Domain, describe_value
+from .numbers import Domain, SymbolicDomain, describe_value, make_domain
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
-CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims")
+CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
 #: Keys that describe a problem file without changing the computation.
 META_FIELDS = ("description", "$schema")
 
@@ -83,8 +83,59 @@ def _suggestion(key: str) -> str:
 # -- arrays ------------------------------------------------------------------------------
 
 
+#: Default name prefixes when --symbolic names an array's entries itself.
+NAME_PREFIXES = {"A_prev": "x", "W": "w", "b": "b", "dZ": "dz"}
+
+
+def entry_names(prefix: str, shape: tuple[int, ...]) -> np.ndarray:
+    """Names for every entry: the prefix and the entry's 1-based index along every axis, in order.
+
+    x11..x33 for a 3x3 array; with an axis longer than 9 the indices are
+    joined by "_" (x_1_12) so that every name reads one way; a scalar is the
+    prefix alone.
+    """
+    sep = "_" if any(n > 9 for n in shape) else ""
+    names = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        names[index] = prefix + (sep if index else "") + sep.join(str(i + 1) for i in index)
+    return names
+
+
+def parse_shape(value: Any, field: str) -> tuple[int, ...]:
+    """A shape: [3, 3], or text "3x3", "3,3", "3 3", "(1, 2, 3)"."""
+    if isinstance(value, str):
+        parts = [p for p in value.strip().strip("()[]").replace("x", " ").replace(",", " ").split() if p]
+        value = parts
+    if not isinstance(value, (list, tuple)) or not value:
+        raise InputError(f"{field} shape must be a list of sizes such as [3, 3] or 3x3")
+    return tuple(_whole(n, f"{field} shape[{i}]", 1) for i, n in enumerate(value))
+
+
+def _shape_spec(value: Any, field: str, domain: Domain) -> np.ndarray:
+    """An array given as {"shape": [...], "prefix": "x"}: named entries (symbolic only)."""
+    unknown = set(value) - {"shape", "prefix"}
+    if unknown or "shape" not in value:
+        raise InputError(
+            f"{field} is an object; as an array spec it takes \"shape\" and optionally \"prefix\""
+            + (f", not {sorted(unknown)[0]!r}" if unknown else "")
+        )
+    if not isinstance(domain, SymbolicDomain):
+        raise InputError(f"{field} is given by its shape only", hint="naming its entries needs --symbolic")
+    shape = parse_shape(value["shape"], field)
+    prefix = value.get("prefix", NAME_PREFIXES.get(field, field))
+    if not isinstance(prefix, str) or not prefix.isidentifier():
+        raise InputError(f"{field} prefix must be a name such as 'x', got {describe_value(prefix)}")
+    names = entry_names(prefix, shape)
+    out = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        out[index] = domain.symbol(names[index], field + "".join(f"[{i}]" for i in index))
+    return out
+
+
 def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = False) -> np.ndarray:
     """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
+    if isinstance(value, dict):
+        return _shape_spec(value, field, domain)
     if isinstance(value, np.ndarray):
         array = _from_numpy(value, field, domain)
     else:
@@ -339,18 +390,34 @@ def infer_form(a_shape: tuple[int, ...], w_shape: tuple[int, ...], dims: int | N
     )
 
 
+def _flag_value(fields: Mapping[str, Any], name: str) -> bool:
+    value = fields.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false, got {describe_value(value)}")
+    return value
+
+
 def build_problem(
     fields: Mapping[str, Any],
     *,
     need_dZ: bool,
-    domain: Domain = FLOAT64,
+    domain: Domain | None = None,
     allow_nonfinite: bool = False,
 ) -> Problem:
-    """Validate canonical fields (see ``canonical_fields``) into a Problem."""
+    """Validate canonical fields (see ``canonical_fields``) into a Problem.
+
+    The number domain comes from the "exact" and "symbolic" fields unless given.
+    With symbolic numbers a missing dZ or b is named (dz11..., b) rather than refused.
+    """
+    if domain is None:
+        domain = make_domain(exact=_flag_value(fields, "exact"), symbolic=_flag_value(fields, "symbolic"))
     for name in ("A_prev", "W"):
         if fields.get(name) is None:
             raise InputError(f"{name} is missing: give it in the input JSON or with --{_flag(name)}")
-    if need_dZ and fields.get("dZ") is None:
+    symbolic = isinstance(domain, SymbolicDomain)
+    if need_dZ and fields.get("dZ") is None and not symbolic:
         raise InputError("dZ is missing: backward needs the upstream gradient (--dZ or \"dZ\" in the input)")
 
     A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite)
@@ -405,8 +472,11 @@ def build_problem(
             )
 
     b = None
-    if fields.get("b") is not None:
-        b_user = to_array(fields["b"], "b", domain, allow_nonfinite)
+    b_value = fields.get("b")
+    if b_value is None and symbolic:
+        b_value = {"shape": []} if form.kind == BARE else {"shape": [c_out]}
+    if b_value is not None:
+        b_user = _bias_array(b_value, domain, allow_nonfinite)
         if b_user.ndim == 0:
             b = np.full(c_out, b_user[()], dtype=b_user.dtype)
         elif b_user.ndim == 1 and b_user.shape[0] == c_out:
@@ -418,9 +488,12 @@ def build_problem(
             )
 
     dZ = None
-    if fields.get("dZ") is not None:
-        dZ_user = to_array(fields["dZ"], "dZ", domain, allow_nonfinite)
-        z_shape = form.activation_from_canonical(np.empty((batch, c_out) + geom.output_size)).shape
+    z_shape = form.activation_from_canonical(np.empty((batch, c_out) + geom.output_size)).shape
+    dZ_value = fields.get("dZ")
+    if dZ_value is None and symbolic and need_dZ:
+        dZ_value = {"shape": list(z_shape)}
+    if dZ_value is not None:
+        dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite)
         if dZ_user.ndim == 0:  # one number for every output: L = dZ * sum(Z)
             dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
         if dZ_user.shape != z_shape:
@@ -429,6 +502,15 @@ def build_problem(
 
     mode_name = "convolution" if flip else "cross-correlation"
     return Problem(A, W, b, dZ, geom, form, domain, mode_name)
+
+
+def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool) -> np.ndarray:
+    # A shape spec of [] names the one bias "b" (entry_names of a scalar is the prefix alone).
+    if isinstance(value, dict) and value.get("shape") == []:
+        if not isinstance(domain, SymbolicDomain):
+            raise InputError("b is given by its shape only", hint="naming its entries needs --symbolic")
+        return np.array(domain.symbol(str(value.get("prefix", "b")), "b"), dtype=object)
+    return to_array(value, "b", domain, allow_nonfinite)
 
 
 def _given(fields: Mapping[str, Any], name: str, default: Any) -> Any:

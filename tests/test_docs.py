@@ -33,3 +33,31 @@ def test_readme_seed_output_is_what_the_tool_prints(cli):
     shown = readme.split("$ convgrad backward --input samples/seed_1d.json\n", 1)[1].split("```", 1)[0]
     printed = cli("backward", "--input", ROOT / "samples" / "seed_1d.json", env={"COLUMNS": "80"}).stdout
     assert [line.rstrip() for line in printed.splitlines()] == shown.rstrip("\n").splitlines()
+
+
+def _console_blocks():
+    """(command, printed text) for every `$ convgrad ...` example in the README."""
+    readme = (ROOT / "README.md").read_text()
+    for block in re.findall(r"```console\n(.*?)```", readme, re.S):
+        parts = re.split(r"^\$ ", block, flags=re.M)
+        for part in parts[1:]:
+            command, _, shown = part.partition("\n")
+            yield command, shown
+
+
+def test_readme_examples_print_what_they_show(cli):
+    import shlex
+
+    checked = 0
+    for command, shown in _console_blocks():
+        args = shlex.split(command)
+        assert args[0] == "convgrad"
+        printed = cli(*args[1:], env={"COLUMNS": "80"}).stdout
+        lines = [line.rstrip() for line in printed.splitlines()]
+        expected = [line for line in shown.rstrip("\n").splitlines()]
+        if expected and expected[-1].strip() == "...":  # an example cut short on purpose
+            expected = expected[:-1]
+            lines = lines[: len(expected)]
+        assert lines == expected, command
+        checked += 1
+    assert checked >= 4

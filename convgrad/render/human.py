@@ -48,11 +48,12 @@ class Style:
 
     fmt: Formatter
     width: int
+    symbolic: bool = False
 
 
 def make_style(result: Result, precision: int | None, width: int) -> Style:
     domain = result.problem.domain
-    return Style(lambda x, scale=None: domain.format(x, precision, scale), width)
+    return Style(lambda x, scale=None: domain.format(x, precision, scale), width, domain.name == "symbolic")
 
 
 # -- words ---------------------------------------------------------------------------------
@@ -124,8 +125,10 @@ def _parenthesize_negative(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def z_expression(overlay: Overlay, fmt: Formatter) -> str:
-    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3"."""
+def z_expression(overlay: Overlay, fmt: Formatter, symbolic: bool = False) -> str:
+    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3" (symbolic: the formula itself)."""
+    if symbolic:
+        return fmt(overlay.Z)
     kernel, A_slice = overlay.kernel.ravel(), overlay.A_slice.ravel()
     if kernel.size > MAX_TERMS_SHOWN:
         terms = f"sum of the {kernel.size} products W·A_slice"
@@ -233,7 +236,7 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
         where=where,
         A_slice=window_array(overlay.A_slice, g, fmt, first_channel=first),
         kernel=window_array(overlay.kernel, g, fmt, first_channel=first),
-        Z=Text(z_expression(overlay, fmt)),
+        Z=Text(z_expression(overlay, fmt, style.symbolic)),
     )
     if overlay.dW is None or running is None:
         return row
@@ -373,8 +376,22 @@ def fits(renderable: RenderableType, width: int) -> bool:
 # -- totals --------------------------------------------------------------------------------
 
 
-def totals(result: Result, style: Style) -> Table:
+def formula_lines(label: str, array: Any, fmt: Formatter) -> Text:
+    """One line per entry, "dW12 = ...", indices 1-based as the symbolic names are."""
+    from ..problem import entry_names
+
+    values = np.asarray(array, dtype=object)
+    names = entry_names(label, values.shape)
+    return Text("\n".join(f"{names[i]} = {fmt(v)}" for i, v in np.ndenumerate(values)))
+
+
+def totals(result: Result, style: Style) -> Table | Text:
     """The summed totals: Z, and after a backward pass dW, db, dA_prev."""
+    if style.symbolic:  # formulas read best one per line, named like the inputs
+        parts = [formula_lines("Z", result.Z, style.fmt)]
+        if result.is_backward:
+            parts += [formula_lines(name, getattr(result, name), style.fmt) for name in ("dW", "db", "dA_prev")]
+        return Text("\n\n").join(parts)
     p = result.problem
     g, fmt = p.geom, style.fmt
     Z, dW, db, dA = result.canonical_totals

@@ -45,7 +45,11 @@ def scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    return json.dumps(str(value), ensure_ascii=False)  # symbolic expressions
+    if getattr(value, "is_Rational", False):  # a symbolic result that is just a number
+        return scalar(Fraction(int(value.p), int(value.q)))
+    from ..numbers import formula_text  # only symbolic values get here
+
+    return json.dumps(formula_text(value), ensure_ascii=False)
 
 
 def dumps(value: Any) -> str:
