@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
@@ -25,11 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts hold literal brackets like [[before, after], ...]
 )
-
-#: How many overlays the table shows before it asks for --overlays.
-AUTO_OVERLAY_LIMIT = 50
-AUTO_OVERLAYS_SHOWN = 10
-
 
 class OutputFormat(str, Enum):
     table = "table"
@@ -130,7 +124,9 @@ def forward(
     allow_nonfinite: NonfiniteOpt = False,
 ) -> None:
     """Forward pass: Z at every output position, as a sum of products per overlay."""
-    guarded(_run, "forward", locals())
+    from .commands import solve
+
+    guarded(solve.run, "forward", locals())
 
 
 @app.command(epilog="Example: convgrad backward -x '1 2 3' -w '0.3 0.5' --dZ '-0.1 0.2'")
@@ -161,7 +157,99 @@ def backward(
     allow_nonfinite: NonfiniteOpt = False,
 ) -> None:
     """Backward pass: each overlay's contribution to dW, db and dA_prev, running totals, and the sums."""
-    guarded(_run, "backward", locals())
+    from .commands import solve
+
+    guarded(solve.run, "backward", locals())
+
+
+@app.command(epilog="Examples: convgrad check problem.json --answer mine.json ; "
+                    "convgrad check problem.json --answer 'submissions/*.json'")
+def check(
+    file: FileArg = None,
+    input: InputOpt = None,
+    answer: Annotated[str, typer.Option(
+        "--answer", "-a", metavar="FILE|DIR|GLOB",
+        help="Answer JSON with any of Z, dW, db, dA_prev; a folder or glob grades every file in it.")] = ...,
+    rtol: Annotated[Optional[float], typer.Option(
+        min=0, help="Relative tolerance for entries not written as rounded decimals (default 1e-9).",
+        show_default=False)] = None,
+    atol: Annotated[Optional[float], typer.Option(
+        min=0, help="Absolute tolerance (default 1e-12).", show_default=False)] = None,
+    json_: JsonOpt = False,
+    format: FormatOpt = None,
+) -> None:
+    """Check an answer entry by entry: right or wrong, the right value and its terms, the likely mistake.
+
+    An entry written with k decimals is right when it is the true value rounded to k
+    decimals (0.33 for 1/3). Exit status 0 when every given entry is right, 1 when any is wrong.
+    """
+    from .commands import check as command
+
+    guarded(command.run, locals())
+
+
+@app.command(epilog="Example: convgrad gradcheck samples/stride2_pad1.json --exact")
+def gradcheck(
+    file: FileArg = None,
+    input: InputOpt = None,
+    exact: Annotated[bool, typer.Option(
+        "--exact", help="Exact rationals: the difference quotients must equal the gradients exactly.")] = False,
+    step: Annotated[Optional[str], typer.Option(
+        metavar="H", help="Finite-difference step (default 1e-3; 1/1000 exact).", show_default=False)] = None,
+    rtol: Annotated[Optional[float], typer.Option(
+        min=0, help="Largest relative error that passes (default 1e-6).", show_default=False)] = None,
+    max_entries: Annotated[Optional[int], typer.Option(
+        min=1, metavar="N", help="Check at most N entries per quantity, a seeded sample (default 400).",
+        show_default=False)] = None,
+    json_: JsonOpt = False,
+    format: FormatOpt = None,
+) -> None:
+    """Check dW, db and dA_prev against central finite differences of L = sum(Z · dZ)."""
+    from .commands import gradcheck as command
+
+    guarded(command.run, locals())
+
+
+@app.command(epilog="Example: convgrad generate --dims 2 --size 4 --kernel 2 --stride 2 --seed 7 "
+                    "--output p.json --key p_key")
+def generate(
+    dims: Annotated[int, typer.Option(min=1, max=3, help="Spatial dims.")] = 2,
+    size: Annotated[Optional[str], typer.Option(
+        metavar="N", help="Input size, one number or one per dim (default 5, 4, 3 for 1-, 2-, 3-D).",
+        show_default=False)] = None,
+    kernel: Annotated[Optional[str], typer.Option(metavar="K", help="Kernel size (default 2).",
+                                                  show_default=False)] = None,
+    stride: Annotated[Optional[str], typer.Option(metavar="S", help="Stride (default 1).",
+                                                  show_default=False)] = None,
+    padding: Annotated[Optional[str], typer.Option(metavar="P", help="Padding, as in the problem JSON (default 0).",
+                                                   show_default=False)] = None,
+    dilation: Annotated[Optional[str], typer.Option(metavar="D", help="Dilation (default 1).",
+                                                    show_default=False)] = None,
+    channels: Annotated[Optional[int], typer.Option(min=1, help="Input channels (default: none, the bare form).",
+                                                    show_default=False)] = None,
+    filters: Annotated[Optional[int], typer.Option(min=1, help="Filters, C_out (default: one, bare).",
+                                                   show_default=False)] = None,
+    batch: Annotated[Optional[int], typer.Option(min=1, help="Batch size (default: unbatched).",
+                                                 show_default=False)] = None,
+    groups: Annotated[int, typer.Option(min=1, help="Groups.")] = 1,
+    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Give the layer a bias.")] = False,
+    values: Annotated[str, typer.Option(
+        help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal.")] = "small",
+    layout: LayoutOpt = None,
+    mode: ModeOpt = None,
+    seed: Annotated[Optional[int], typer.Option(min=0, help="The same seed always gives the same problem.",
+                                                show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
+                                                  help="Write the problem here instead of stdout.",
+                                                  show_default=False)] = None,
+    key: Annotated[Optional[str], typer.Option(metavar="PREFIX",
+                                               help="Also write the answer key: PREFIX.json and PREFIX.md (working).",
+                                               show_default=False)] = None,
+) -> None:
+    """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
+    from .commands import generate as command
+
+    guarded(command.run, locals())
 
 
 # -- the runner ----------------------------------------------------------------------------
@@ -182,101 +270,6 @@ def guarded(func: Any, *args: Any) -> None:
         print(f"error: internal error ({type(err).__name__}: {err}); "
               "set CONVGRAD_DEBUG=1 for the traceback, and please report it", file=sys.stderr)
         raise typer.Exit(code=70) from None
-
-
-_FIELD_FLAGS = {
-    "A_prev": "A-prev", "W": "W", "b": "b", "dZ": "dZ", "stride": "stride", "padding": "padding",
-    "dilation": "dilation", "groups": "groups", "layout": "layout", "mode": "mode", "dims": "dims",
-}
-
-
-def gather_fields(options: dict[str, Any]) -> dict[str, Any]:
-    """The problem's fields: the input file's, overridden by any flags given."""
-    from .problem import canonical_fields
-    from .reader import parse_flag_value, read_problem_document
-
-    file, path = options.get("file"), options.get("input")
-    if file is not None and path is not None:
-        raise UsageError(f"give the problem file once: as FILE ({file!r}) or --input ({path!r}), not both")
-    path = path if path is not None else file
-    fields: dict[str, Any] = {}
-    if path is not None:
-        source = "stdin" if path == "-" else path
-        fields = canonical_fields(read_problem_document(path), source=source)
-        fields["_base_dir"] = None if path == "-" else str(Path(path).resolve().parent)
-    for name, flag in _FIELD_FLAGS.items():
-        text = options.get(name)
-        if text is None:
-            continue
-        fields[name] = text.strip() if name in ("layout", "mode") else parse_flag_value(text, flag)
-    for name in ("A_prev", "W", "dZ"):
-        shape = options.get(f"{name}_shape")
-        if shape is None:
-            continue
-        if options.get(name) is not None:
-            raise UsageError(f"give {name} once: as values (--{_FIELD_FLAGS[name]}) or as a shape, not both")
-        fields[name] = {"shape": shape}
-    for name in ("exact", "symbolic"):
-        if options.get(name) is not None:
-            fields[name] = options[name]
-    if "A_prev" not in fields and "W" not in fields:
-        raise UsageError("no problem given: pass a problem file (--input FILE, - for stdin) or -x/--A-prev and -w/--W")
-    fields.pop("_base_dir", None)
-    return fields
-
-
-def _run(command: str, options: dict[str, Any]) -> None:
-    from .api import solve
-    from .problem import build_problem
-    from .selection import AUTO, parse_selection
-
-    fmt = options.get("format")
-    if options.get("json_"):
-        if fmt is not None and fmt != OutputFormat.json:
-            raise UsageError(f"--json and --format {fmt.value} disagree: give one of them")
-        fmt = OutputFormat.json
-    fmt = fmt or OutputFormat.table
-
-    fields = gather_fields(options)
-    problem = build_problem(fields, need_dZ=command == "backward",
-                            allow_nonfinite=options.get("allow_nonfinite", False))
-    if command == "forward":
-        problem = _forward_only(problem)
-    result = solve(problem)
-    selection = parse_selection(options.get("overlays"))
-    geom = problem.geom
-    if selection.kind == "filter" and selection.is_empty(geom):
-        raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
-
-    if fmt == OutputFormat.json:
-        from .render.jsonout import write_document
-
-        write_document(result, selection.indices(geom), sys.stdout)
-        return
-
-    indices: Any = selection.indices(geom)
-    if selection is AUTO and geom.overlay_count > AUTO_OVERLAY_LIMIT:
-        indices = range(AUTO_OVERLAYS_SHOWN)
-        _note(f"showing overlays 1-{AUTO_OVERLAYS_SHOWN} of {geom.overlay_count}; see the rest with "
-              f"--overlays all, a range such as --overlays 11-20, or a filter such as --overlays 'n=0 c_out=1'")
-    from rich.console import Console
-
-    from .render.human import render
-
-    console = Console(highlight=False, soft_wrap=False)
-    for renderable in render(result, indices, console, precision=options.get("precision"),
-                             view=options["view"].value, command=command):
-        console.print(renderable)
-
-
-def _forward_only(problem: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(problem, dZ=None)
-
-
-def _note(message: str) -> None:
-    print(f"note: {message}", file=sys.stderr)
 
 
 def main() -> None:

@@ -110,6 +110,43 @@ class Form:
     def position_from_canonical(self, position: tuple[int, ...]) -> list[int]:
         return list(position)
 
+    # -- single indices ---------------------------------------------------------------------
+
+    def activation_index(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """A canonical (n, c, *spatial) index -> the index of the same entry in this form."""
+        n, c, spatial = index[0], index[1], tuple(index[2:])
+        if self.kind == BARE:
+            return spatial
+        inner = spatial + (c,) if self.channels_last else (c,) + spatial
+        return inner if self.kind == UNBATCHED else (n,) + inner
+
+    def activation_index_to_canonical(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """An index into A_prev, Z or dZ as given -> canonical (n, c, *spatial)."""
+        if self.kind == BARE:
+            return (0, 0) + tuple(index)
+        if self.kind == UNBATCHED:
+            index = (0,) + tuple(index)
+        if self.channels_last:
+            return (index[0], index[-1]) + tuple(index[1:-1])
+        return tuple(index)
+
+    def kernel_index(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        """A canonical (c_out, c_in, *k) index -> the index of the same weight in this form."""
+        c_out, c_in, taps = index[0], index[1], tuple(index[2:])
+        if self.kind == BARE:
+            return taps
+        return taps + (c_in, c_out) if self.channels_last else (c_out, c_in) + taps
+
+    def kernel_index_to_canonical(self, index: tuple[int, ...]) -> tuple[int, ...]:
+        if self.kind == BARE:
+            return (0, 0) + tuple(index)
+        if self.channels_last:
+            return (index[-1], index[-2]) + tuple(index[:-2])
+        return tuple(index)
+
+    def bias_index(self, c_out: int) -> tuple[int, ...]:
+        return () if self.kind == BARE else (c_out,)
+
 
 def parse_layout(text: str) -> bool | None:
     """True for a channels-last name, False for channels-first, None if not a layout.

@@ -39,7 +39,8 @@ def parse_json(text: str, source: str) -> Any:
         )
     except json.JSONDecodeError as err:
         before = text[: err.pos].rstrip()
-        hint = "a trailing comma?" if before.endswith(",") and text[err.pos : err.pos + 1] in "]}" else None
+        following = text[err.pos : err.pos + 1]
+        hint = "a trailing comma?" if before.endswith(",") and following and following in "]}" else None
         raise InputError(
             f"{source} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", hint=hint
         ) from None
@@ -64,15 +65,15 @@ def read_text(path: str) -> str:
         raise InputError(f"cannot read input file {path!r}: {err.strerror}") from None
 
 
-def read_problem_document(path: str) -> dict[str, Any]:
-    """The JSON object in a problem file ("-" for stdin)."""
+def read_problem_document(path: str, expected: str = "object with A_prev, W, ...") -> dict[str, Any]:
+    """The JSON object in a problem (or answer) file; "-" reads stdin."""
     source = "stdin" if path == "-" else path
     text = read_text(path)
     if not text.strip():
-        raise InputError(f"{source} is empty: expected a JSON object with A_prev, W, ...")
+        raise InputError(f"{source} is empty: expected a JSON {expected}")
     document = parse_json(text, source)
     if not isinstance(document, dict):
-        raise InputError(f"{source} holds a JSON {_json_kind(document)}, expected an object with A_prev, W, ...")
+        raise InputError(f"{source} holds a JSON {_json_kind(document)}, expected an {expected}")
     return document
 
 

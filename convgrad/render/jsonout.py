@@ -67,6 +67,23 @@ def dumps(value: Any) -> str:
     return scalar(value)
 
 
+def document(fields: dict[str, Any]) -> str:
+    """A JSON object for people to open: one key per line, matrices one row per line, numbers as dumps."""
+    body = ",\n".join(f"  {json.dumps(str(k))}: {_pretty(v, 2 + len(json.dumps(str(k))) + 2)}"
+                      for k, v in fields.items())
+    return "{\n" + body + "\n}\n"
+
+
+def _pretty(value: Any, column: int) -> str:
+    """Nested lists with the innermost rows kept on one line, the others broken and aligned."""
+    if isinstance(value, np.ndarray):
+        value = list(value) if value.ndim else value[()]
+    if not isinstance(value, (list, tuple)) or not value or not isinstance(value[0], (list, tuple, np.ndarray)):
+        return dumps(value)
+    inner = [_pretty(v, column + 1) for v in value]
+    return "[" + (",\n" + " " * (column + 1)).join(inner) + "]"
+
+
 def overlay_object(overlay: Overlay, backward: bool) -> dict[str, Any]:
     """The JSON fields of one overlay (arrays already in the user's form)."""
     obj: dict[str, Any] = {

@@ -1,0 +1,113 @@
+"""check: one answer against a problem, or a folder (or glob) of answers graded in one table."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..errors import ConvgradError, InputError, UsageError
+from .common import gather_fields, json_format, stdout_console, write_json
+
+
+def answer_files(spec: str) -> list[Path] | None:
+    """The files a DIR or GLOB names (sorted), or None for a single answer file."""
+    path = Path(spec)
+    if spec != "-" and path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
+    if any(ch in spec for ch in "*?["):
+        return sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+    return None
+
+
+def build_checker(options: dict[str, Any]) -> Any:
+    from ..check import Checker, Tolerance
+    from ..numbers import ExactDomain
+    from ..problem import build_problem
+
+    fields = gather_fields(options)
+    if fields.get("symbolic"):
+        raise InputError("check compares numbers: a symbolic problem has formulas, not numeric answers")
+    fields.pop("exact", None)  # always exact here
+    problem = build_problem(fields, need_dZ=False, domain=ExactDomain())
+    return Checker(problem, Tolerance.of(options.get("rtol"), options.get("atol")))
+
+
+def read_answer(path: str) -> dict[str, Any]:
+    from ..check import parse_answer
+    from ..reader import read_problem_document
+
+    source = "stdin" if path == "-" else path
+    return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev"), source)
+
+
+def run(options: dict[str, Any]) -> None:
+    spec = options["answer"]
+    if spec == "-" and "-" in (options.get("input"), options.get("file")):
+        raise UsageError("the problem and the answer cannot both come from stdin")
+    fmt = json_format(options)
+    checker = build_checker(options)
+    files = answer_files(spec)
+    if files is None:
+        _one(checker, spec, fmt)
+    else:
+        _many(checker, spec, files, fmt)
+
+
+def _one(checker: Any, path: str, fmt: str) -> None:
+    from ..render.checkview import report_object, report_renderables
+
+    report = checker.check(read_answer(path))
+    if fmt == "json":
+        write_json(report_object(report))
+    else:
+        console = stdout_console()
+        for renderable in report_renderables(checker, report):
+            console.print(renderable)
+    if not report.all_right:
+        raise typer.Exit(code=1)
+
+
+def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
+    from ..render.checkview import diagnosis_object, grading_table, report_object
+
+    if not files:
+        raise UsageError(f"no answer files (*.json) found in {spec!r}")
+    rows = []
+    for path in files:
+        try:
+            rows.append((str(path), checker.check(read_answer(str(path))), None))
+        except ConvgradError as err:  # a bad file is reported on its row; the others go on
+            rows.append((str(path), None, str(err)))
+    # In the table, names relative to the folder they share; JSON keeps the paths as found.
+    base = Path(os.path.commonpath([str(p.parent) for p in files]) or ".")
+    right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
+    errors = sum(1 for _, report, _ in rows if report is None)
+    if fmt == "json":
+        answers = []
+        for name, report, error in rows:
+            entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
+            if report is not None:
+                obj = report_object(report)
+                entry["quantities"] = {q: {k: v for k, v in o.items() if k != "entries"}
+                                       for q, o in obj["quantities"].items()}
+                entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
+            answers.append(entry)
+        write_json({"answers": answers, "summary": {"files": len(rows), "correct": right,
+                                                    "wrong": len(rows) - right - errors, "errors": errors}})
+    else:
+        console = stdout_console()
+        shown = []
+        for name, report, error in rows:
+            relative = os.path.relpath(name, base)
+            shown.append((relative, report, None if error is None else error.replace(name, relative)))
+        console.print(f"answers in {base}", highlight=False, soft_wrap=True)
+        console.print(grading_table(shown))
+        print(f"{right} of {len(rows)} answers right, {len(rows) - right - errors} wrong, "
+              f"{errors} unreadable", file=sys.stderr)
+    if right != len(rows):
+        raise typer.Exit(code=1)

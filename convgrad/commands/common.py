@@ -1,0 +1,105 @@
+"""Shared by the commands: gathering a problem from a file and flags, and writing output."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from ..errors import UsageError
+
+#: Problem fields that have a flag, and the flag's name.
+FIELD_FLAGS = {
+    "A_prev": "A-prev", "W": "W", "b": "b", "dZ": "dZ", "stride": "stride", "padding": "padding",
+    "dilation": "dilation", "groups": "groups", "layout": "layout", "mode": "mode", "dims": "dims",
+}
+
+
+def problem_path(options: dict[str, Any]) -> str | None:
+    """The problem file named by FILE or --input (not both)."""
+    file, path = options.get("file"), options.get("input")
+    if file is not None and path is not None:
+        raise UsageError(f"give the problem file once: as FILE ({file!r}) or --input ({path!r}), not both")
+    return path if path is not None else file
+
+
+def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str, Any]:
+    """The problem's fields: the input file's, overridden by any flags given."""
+    from ..problem import canonical_fields
+    from ..reader import parse_flag_value, read_problem_document
+
+    path = problem_path(options)
+    fields: dict[str, Any] = {}
+    if path is not None:
+        fields = canonical_fields(read_problem_document(path), source="stdin" if path == "-" else path)
+    for name, flag in FIELD_FLAGS.items():
+        text = options.get(name)
+        if text is None:
+            continue
+        fields[name] = text.strip() if name in ("layout", "mode") else parse_flag_value(text, flag)
+    for name in ("A_prev", "W", "dZ"):
+        shape = options.get(f"{name}_shape")
+        if shape is None:
+            continue
+        if options.get(name) is not None:
+            raise UsageError(f"give {name} once: as values (--{FIELD_FLAGS[name]}) or as a shape, not both")
+        fields[name] = {"shape": shape}
+    for name in ("exact", "symbolic"):
+        if options.get(name) is not None:
+            fields[name] = options[name]
+    if require and "A_prev" not in fields and "W" not in fields:
+        raise UsageError("no problem given: pass a problem file (--input FILE, - for stdin) or -x/--A-prev and -w/--W")
+    return fields
+
+
+def note(message: str) -> None:
+    """A message for the person at the terminal: stderr, never mixed into the result."""
+    print(f"note: {message}", file=sys.stderr)
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def write_json(obj: Any) -> None:
+    """One JSON document on stdout, numbers written faithfully (see render.jsonout)."""
+    from ..render.jsonout import dumps
+
+    sys.stdout.write(dumps(obj) + "\n")
+
+
+def json_format(options: dict[str, Any], formats: tuple[str, ...] = ("table", "json")) -> str:
+    """The output format from --json and --format, refusing a contradiction."""
+    fmt = options.get("format")
+    fmt = getattr(fmt, "value", fmt)
+    if options.get("json_"):
+        if fmt is not None and fmt != "json":
+            raise UsageError(f"--json and --format {fmt} disagree: give one of them")
+        return "json"
+    return fmt or formats[0]
+
+
+def write_file_atomically(path: str, text: str) -> None:
+    """Write a whole file or nothing: a temporary file beside it, renamed over it when complete."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise InputError(f"cannot write {path!r}: {err.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    except BaseException as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise InputError(f"cannot write {path!r}: {err.strerror}") from None
+        raise

@@ -1,0 +1,110 @@
+"""Gradient check: the backward pass against central finite differences of the forward pass. Pure.
+
+L = sum(Z * dZ), so dL/dW, dL/db and dL/dA_prev are what backward computes.
+Each entry x is nudged by ±h and (L(x+h) - L(x-h)) / 2h is compared with the
+analytic gradient. A convolution is linear in W, in b and in A_prev, so the
+difference quotient has no truncation error: in floats only rounding separates
+the two, and in exact rationals (any rational h) they are equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import engine
+from .api import Result
+from .problem import Problem
+
+#: Entries checked per quantity before a seeded random sample is taken instead.
+DEFAULT_MAX_ENTRIES = 400
+
+
+@dataclass(frozen=True)
+class GradcheckRow:
+    """One quantity: entries checked, worst absolute and relative error, exact equality (exact mode),
+    whether it passed, and the rounding noise floor used (0 when exact)."""
+
+    quantity: str
+    checked: int
+    total: int
+    max_abs: float
+    max_rel: float
+    exactly_equal: bool | None
+    passed: bool
+    noise: float
+    worst_index: tuple[int, ...] | None
+    analytic: Any
+    numeric: Any
+
+
+def _loss(problem: Problem, A: np.ndarray, W: np.ndarray, b: np.ndarray | None) -> Any:
+    Z = engine.forward(A, W, b, problem.geom)
+    return (Z * problem.dZ).sum()
+
+
+def gradcheck(problem: Problem, step: Any = None, max_entries: int = DEFAULT_MAX_ENTRIES,
+              seed: int = 0, rtol: float = 1e-6) -> list[GradcheckRow]:
+    """Compare backward's dW, db, dA_prev with central differences, quantity by quantity.
+
+    step: h (default 1e-3 in floats, 1/1000 exact). Quantities with more than
+    ``max_entries`` entries are checked on a seeded random sample of that many.
+    In floats an entry passes when |analytic - numeric| <= rtol * max(|analytic|, |numeric|)
+    + noise, noise being the rounding the difference quotient itself carries
+    (about eps * sum|Z * dZ| / h): below that no method can tell the two apart.
+    """
+    if problem.dZ is None:
+        raise ValueError("gradcheck needs dZ")
+    exact = problem.domain.name == "exact"
+    h = step if step is not None else (Fraction(1, 1000) if exact else 1e-3)
+    if exact:
+        h = Fraction(h)
+    result = Result(problem)
+    Z, dW, db, dA = result.canonical_totals
+    noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(Z * problem.dZ).sum()) / float(h)
+    b = problem.b if problem.b is not None else problem.domain.zeros((problem.geom.out_channels,))
+    arrays = {"dW": (problem.W, dW, 1), "db": (b, db, 2), "dA_prev": (problem.A_prev, dA, 0)}
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, (array, analytic, slot) in arrays.items():
+        indices = list(np.ndindex(*array.shape))
+        total = len(indices)
+        if total > max_entries:
+            chosen = rng.choice(total, size=max_entries, replace=False)
+            indices = [indices[i] for i in sorted(chosen)]
+        numeric = {}
+        for index in indices:
+            args = [problem.A_prev, problem.W, b]
+            up, down = array.copy(), array.copy()
+            up[index] = up[index] + h
+            down[index] = down[index] - h
+            args[slot] = up
+            plus = _loss(problem, *args)
+            args[slot] = down
+            minus = _loss(problem, *args)
+            numeric[index] = (plus - minus) / (2 * h)
+        rows.append(_row(name, analytic, numeric, total, exact, rtol, noise))
+    return rows
+
+
+def _row(name: str, analytic: np.ndarray, numeric: dict[tuple[int, ...], Any], total: int,
+         exact: bool, rtol: float, noise: float) -> GradcheckRow:
+    values = np.array([float(analytic[i]) for i in numeric])
+    estimates = np.array([float(v) for v in numeric.values()])
+    abs_err = np.abs(values - estimates)
+    size = np.maximum(np.abs(values), np.abs(estimates))
+    # Relative error only where the gradient stands above the rounding noise; elsewhere it means nothing.
+    meaningful = size > noise
+    rel_err = np.where(meaningful, abs_err / np.where(meaningful, size, 1.0), 0.0)
+    worst = int(np.argmax(abs_err - rtol * size)) if len(abs_err) else None
+    index = list(numeric)[worst] if worst is not None else None
+    if exact:
+        passed = all(analytic[i] == v for i, v in numeric.items())
+    else:
+        passed = bool(np.all(abs_err <= rtol * size + noise))
+    return GradcheckRow(name, len(numeric), total, float(abs_err.max(initial=0.0)), float(rel_err.max(initial=0.0)),
+                        passed if exact else None, passed, noise, index,
+                        None if index is None else analytic[index], None if index is None else numeric[index])

@@ -1,0 +1,222 @@
+"""Showing check verdicts (one answer, or a folder of them) and gradient checks, for people and as JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
+from ..gradcheck import GradcheckRow
+from ..numbers import format_fraction
+from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
+from .grids import Cell, grid, stacked
+
+RIGHT, WRONG = "✓", "✗"
+#: Wrong entries explained term by term, per quantity.
+MAX_EXPLAINED = 6
+#: Terms written out per explained entry.
+MAX_TERMS = 12
+
+
+def _num(value: Any) -> str:
+    return format_fraction(value if not isinstance(value, int) else value)
+
+
+def _label(array: str, index: tuple[int, ...]) -> str:
+    # No spaces inside the brackets: a long sum of terms then wraps between terms only.
+    return array + ("[" + ",".join(map(str, index)) + "]" if index else "")
+
+
+def _paren(text: str) -> str:
+    return f"({text})" if text.startswith("-") else text
+
+
+def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> list[Term]:
+    """The overlay terms behind one entry (user index) of the exact solution."""
+    p = checker.problem
+    form = p.form
+    if name in ("Z", "dA_prev"):
+        index = form.activation_index_to_canonical(user_index)
+        if name == "Z":
+            return z_terms(p.A_prev, p.W, p.b, index, p.geom)
+        return dA_terms(p.W, p.dZ, index, p.geom)
+    if name == "dW":
+        return list(dW_terms(p.A_prev, p.dZ, form.kernel_index_to_canonical(user_index), p.geom))
+    c_out = user_index[0] if user_index else 0
+    return list(db_terms(p.dZ, c_out, p.geom))
+
+
+def _factor_label(checker: Checker, array: str, index: tuple[int, ...]) -> str:
+    form = checker.problem.form
+    if array in ("A_prev", "dZ"):
+        return _label(array, form.activation_index(index))
+    if array == "W":
+        return _label(array, form.kernel_index(index))
+    return _label(array, form.bias_index(index[0]))
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 5] -> "1-3, 5"."""
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(str(start) if start == n else f"{start}-{n}")
+            start = None
+    return ", ".join(parts)
+
+
+def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expected: Any) -> RenderableType:
+    """Why an entry has its value: the overlay terms, by name and by value.
+
+        dW[1] should be 0.4, the sum over overlays 1-2 of
+            dZ[0]·A_prev[1] + dZ[1]·A_prev[2]
+          = (-0.1)·2 + 0.2·3
+    """
+    terms = entry_terms(checker, name, user_index)
+    head = _label(name, user_index)
+    if not terms:
+        return Text(f"  {head} should be 0: no overlay reaches it (nothing is added to it)")
+    shown = terms[:MAX_TERMS]
+    more = f" + … {len(terms) - MAX_TERMS} more" if len(terms) > MAX_TERMS else ""
+    symbols = " + ".join("·".join(_factor_label(checker, f.array, f.index) for f in t.factors) for t in shown)
+    values = " + ".join("·".join(_paren(_num(f.value)) for f in t.factors) for t in shown)
+    overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
+    source = f"overlay{'s' if len(overlays) != 1 else ''} {_ranges(overlays)}" if overlays else "the bias"
+    return Group(Text(f"  {head} should be {_num(expected)}, the sum over {source} of"),
+                 Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
+                 Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)))
+
+
+def _verdict_grid(q: QuantityVerdict) -> Text:
+    cells = np.empty(q.expected_shape, dtype=object)
+    for e in q.entries:
+        text = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_num(e.expected)}"
+        cells[e.index] = Cell(text, "green" if e.right else "bold red")
+    lead = max(0, cells.ndim - 2)
+    return stacked(cells, [f"axis {i}" for i in range(lead)]) if lead else grid(cells)
+
+
+def quantity_heading(q: QuantityVerdict) -> Text:
+    if q.status == "missing":
+        return Text(f"{q.name}: not given", style="dim")
+    if q.status == "shape":
+        return Text(f"{q.name}: the answer has shape {answer_shape_text(q.given_shape or ())}, "
+                    f"but {q.name} has shape {answer_shape_text(q.expected_shape)}", style="bold red")
+    if q.status == "right":
+        n = len(q.entries)
+        return Text(f"{q.name}: right ({n} entr{'y' if n == 1 else 'ies'}) {RIGHT}", style="bold green")
+    if len(q.entries) == 1:
+        return Text(f"{q.name}: wrong {WRONG}", style="bold red")
+    return Text(f"{q.name}: {len(q.wrong)} of {len(q.entries)} entries wrong {WRONG}", style="bold red")
+
+
+def report_renderables(checker: Checker, report: CheckReport) -> Iterator[RenderableType]:
+    for q in report.quantities.values():
+        yield quantity_heading(q)
+        if q.entries:
+            yield _verdict_grid(q)
+        if q.status == "wrong":
+            for e in q.wrong[:MAX_EXPLAINED]:
+                yield terms_text(checker, q.name, e.index, e.expected)
+            if len(q.wrong) > MAX_EXPLAINED:
+                yield Text(f"  … {len(q.wrong) - MAX_EXPLAINED} more wrong entries (--json lists them all)")
+        for d in q.diagnoses:
+            share = "" if d.complete else f" (this explains {d.explained} of the {d.wrong} wrong entries)"
+            yield Padding(Text(f"Likely mistake: {d.sentence}{share}.", style="yellow"), (0, 0, 0, 2))
+        yield Text("")
+    given = report.given
+    right = sum(q.status == "right" for q in given)
+    verdict = "All given quantities are right." if report.all_right else f"{right} of {len(given)} given quantities right."
+    yield Text(verdict, style="bold green" if report.all_right else "bold red")
+
+
+def report_object(report: CheckReport) -> dict[str, Any]:
+    """The JSON form of a verdict: per quantity and per entry."""
+    quantities: dict[str, Any] = {}
+    for q in report.quantities.values():
+        obj: dict[str, Any] = {"status": q.status, "shape": list(q.expected_shape)}
+        if q.given_shape is not None:
+            obj["given_shape"] = list(q.given_shape)
+        if q.entries:
+            obj["wrong"] = len(q.wrong)
+            obj["entries"] = [{"index": list(e.index), "given": e.given.text, "expected": e.expected,
+                               "right": e.right} for e in q.entries]
+        if q.diagnoses:
+            obj["mistakes"] = [diagnosis_object(d) for d in q.diagnoses]
+        quantities[q.name] = obj
+    return {"correct": report.all_right, "quantities": quantities}
+
+
+def diagnosis_object(d: Any) -> dict[str, Any]:
+    return {"mistake": d.mistake, "form": d.form or None, "sentence": d.sentence, "explains": d.explained,
+            "of": d.wrong}
+
+
+# -- grading many ---------------------------------------------------------------------------------
+
+
+def grade_cell(q: QuantityVerdict | None) -> Text:
+    if q is None or q.status == "missing":
+        return Text("—", style="dim")
+    if q.status == "right":
+        return Text(RIGHT, style="green")
+    if q.status == "shape":
+        return Text(f"{WRONG} shape", style="red")
+    return Text(f"{WRONG} {len(q.wrong)}/{len(q.entries)}", style="red")
+
+
+def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Table:
+    """One row per answer file: a mark per quantity, the diagnosed mistake or the file's error."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("answer", overflow="fold")
+    for name in ("Z", "dW", "db", "dA_prev"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("likely mistake or problem", overflow="fold")
+    for name, report, error in rows:
+        if report is None:
+            table.add_row(name, "", "", "", "", Text(f"error: {error}", style="bold red"))
+            continue
+        mistakes = sorted({d.mistake.replace("_", " ") for d in report.mistakes})
+        note = ", ".join(mistakes) if mistakes else ("" if report.all_right else "not recognised")
+        table.add_row(name, *(grade_cell(report.quantities.get(q)) for q in ("Z", "dW", "db", "dA_prev")), note)
+    return table
+
+
+# -- gradient check ---------------------------------------------------------------------------------
+
+
+def gradcheck_table(rows: list[GradcheckRow], exact: bool) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for title in ("quantity", "entries", "max abs error", "max rel error"):
+        table.add_column(title, justify="right" if title != "quantity" else "left", no_wrap=True)
+    if exact:
+        table.add_column("quotient = gradient", no_wrap=True)
+    for row in rows:
+        checked = f"{row.checked}" if row.checked == row.total else f"{row.checked} of {row.total}"
+        cells = [row.quantity, checked, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}"]
+        if exact:
+            cells.append("exactly equal" if row.exactly_equal else "NOT equal")
+        table.add_row(*cells)
+    return table
+
+
+def gradcheck_object(rows: list[GradcheckRow], rtol: float, passed: bool) -> dict[str, Any]:
+    return {
+        "passed": passed,
+        "rtol": rtol,
+        "quantities": {
+            row.quantity: {"checked": row.checked, "entries": row.total, "max_abs_error": row.max_abs,
+                           "max_rel_error": row.max_rel, "exactly_equal": row.exactly_equal,
+                           "passed": row.passed, "noise_floor": row.noise}
+            for row in rows
+        },
+    }

@@ -1,0 +1,289 @@
+"""The usual wrong ways to do a convolution's backward pass, computed so they can be recognised.
+
+Each variant recomputes the problem the way a student who made that mistake
+would, and returns the quantities it changes in the user's form. ``check``
+compares a wrong answer with these. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+import numpy as np
+
+from . import engine
+from .geometry import Geometry
+from .problem import Problem
+
+#: Variants that walk every overlay are skipped above this many overlays.
+WALK_LIMIT = 20000
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named mistake: its key, and how to compute the quantities it changes.
+
+    compute(problem) -> {quantity: [(label, user-form array), ...]}: one or more
+    candidate results per quantity (several when the mistake has several forms,
+    such as "one sample only" for each sample).
+    """
+
+    key: str
+    compute: Callable[[Problem], dict[str, list[tuple[str, Any]]]]
+    sentence: Callable[[Problem, str, str], str]
+
+
+def _user(problem: Problem, quantity: str, canonical: Any) -> Any:
+    form = problem.form
+    if quantity in ("Z", "dA_prev"):
+        return form.activation_from_canonical(canonical)
+    if quantity == "dW":
+        return form.kernel_from_canonical(canonical)
+    return form.bias_from_canonical(canonical)
+
+
+def _finalize(problem: Problem, quantity: str, canonical: Any) -> Any:
+    return _user(problem, quantity, problem.domain.finalize(canonical))
+
+
+def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, keep_padding: bool = False):
+    geom = geom or problem.geom
+    return engine.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom,
+                           keep_padding=keep_padding)
+
+
+# -- 1. the kernel flipped, or not flipped ----------------------------------------------------
+
+
+def _flipped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    geom = dataclasses.replace(problem.geom, flip=not problem.geom.flip)
+    Z = engine.forward(problem.A_prev, problem.W, problem.b, geom)
+    dW, _, dA = _backward(problem, geom)
+    # A student sliding the rotated kernel reports dW for the rotated kernel or for W as given: both.
+    dW_as_slid = engine.applied_kernel(dW, geom)
+    return {"Z": [("", _finalize(problem, "Z", Z))],
+            "dW": [("", _finalize(problem, "dW", dW)), ("rotated", _finalize(problem, "dW", dW_as_slid))],
+            "dA_prev": [("", _finalize(problem, "dA_prev", dA))]}
+
+
+def _flipped_sentence(problem: Problem, quantity: str, label: str) -> str:
+    if problem.geom.flip:
+        return (f"your {quantity} is what the kernel gives without flipping it: this problem says "
+                f"convolution, so rotate W 180° before sliding it (or use cross-correlation's rule if that was meant)")
+    return (f"your {quantity} is what the kernel rotated 180° gives: this problem is cross-correlation "
+            f"(what deep-learning frameworks compute), so slide W as given, without flipping it")
+
+
+# -- 2. the stride treated as 1 ----------------------------------------------------------------
+
+
+def _stride_one(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    if all(s == 1 for s in g.stride):
+        return {}
+    ones = (1,) * g.dims
+    full = Geometry.build(batch=g.batch, in_channels=g.in_channels, out_channels=g.out_channels, groups=g.groups,
+                          input_size=g.input_size, kernel_size=g.kernel_size, stride=ones, dilation=g.dilation,
+                          padding=g.padding, flip=g.flip)
+    Z = engine.forward(problem.A_prev, problem.W, problem.b, full)
+    # Backward with the given dZ, windows placed one step apart instead of s apart.
+    placed = dataclasses.replace(g, stride=ones)
+    dW, _, dA = _backward(problem, placed)
+    return {"Z": [("", _finalize(problem, "Z", Z))], "dW": [("", _finalize(problem, "dW", dW))],
+            "dA_prev": [("", _finalize(problem, "dA_prev", dA))]}
+
+
+def _stride_sentence(problem: Problem, quantity: str, label: str) -> str:
+    s = problem.geom.stride
+    stride = str(s[0]) if len(set(s)) == 1 else str(tuple(s))
+    return (f"your {quantity} places the windows as if the stride were 1: with stride {stride}, "
+            f"output position i's window starts at i·{stride} (minus the padding), not at i")
+
+
+# -- 3. padding not cropped from dA_prev, or cropped on the wrong side ---------------------
+
+
+def _padding(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    if all(b == 0 and a == 0 for b, a in g.padding):
+        return {}
+    _, _, dA_pad = _backward(problem, keep_padding=True)
+    out = [("uncropped", _finalize(problem, "dA_prev", dA_pad))]
+    if any(b != a for b, a in g.padding):
+        wrong_side = (slice(None), slice(None)) + tuple(
+            slice(a, a + n) for n, (b, a) in zip(g.input_size, g.padding)
+        )
+        out.append(("wrong side", _finalize(problem, "dA_prev", dA_pad[wrong_side])))
+    return {"dA_prev": out}
+
+
+def _padding_sentence(problem: Problem, quantity: str, label: str) -> str:
+    pads = problem.geom.padding
+    if label == "wrong side":
+        sides = ", ".join(f"{b} before and {a} after" for b, a in pads)
+        return (f"your dA_prev is the padded input's gradient cropped on the wrong side: the padding "
+                f"is {sides} (per spatial dim), so crop that many from those sides")
+    if all(b == a for b, a in pads) and len({b for b, _ in pads}) == 1:
+        p = pads[0][0]
+        unit = {1: "entry", 2: "row and column"}.get(problem.geom.dims, "slice along every axis")
+        plural = {1: "entries", 2: "rows and columns"}.get(problem.geom.dims, "slices along every axis")
+        what = f"{p} {unit if p == 1 else plural}"
+        return (f"your dA_prev equals the gradient of the padded input: crop {what} from each side "
+                f"(the padding is not part of A_prev)")
+    sides = ", ".join(f"{b} before and {a} after" for b, a in pads)
+    return (f"your dA_prev equals the gradient of the padded input: crop the padding ({sides}, per "
+            f"spatial dim) off, since it is not part of A_prev")
+
+
+# -- 4. dW and db not summed over the batch --------------------------------------------------
+
+
+def _batch(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    if g.batch < 2:
+        return {}
+    dW_list, db_list = [], []
+    for n in range(g.batch):
+        dZ = problem.domain.zeros(problem.dZ.shape) if problem.dZ.dtype == object else np.zeros_like(problem.dZ)
+        dZ[n] = problem.dZ[n]
+        dW, db, _ = _backward(problem, dZ=dZ)
+        dW_list.append((f"sample {n}", _finalize(problem, "dW", dW)))
+        db_list.append((f"sample {n}", _finalize(problem, "db", db)))
+    dW, db, _ = _backward(problem)
+    mean = (lambda x: x / g.batch) if problem.dZ.dtype != object else (lambda x: x * _inverse(problem, g.batch))
+    dW_list.append(("mean", _finalize(problem, "dW", mean(dW))))
+    db_list.append(("mean", _finalize(problem, "db", mean(db))))
+    return {"dW": dW_list, "db": db_list}
+
+
+def _inverse(problem: Problem, n: int) -> Any:
+    return problem.domain.convert(f"1/{n}", "batch")
+
+
+def _batch_sentence(problem: Problem, quantity: str, label: str) -> str:
+    if label == "mean":
+        return (f"your {quantity} is the mean over the batch: {quantity} sums every sample's "
+                f"contributions (divide by N only when the loss itself is a mean and dZ does not already include it)")
+    return (f"your {quantity} is {label}'s contribution alone: {quantity} sums the contributions "
+            f"of every sample in the batch ({problem.geom.batch} here)")
+
+
+# -- 5. only the last overlay's contribution (= instead of +=) ---------------------------------
+
+
+def _overwrite(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    if g.overlay_count > WALK_LIMIT or g.overlay_count < 2:
+        return {}
+    dW = problem.domain.zeros(problem.W.shape) if problem.W.dtype == object else np.zeros_like(problem.W)
+    db = problem.domain.zeros((g.out_channels,)) if problem.W.dtype == object else np.zeros(g.out_channels)
+    dA_pad = (problem.domain.zeros(problem.A_prev.shape[:2] + g.padded_size) if problem.A_prev.dtype == object
+              else np.zeros(problem.A_prev.shape[:2] + g.padded_size))
+    for overlay in engine.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
+        dW[overlay.c_out] = overlay.dW
+        db[overlay.c_out] = overlay.db
+        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + engine.window_taps(
+            overlay.window_start, g)
+        dA_pad[taps] = overlay.dA_prev
+    return {"dW": [("", _finalize(problem, "dW", dW))], "db": [("", _finalize(problem, "db", db))],
+            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[engine.interior(g)]))]}
+
+
+def _overwrite_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (f"your {quantity} holds only the last overlay's contribution: every overlay adds its share "
+            f"to {quantity} (+=) instead of overwriting it (=); weight sharing means the shares are summed")
+
+
+# -- 6. dW and dA_prev swapped roles ---------------------------------------------------------
+
+
+def _swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    if g.overlay_count > WALK_LIMIT:
+        return {}
+    obj = problem.W.dtype == object
+    dW = problem.domain.zeros(problem.W.shape) if obj else np.zeros_like(problem.W)
+    dA_pad = (problem.domain.zeros(problem.A_prev.shape[:2] + g.padded_size) if obj
+              else np.zeros(problem.A_prev.shape[:2] + g.padded_size))
+    unflip = (slice(None),) + (slice(None, None, -1) if g.flip else slice(None),) * g.dims
+    for overlay in engine.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
+        dW[overlay.c_out] = dW[overlay.c_out] + (overlay.dZ * overlay.kernel)[unflip]
+        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + engine.window_taps(
+            overlay.window_start, g)
+        dA_pad[taps] = dA_pad[taps] + overlay.dZ * overlay.A_slice
+    return {"dW": [("", _finalize(problem, "dW", dW))],
+            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[engine.interior(g)]))]}
+
+
+def _swapped_sentence(problem: Problem, quantity: str, label: str) -> str:
+    if quantity == "dW":
+        return ("your dW adds dZ × the kernel, which is dA_prev's rule: dW adds dZ × the input slice "
+                "under the window (dW[i] += dZ · A_slice[i])")
+    return ("your dA_prev adds dZ × the input slice, which is dW's rule: dA_prev adds dZ × the kernel "
+            "onto the window (dA_prev[window] += dZ · W)")
+
+
+# -- 7. dZ rotated 180° in dW --------------------------------------------------------------------
+
+
+def _rotated_dZ(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    rotated = problem.dZ[(slice(None), slice(None)) + (slice(None, None, -1),) * g.dims]
+    dW, _, _ = _backward(problem, dZ=np.ascontiguousarray(rotated))
+    return {"dW": [("", _finalize(problem, "dW", dW))]}
+
+
+def _rotated_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return ("your dW used dZ rotated 180°: dW is the cross-correlation of A_prev with dZ as it is "
+            "(only dA_prev involves a rotated kernel, and only in convolution-as-correlation form)")
+
+
+# -- 8./9. the bias once per kernel element, or left out ---------------------------------------
+
+
+def _bias_results(problem: Problem) -> tuple[Any, Any, Any] | None:
+    g = problem.geom
+    if problem.b is None or not any(problem.b != 0):
+        return None
+    Z = engine.forward(problem.A_prev, problem.W, problem.b, g)
+    return Z, problem.b.reshape((1, -1) + (1,) * g.dims), g.in_per_group * prod(g.kernel_size)
+
+
+def _bias_per_element(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    found = _bias_results(problem)
+    if found is None:
+        return {}
+    Z, b, taps = found
+    return {"Z": [("", _finalize(problem, "Z", Z + (taps - 1) * b))]}
+
+
+def _bias_left_out(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    found = _bias_results(problem)
+    return {} if found is None else {"Z": [("", _finalize(problem, "Z", found[0] - found[1]))]}
+
+
+def _per_element_sentence(problem: Problem, quantity: str, label: str) -> str:
+    taps = problem.geom.in_per_group * prod(problem.geom.kernel_size)
+    return (f"your Z adds the bias once per kernel element ({taps}·b, as np.sum(A_slice * W + b) does): "
+            f"it is added once per output, Z = np.sum(A_slice * W) + b")
+
+
+def _left_out_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return "your Z leaves out the bias: every output adds b once (Z = sum of W·A_slice + b)"
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant("flipped_kernel", _flipped, _flipped_sentence),
+    Variant("stride_ignored", _stride_one, _stride_sentence),
+    Variant("padding_not_cropped", _padding, _padding_sentence),
+    Variant("batch_not_summed", _batch, _batch_sentence),
+    Variant("last_overlay_only", _overwrite, _overwrite_sentence),
+    Variant("roles_swapped", _swapped, _swapped_sentence),
+    Variant("dZ_rotated", _rotated_dZ, _rotated_sentence),
+    Variant("bias_per_element", _bias_per_element, _per_element_sentence),
+    Variant("bias_left_out", _bias_left_out, _left_out_sentence),
+)
