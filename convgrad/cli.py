@@ -30,6 +30,16 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class ExportFormat(str, Enum):
+    """Formats of forward and backward."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+    csv = "csv"
+
+
 class View(str, Enum):
     auto = "auto"
     table = "table"
@@ -94,6 +104,19 @@ WShapeOpt = Annotated[Optional[str], typer.Option(
 DZShapeOpt = Annotated[Optional[str], typer.Option(
     "--dZ-shape", metavar="SHAPE", help="With --symbolic: name every entry of dZ (named anyway when dZ is not given).",
     show_default=False)]
+ExportOpt = Annotated[Optional[ExportFormat], typer.Option(
+    "--format", "-f", help="Output: the table, JSON, Markdown or LaTeX for write-ups, CSV (one row per overlay).",
+    show_default=False, case_sensitive=False)]
+ExplainOpt = Annotated[bool, typer.Option(
+    "--explain", help="Tell it step by step in sentences, with the identities behind the backward pass.")]
+CellOpt = Annotated[Optional[str], typer.Option(
+    "--cell", metavar="ENTRY",
+    help="Every overlay that touched one entry: 1,2 or A_prev[0,1,2] (dA_prev), W[0,1] (dW), b[0] (db).",
+    show_default=False)]
+SvgOpt = Annotated[Optional[str], typer.Option(
+    "--svg", metavar="FILE", help="Also save what the terminal shows as an SVG image.", show_default=False)]
+HtmlOpt = Annotated[Optional[str], typer.Option(
+    "--html", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False)]
 NonfiniteOpt = Annotated[bool, typer.Option(
     "--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")]
 
@@ -113,10 +136,14 @@ def forward(
     mode: ModeOpt = None,
     dims: DimsOpt = None,
     json_: JsonOpt = False,
-    format: FormatOpt = None,
+    format: ExportOpt = None,
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
     view: ViewOpt = View.auto,
+    explain: ExplainOpt = False,
+    cell: CellOpt = None,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
     exact: ExactOpt = None,
     symbolic: SymbolicOpt = None,
     A_prev_shape: APrevShapeOpt = None,
@@ -145,10 +172,14 @@ def backward(
     mode: ModeOpt = None,
     dims: DimsOpt = None,
     json_: JsonOpt = False,
-    format: FormatOpt = None,
+    format: ExportOpt = None,
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
     view: ViewOpt = View.auto,
+    explain: ExplainOpt = False,
+    cell: CellOpt = None,
+    svg: SvgOpt = None,
+    html: HtmlOpt = None,
     exact: ExactOpt = None,
     symbolic: SymbolicOpt = None,
     A_prev_shape: APrevShapeOpt = None,
@@ -248,6 +279,33 @@ def generate(
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
+
+    guarded(command.run, locals())
+
+
+@app.command(epilog="Examples: convgrad shape samples/basic_2d.json ; "
+                    "convgrad shape --A-prev-shape 1x3x32x32 --W-shape 16x3x5x5 --stride 2 --padding same")
+def shape(
+    file: FileArg = None,
+    input: InputOpt = None,
+    A_prev_shape: Annotated[Optional[str], typer.Option(
+        "--A-prev-shape", metavar="SHAPE", help="A_prev's shape (3x3, 1x3x32x32), instead of a file.",
+        show_default=False)] = None,
+    W_shape: Annotated[Optional[str], typer.Option(
+        "--W-shape", metavar="SHAPE", help="W's shape (2x2, 16x3x5x5).", show_default=False)] = None,
+    stride: StrideOpt = None,
+    padding: PaddingOpt = None,
+    dilation: DilationOpt = None,
+    groups: GroupsOpt = None,
+    layout: LayoutOpt = None,
+    mode: ModeOpt = None,
+    dims: DimsOpt = None,
+    json_: JsonOpt = False,
+    format: FormatOpt = None,
+) -> None:
+    """Output size (formula filled in), padding resolved, overlays, and weights against locally
+    connected and dense layers."""
+    from .commands import shape as command
 
     guarded(command.run, locals())
 

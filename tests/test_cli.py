@@ -91,7 +91,7 @@ def test_backward_json_document(cli):
     result = cli("backward", SEED, "--json")
     doc = json.loads(result.stdout)  # exactly one document: json.loads refuses trailing data
     assert result.stderr == ""
-    assert list(doc) == ["Z", "dW", "db", "dA_prev", "config", "overlays"]
+    assert list(doc) == ["Z", "dW", "db", "dA_prev", "config", "audits", "overlays"]
     config = doc["config"]
     assert config["stride"] == [1] and config["padding"] == [[0, 0]] and config["dilation"] == [1]
     assert config["groups"] == 1 and config["mode"] == "cross-correlation" and config["layout"] == "NCW"
@@ -102,7 +102,7 @@ def test_backward_json_document(cli):
 
 def test_forward_json_has_no_gradients(cli_json):
     doc = cli_json("forward", "-x", "1 2 3", "-w", "0.3 0.5")
-    assert list(doc) == ["Z", "config", "overlays"]
+    assert list(doc) == ["Z", "config", "audits", "overlays"]
     assert doc["Z"] == pytest.approx([1.3, 2.1])
     assert set(doc["overlays"][0]) == {"number", "n", "c_out", "position", "window_start", "A_slice", "Z"}
 

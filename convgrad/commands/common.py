@@ -56,10 +56,10 @@ def note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def stdout_console() -> Any:
+def stdout_console(record: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, record=record)
 
 
 def write_json(obj: Any) -> None:

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from .common import gather_fields, json_format, note, stdout_console
+from .common import gather_fields, json_format, note, stdout_console, write_file_atomically
 
 #: How many overlays the table shows before it asks for --overlays.
 AUTO_OVERLAY_LIMIT = 50
@@ -20,6 +20,8 @@ def run(command: str, options: dict[str, Any]) -> None:
     from ..selection import AUTO, parse_selection
 
     fmt = json_format(options)
+    if fmt != "table" and (options.get("svg") or options.get("html")):
+        raise UsageError("--svg and --html save the table view: leave out --json/--format")
     fields = gather_fields(options)
     problem = build_problem(fields, need_dZ=command == "backward",
                             allow_nonfinite=options.get("allow_nonfinite", False))
@@ -34,7 +36,19 @@ def run(command: str, options: dict[str, Any]) -> None:
     if fmt == "json":
         from ..render.jsonout import write_document
 
-        write_document(result, selection.indices(geom), sys.stdout)
+        write_document(result, selection.indices(geom), sys.stdout, cell=options.get("cell"))
+        return
+    if fmt in ("markdown", "latex", "csv"):
+        from ..render import exports
+
+        chosen = selection.indices(geom)
+        if fmt == "csv":
+            for line in exports.csv_rows(result, chosen):
+                sys.stdout.write(line)
+        elif fmt == "markdown":
+            sys.stdout.write(exports.markdown_document(result, chosen, options.get("precision")))
+        else:
+            sys.stdout.write(exports.latex_document(result, chosen, options.get("precision")))
         return
 
     indices: Any = selection.indices(geom)
@@ -44,7 +58,13 @@ def run(command: str, options: dict[str, Any]) -> None:
              f"--overlays all, a range such as --overlays 11-20, or a filter such as --overlays 'n=0 c_out=1'")
     from ..render.human import render
 
-    console = stdout_console()
+    record = bool(options.get("svg") or options.get("html"))
+    console = stdout_console(record=record)
     for renderable in render(result, indices, console, precision=options.get("precision"),
-                             view=options["view"].value, command=command):
+                             view=options["view"].value, command=command, explain=options.get("explain", False),
+                             cell=options.get("cell")):
         console.print(renderable)
+    if options.get("svg"):
+        write_file_atomically(options["svg"], console.export_svg(title=f"convgrad {command}", clear=False))
+    if options.get("html"):
+        write_file_atomically(options["html"], console.export_html(clear=False))

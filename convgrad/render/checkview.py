@@ -53,8 +53,8 @@ def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> lis
     return list(db_terms(p.dZ, c_out, p.geom))
 
 
-def _factor_label(checker: Checker, array: str, index: tuple[int, ...]) -> str:
-    form = checker.problem.form
+def factor_label(form: Any, array: str, index: tuple[int, ...]) -> str:
+    """A factor's name with its index in the user's form: "A_prev[1,2]", "W[0,1]", "b[1]"."""
     if array in ("A_prev", "dZ"):
         return _label(array, form.activation_index(index))
     if array == "W":
@@ -87,7 +87,8 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
         return Text(f"  {head} should be 0: no overlay reaches it (nothing is added to it)")
     shown = terms[:MAX_TERMS]
     more = f" + … {len(terms) - MAX_TERMS} more" if len(terms) > MAX_TERMS else ""
-    symbols = " + ".join("·".join(_factor_label(checker, f.array, f.index) for f in t.factors) for t in shown)
+    form = checker.problem.form
+    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in shown)
     values = " + ".join("·".join(_paren(_num(f.value)) for f in t.factors) for t in shown)
     overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
     source = f"overlay{'s' if len(overlays) != 1 else ''} {_ranges(overlays)}" if overlays else "the bias"

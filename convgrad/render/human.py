@@ -214,6 +214,7 @@ class OverlayRow:
     dA: Text | None = None
     dA_so_far: Text | None = None
     discarded: bool = False
+    output: Text | None = None
 
 
 def is_small(result: Result) -> bool:
@@ -238,6 +239,10 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
         kernel=window_array(overlay.kernel, g, fmt, first_channel=first),
         Z=Text(z_expression(overlay, fmt, style.symbolic)),
     )
+    if small and g.dims <= 2:
+        from .explain import output_grid
+
+        row.output = output_grid(result, overlay, style)
     if overlay.dW is None or running is None:
         return row
     finalize = p.domain.finalize
@@ -342,6 +347,8 @@ def overlay_block(row: OverlayRow, result: Result) -> RenderableType:
     inputs = [("A_slice", row.A_slice), (kernel_title(result), row.kernel)]
     if is_small(result):
         inputs.insert(0, ("on A_prev", row.window))
+        if row.output is not None:
+            inputs.append(("Z, this output in [ ]", row.output))
     parts: list[RenderableType] = [
         Text("── " + " · ".join(title), style="bold"),  # wraps rather than cut, unlike a Rule title
         _side_by_side(inputs),
@@ -421,6 +428,30 @@ def totals(result: Result, style: Style) -> Table | Text:
     return table
 
 
+def overlay_section(result: Result, indices: Iterable[int], console: Console, style: Style,
+                    view: str) -> Iterator[RenderableType]:
+    """The overlays as tables when they fit (or view="table"), else one block per overlay."""
+    pairs: Iterable[tuple[Overlay, RunningTotals | None]]
+    if result.is_backward:
+        pairs = result.walk(indices)
+    else:
+        pairs = ((o, None) for o in result.canonical_overlays(indices))
+    rows = [overlay_row(o, running, result, style) for o, running in pairs]
+    if not rows:
+        return
+    tables = overlay_tables(rows, result) if view != "blocks" else []
+    if view == "table" or (view == "auto" and all(fits(t, console.width) for t in tables)):
+        for table in tables:
+            yield Text("")
+            yield table
+    else:
+        for row in rows:
+            yield Text("")
+            yield overlay_block(row, result)
+    if any(r.discarded for r in rows):
+        yield Text("(x): lands in the padding and is discarded from dA_prev", style="italic")
+
+
 def render(
     result: Result,
     indices: Iterable[int],
@@ -429,32 +460,24 @@ def render(
     precision: int | None = None,
     view: str = "auto",
     command: str = "backward",
+    explain: bool = False,
+    cell: str | None = None,
 ) -> Iterator[RenderableType]:
-    """Renderables for the human view, in print order: header, overlays, totals."""
+    """Renderables for the human view, in print order: header, overlays (or the --explain
+    narrative), totals, then the audits that apply."""
+    from .explain import audit_renderables, narrative
+
     style = make_style(result, precision, console.width)
     yield header(result, command)
     form = result.problem.form
     if form.channels_last and form.kind != BARE:
         yield Text(f"Arrays are drawn channel by channel; --json gives them in {form.layout} order.",
                    style="italic")
-    pairs: Iterable[tuple[Overlay, RunningTotals | None]]
-    if result.is_backward:
-        pairs = result.walk(indices)
+    if explain:
+        yield from narrative(result, indices, style)
     else:
-        pairs = ((o, None) for o in result.canonical_overlays(indices))
-    rows = [overlay_row(o, running, result, style) for o, running in pairs]
-    if rows:
-        tables = overlay_tables(rows, result) if view != "blocks" else []
-        if view == "table" or (view == "auto" and all(fits(t, console.width) for t in tables)):
-            for table in tables:
-                yield Text("")
-                yield table
-        else:
-            for row in rows:
-                yield Text("")
-                yield overlay_block(row, result)
-        if any(r.discarded for r in rows):
-            yield Text("(x): lands in the padding and is discarded from dA_prev", style="italic")
+        yield from overlay_section(result, indices, console, style, view)
     yield Text("")
     yield Rule("Totals" if result.is_backward else "Result", align="left", style="dim")
     yield totals(result, style)
+    yield from audit_renderables(result, style, cell)

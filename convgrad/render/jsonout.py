@@ -107,10 +107,13 @@ def totals_object(result: Result) -> dict[str, Any]:
     return obj
 
 
-def document_chunks(result: Result, indices: Iterable[int]) -> Iterator[str]:
-    """The JSON document in pieces: totals and config, then one overlay at a time."""
+def document_chunks(result: Result, indices: Iterable[int], cell: str | None = None) -> Iterator[str]:
+    """The JSON document in pieces: totals, config and audits, then one overlay at a time."""
+    from .explain import audits_object
+
     fields = totals_object(result)
     fields["config"] = result.config
+    fields["audits"] = audits_object(result, cell)
     yield "{\n"
     for key, value in fields.items():
         yield f"  {json.dumps(key)}: {dumps(value)},\n"
@@ -123,6 +126,6 @@ def document_chunks(result: Result, indices: Iterable[int]) -> Iterator[str]:
     yield "]\n}\n" if first else "\n  ]\n}\n"
 
 
-def write_document(result: Result, indices: Iterable[int], stream: IO[str]) -> None:
-    for chunk in document_chunks(result, indices):
+def write_document(result: Result, indices: Iterable[int], stream: IO[str], cell: str | None = None) -> None:
+    for chunk in document_chunks(result, indices, cell):
         stream.write(chunk)

@@ -1,0 +1,167 @@
+"""Exports for write-ups: Markdown, LaTeX (compiles as-is), CSV (one row per overlay).
+
+Each is built from the result itself, never by re-parsing another output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..api import Result, overlay_in_form
+from ..audits import padding_crop, stride_leftovers
+from .human import Formatter, padding_text, per_dim_text, position_text, shape_text, window_words
+from .jsonout import dumps, scalar
+from .markdown import answers_section, formatter, problem_section, working_section
+
+# -- Markdown --------------------------------------------------------------------------------
+
+
+def markdown_document(result: Result, indices: Iterable[int], precision: int | None = None,
+                      title: str | None = None) -> str:
+    fmt = formatter(result, precision)
+    command = "backward" if result.is_backward else "forward"
+    parts = [f"# {title or 'convgrad ' + command}", "## Problem", problem_section(result, fmt)]
+    working = working_section(result, indices, fmt)
+    if working:
+        parts += ["## Overlays", working]
+    parts += ["## Totals" if result.is_backward else "## Result", answers_section(result, fmt)]
+    notes = audit_sentences(result, fmt)
+    if notes:
+        parts += ["## Notes", "\n".join(f"- {n}" for n in notes)]
+    return "\n\n".join(parts) + "\n"
+
+
+def audit_sentences(result: Result, fmt: Formatter) -> list[str]:
+    """The audits in one sentence each, for exports."""
+    g = result.problem.geom
+    notes = []
+    for left in stride_leftovers(g):
+        notes.append(f"Along spatial axis {left.axis}, A_prev indices {', '.join(map(str, left.indices))} are under "
+                     f"no window (out = {left.formula}), so their dA_prev is exactly 0.")
+    crop = padding_crop(result.problem) if result.is_backward else None
+    if crop is not None:
+        notes.append(f"The gradient that fell on the padding (total magnitude {fmt(crop.discarded)}) is "
+                     f"discarded: dA_prev is the padded input's gradient without its border.")
+    return notes
+
+
+# -- LaTeX -------------------------------------------------------------------------------------
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def tex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def tex_number(text: str) -> str:
+    """A formatted number or formula for math mode: 5/3 as \\frac, 1e-5 as 10^{-5}, * as \\cdot."""
+    if "/" in text and text.replace("-", "").replace("/", "").isdigit():
+        sign = "-" if text.startswith("-") else ""
+        num, den = text.lstrip("-").split("/")
+        return f"{sign}\\frac{{{num}}}{{{den}}}"
+    if "e" in text and text.replace("e", "").replace("-", "").replace(".", "").replace("+", "").isdigit():
+        mantissa, exponent = text.split("e")
+        return f"{mantissa}\\cdot 10^{{{int(exponent)}}}"
+    return text.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
+
+
+def tex_matrix(array: Any, fmt: Formatter) -> str:
+    """A 0-, 1- or 2-D array as a bmatrix (higher ranks: one per leading index)."""
+    array = np.asarray(array, dtype=object)
+    if array.ndim == 0:
+        return tex_number(fmt(array[()]))
+    if array.ndim == 1:
+        return r"\begin{bmatrix}" + " & ".join(tex_number(fmt(v)) for v in array) + r"\end{bmatrix}"
+    if array.ndim == 2:
+        rows = [" & ".join(tex_number(fmt(v)) for v in row) for row in array]
+        return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+    return r",\ ".join(tex_matrix(a, fmt) for a in array)
+
+
+def latex_document(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
+    """A standalone article: the problem, a table per overlay quantity, the working, the totals."""
+    fmt = formatter(result, precision)
+    p = result.problem
+    g, form, shapes = p.geom, p.form, p.user_shapes
+    lines = [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath}",
+        r"\usepackage{longtable}",
+        r"\setcounter{MaxMatrixCols}{40}",
+        r"\begin{document}",
+        r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
+        tex_escape(f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
+                   f"stride {per_dim_text(g.stride)}, padding {padding_text(g)}, dilation {per_dim_text(g.dilation)}"
+                   + (f", groups {g.groups}" if g.groups != 1 else "")
+                   + f"; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."),
+        "",
+        r"\subsection*{Problem}",
+        r"\begin{align*}",
+    ]
+    arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev)), ("W", form.kernel_from_canonical(p.W))]
+    if p.b is not None:
+        arrays.append(("b", form.bias_from_canonical(p.b)))
+    if p.dZ is not None:
+        arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
+    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in arrays))
+    lines += [r"\end{align*}", "", r"\subsection*{Overlays}"]
+    backward = result.is_backward
+    columns = "r l l l" + (" l l l" if backward else "")
+    header = r"\# & position & window & $Z$" + (r" & $dZ$ & $dW$ += & $dA_{prev}$ +=" if backward else "")
+    lines += [r"\begin{longtable}{" + columns + "}", header + r" \\ \hline", r"\endhead"]
+    window = form.window_from_canonical
+    for overlay in result.canonical_overlays(indices):
+        cells = [str(overlay.index + 1), tex_escape(position_text(overlay.position)),
+                 tex_escape(window_words(overlay, g)), f"${tex_number(fmt(overlay.Z))}$"]
+        if backward:
+            cells += [f"${tex_number(fmt(overlay.dZ))}$", f"${tex_matrix(window(overlay.dW), fmt)}$",
+                      f"${tex_matrix(window(overlay.dA_prev), fmt)}$"]
+        lines.append(" & ".join(cells) + r" \\[6pt]")
+    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}",
+              r"\begin{align*}"]
+    totals = [("Z", result.Z)]
+    if backward:
+        totals += [("dW", result.dW), ("db", result.db), ("dA_{prev}", result.dA_prev)]
+    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals))
+    lines.append(r"\end{align*}")
+    for note in audit_sentences(result, fmt):
+        lines += ["", tex_escape(note)]
+    lines += [r"\end{document}", ""]
+    return "\n".join(lines)
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+CSV_FIELDS = ("number", "n", "c_out", "position", "window_start", "A_slice", "Z", "dZ", "dW", "db", "dA_prev")
+
+
+def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
+    """A header line, then one line per overlay; arrays as JSON text in their cells, numbers faithful."""
+    fields = CSV_FIELDS if result.is_backward else CSV_FIELDS[:7]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def line(values: list[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(list(fields))
+    form = result.problem.form
+    for overlay in result.canonical_overlays(indices):
+        o = overlay_in_form(overlay, form)
+        values = {"number": str(o.index + 1), "n": str(o.n), "c_out": str(o.c_out),
+                  "position": dumps(list(o.position)), "window_start": dumps(list(o.window_start)),
+                  "A_slice": dumps(o.A_slice), "Z": scalar(o.Z)}
+        if result.is_backward:
+            values.update({"dZ": scalar(o.dZ), "dW": dumps(o.dW), "db": scalar(o.db), "dA_prev": dumps(o.dA_prev)})
+        yield line([values[f].strip('"') if f in ("Z", "dZ", "db") else values[f] for f in fields])
