@@ -35,6 +35,7 @@ class ExportFormat(str, Enum):
 
     table = "table"
     json = "json"
+    jsonl = "jsonl"
     markdown = "markdown"
     latex = "latex"
     csv = "csv"
@@ -105,8 +106,14 @@ DZShapeOpt = Annotated[Optional[str], typer.Option(
     "--dZ-shape", metavar="SHAPE", help="With --symbolic: name every entry of dZ (named anyway when dZ is not given).",
     show_default=False)]
 ExportOpt = Annotated[Optional[ExportFormat], typer.Option(
-    "--format", "-f", help="Output: the table, JSON, Markdown or LaTeX for write-ups, CSV (one row per overlay).",
+    "--format", "-f",
+    help="Output: the table; JSON; JSON lines (one overlay per line as computed, then the totals); "
+         "Markdown or LaTeX for write-ups; CSV (one row per overlay).",
     show_default=False, case_sensitive=False)]
+SaveOpt = Annotated[Optional[str], typer.Option(
+    "--save", metavar="FILE.npz", help="Also write Z, dW, db, dA_prev to an .npz file.", show_default=False)]
+Float64Opt = Annotated[bool, typer.Option(
+    "--float64", help="Compute in float64 even when every input array is float32.")]
 ExplainOpt = Annotated[bool, typer.Option(
     "--explain", help="Tell it step by step in sentences, with the identities behind the backward pass.")]
 CellOpt = Annotated[Optional[str], typer.Option(
@@ -144,6 +151,8 @@ def forward(
     cell: CellOpt = None,
     svg: SvgOpt = None,
     html: HtmlOpt = None,
+    save: SaveOpt = None,
+    float64: Float64Opt = False,
     exact: ExactOpt = None,
     symbolic: SymbolicOpt = None,
     A_prev_shape: APrevShapeOpt = None,
@@ -180,6 +189,8 @@ def backward(
     cell: CellOpt = None,
     svg: SvgOpt = None,
     html: HtmlOpt = None,
+    save: SaveOpt = None,
+    float64: Float64Opt = False,
     exact: ExactOpt = None,
     symbolic: SymbolicOpt = None,
     A_prev_shape: APrevShapeOpt = None,
@@ -322,12 +333,28 @@ def guarded(func: Any, *args: Any) -> None:
         raise typer.Exit(code=err.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise
+    except BrokenPipeError:
+        # The reader went away (| head): stop quietly, as a process killed by SIGPIPE would.
+        _silence_stdout()
+        raise typer.Exit(code=141) from None
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise typer.Exit(code=130) from None
     except Exception as err:  # the one place a bug becomes a message instead of a traceback
         if os.environ.get("CONVGRAD_DEBUG"):
             raise
         print(f"error: internal error ({type(err).__name__}: {err}); "
               "set CONVGRAD_DEBUG=1 for the traceback, and please report it", file=sys.stderr)
         raise typer.Exit(code=70) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stream)
+        pass
 
 
 def main() -> None:

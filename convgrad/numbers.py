@@ -30,6 +30,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Significant digits shown by default: enough for any hand-made problem, few
 # enough that binary rounding noise (0.30000000000000004) never shows.
 DEFAULT_SIGNIFICANT_DIGITS = 12
+FLOAT32_SIGNIFICANT_DIGITS = 7
 
 
 def parse_number_text(text: str) -> Fraction | None:
@@ -118,15 +119,15 @@ class FloatDomain(Domain):
         raise InputError(f"{path} is {describe_value(value)}, not a number")
 
     def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
-        dtype = self.dtype
-        if array.dtype == np.float32 and dtype == np.float64:
-            dtype = np.dtype(np.float64)
-        return np.asarray(array, dtype=dtype)
+        # float32 is kept (the problem decides later whether everything is float32); the rest is float64.
+        return np.asarray(array, dtype=np.float32 if array.dtype == np.float32 else self.dtype)
 
     def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.zeros(shape, dtype=self.dtype)
 
     def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
+        if precision is None and isinstance(value, np.float32):
+            precision = FLOAT32_SIGNIFICANT_DIGITS  # what float32 holds; more digits would be noise
         return format_float(float(value), precision, None if scale is None else float(scale))
 
 

@@ -7,7 +7,6 @@ This is the one validation layer: the CLI and the Python API both call
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +38,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "layout": ("data_format",),
 }
 _CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+#: Every accepted key's canonical name.
+CANONICAL_NAMES = {**_CANONICAL, **{name: name for name in ("A_prev", "W", "b", "dZ")}}
 KNOWN_FIELDS = ARRAY_FIELDS + CONFIG_FIELDS + META_FIELDS
 
 MODES = {
@@ -69,6 +70,8 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
 
 
 def _suggestion(key: str) -> str:
+    import difflib  # only a bad key pays for it
+
     names = list(KNOWN_FIELDS) + list(_CANONICAL)
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
     if not close:
@@ -405,6 +408,7 @@ def build_problem(
     need_dZ: bool,
     domain: Domain | None = None,
     allow_nonfinite: bool = False,
+    float64: bool = False,
 ) -> Problem:
     """Validate canonical fields (see ``canonical_fields``) into a Problem.
 
@@ -501,6 +505,14 @@ def build_problem(
         dZ = form.activation_to_canonical(dZ_user)
 
     mode_name = "convolution" if flip else "cross-correlation"
+    if domain.dtype != object:
+        # float32 arrays (from .npy files or numpy) stay float32 when they all are, unless asked otherwise.
+        arrays = [x for x in (A, W, b, dZ) if x is not None]
+        single = not float64 and all(x.dtype == np.float32 for x in arrays)
+        dtype = np.float32 if single else np.float64
+        A, W = A.astype(dtype, copy=False), W.astype(dtype, copy=False)
+        b = None if b is None else b.astype(dtype, copy=False)
+        dZ = None if dZ is None else dZ.astype(dtype, copy=False)
     return Problem(A, W, b, dZ, geom, form, domain, mode_name)
 
 

@@ -127,3 +127,73 @@ def parse_flag_value(text: str, field: str) -> Any:
         row = parsed[0]
         return row[0] if len(row) == 1 else row
     return parsed
+
+
+# -- array files -------------------------------------------------------------------------------
+
+
+def load_npy(path: Path, field: str) -> Any:
+    """One array from a .npy file (never unpickled: no code runs from a file)."""
+    import numpy as np
+
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"{field} names the file {str(path)!r}, which does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{field} names {str(path)!r}, which is a directory") from None
+    except ValueError as err:
+        hint = "it holds Python objects, which convgrad does not load" if "pickle" in str(err) else str(err)
+        raise InputError(f"{field}: cannot read {str(path)!r} as a .npy array ({hint})") from None
+    except OSError as err:
+        raise InputError(f"{field}: cannot read {str(path)!r} as a .npy array ({err})") from None
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{field}: {str(path)!r} is an .npz archive, not a single .npy array")
+    return array
+
+
+def resolve_array_paths(document: dict[str, Any], base: Path, fields: tuple[str, ...]) -> dict[str, Any]:
+    """Array fields given as "name.npy" are read from that file, relative to ``base``."""
+    out = dict(document)
+    for key, value in document.items():
+        if key in fields and isinstance(value, str) and value.strip().lower().endswith(".npy"):
+            out[key] = load_npy(base / value.strip(), key)
+    return out
+
+
+def read_npz_problem(path: str) -> dict[str, Any]:
+    """A problem stored as .npz: arrays under the JSON keys, configuration as small arrays.
+
+    Numbers in configuration entries become ints (stride, padding...), strings
+    stay strings ("same", "NHWC").
+    """
+    import numpy as np
+
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"input file {path!r} does not exist") from None
+    except (ValueError, OSError) as err:
+        raise InputError(f"cannot read {path!r} as an .npz archive ({err})") from None
+    if not hasattr(archive, "files"):
+        raise InputError(f"{path!r} holds a single array: an .npz problem stores A_prev, W, ... by name")
+    document: dict[str, Any] = {}
+    with archive:
+        for key in archive.files:
+            try:
+                value = archive[key]
+            except ValueError as err:
+                raise InputError(f"{path}: entry {key!r} cannot be read without unpickling ({err})") from None
+            document[key] = value
+    from .problem import ARRAY_FIELDS, CANONICAL_NAMES
+
+    for key, value in list(document.items()):
+        if CANONICAL_NAMES.get(key, key) in ARRAY_FIELDS:
+            continue  # arrays stay numpy arrays (float32 kept)
+        if value.dtype.kind in "US":
+            document[key] = str(value.item()) if value.ndim == 0 else value.tolist()
+        elif value.dtype.kind == "b":
+            document[key] = bool(value.item()) if value.ndim == 0 else value.tolist()
+        else:
+            document[key] = value.item() if value.ndim == 0 else value.tolist()
+    return document

@@ -25,12 +25,12 @@ def problem_path(options: dict[str, Any]) -> str | None:
 def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str, Any]:
     """The problem's fields: the input file's, overridden by any flags given."""
     from ..problem import canonical_fields
-    from ..reader import parse_flag_value, read_problem_document
+    from ..reader import parse_flag_value
 
     path = problem_path(options)
     fields: dict[str, Any] = {}
     if path is not None:
-        fields = canonical_fields(read_problem_document(path), source="stdin" if path == "-" else path)
+        fields = canonical_fields(read_problem(path), source="stdin" if path == "-" else path)
     for name, flag in FIELD_FLAGS.items():
         text = options.get(name)
         if text is None:
@@ -49,6 +49,21 @@ def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str,
     if require and "A_prev" not in fields and "W" not in fields:
         raise UsageError("no problem given: pass a problem file (--input FILE, - for stdin) or -x/--A-prev and -w/--W")
     return fields
+
+
+def read_problem(path: str) -> dict[str, Any]:
+    """A problem document from JSON (arrays may name .npy files beside it) or from an .npz archive."""
+    from pathlib import Path
+
+    from ..problem import ARRAY_FIELDS, CANONICAL_NAMES
+    from ..reader import read_npz_problem, read_problem_document, resolve_array_paths
+
+    if path != "-" and path.lower().endswith(".npz"):
+        return read_npz_problem(path)
+    document = read_problem_document(path)
+    base = Path.cwd() if path == "-" else Path(path).resolve().parent
+    array_keys = tuple(k for k in document if CANONICAL_NAMES.get(k, k) in ARRAY_FIELDS)
+    return resolve_array_paths(document, base, array_keys)
 
 
 def note(message: str) -> None:
@@ -80,7 +95,7 @@ def json_format(options: dict[str, Any], formats: tuple[str, ...] = ("table", "j
     return fmt or formats[0]
 
 
-def write_file_atomically(path: str, text: str) -> None:
+def write_file_atomically(path: str, text: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file beside it, renamed over it when complete."""
     import os
     import tempfile
@@ -95,8 +110,8 @@ def write_file_atomically(path: str, text: str) -> None:
     except OSError as err:
         raise InputError(f"cannot write {path!r}: {err.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
         os.replace(tmp, target)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)

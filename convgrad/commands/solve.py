@@ -24,7 +24,8 @@ def run(command: str, options: dict[str, Any]) -> None:
         raise UsageError("--svg and --html save the table view: leave out --json/--format")
     fields = gather_fields(options)
     problem = build_problem(fields, need_dZ=command == "backward",
-                            allow_nonfinite=options.get("allow_nonfinite", False))
+                            allow_nonfinite=options.get("allow_nonfinite", False),
+                            float64=options.get("float64", False))
     if command == "forward":
         problem = dataclasses.replace(problem, dZ=None)
     result = solve(problem)
@@ -33,10 +34,13 @@ def run(command: str, options: dict[str, Any]) -> None:
     if selection.kind == "filter" and selection.is_empty(geom):
         raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
 
-    if fmt == "json":
-        from ..render.jsonout import write_document
+    if options.get("save"):
+        save_npz(result, options["save"])
+    if fmt in ("json", "jsonl"):
+        from ..render.jsonout import write_document, write_lines
 
-        write_document(result, selection.indices(geom), sys.stdout, cell=options.get("cell"))
+        write = write_document if fmt == "json" else write_lines
+        write(result, selection.indices(geom), sys.stdout, cell=options.get("cell"))
         return
     if fmt in ("markdown", "latex", "csv"):
         from ..render import exports
@@ -68,3 +72,19 @@ def run(command: str, options: dict[str, Any]) -> None:
         write_file_atomically(options["svg"], console.export_svg(title=f"convgrad {command}", clear=False))
     if options.get("html"):
         write_file_atomically(options["html"], console.export_html(clear=False))
+
+
+def save_npz(result: Any, path: str) -> None:
+    """Z (and dW, db, dA_prev) in the user's form, as float arrays in one .npz, written whole or not at all."""
+    import io
+
+    import numpy as np
+
+    if result.problem.domain.dtype == object:
+        raise UsageError(f"--save writes numpy float arrays; {result.problem.domain.name} results are in --json")
+    arrays = {"Z": result.Z}
+    if result.is_backward:
+        arrays.update({"dW": result.dW, "db": np.asarray(result.db), "dA_prev": result.dA_prev})
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_file_atomically(path, buffer.getvalue())

@@ -253,32 +253,3 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
         if idle:
             yield _para(f"Overlay{'s' if len(idle) > 1 else ''} {_ranges(sorted(idle))} put {label} on the padding "
                         f"(which reads 0), so {'they add' if len(idle) > 1 else 'it adds'} nothing to it.", indent=0)
-
-
-def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
-    """The audits as JSON fields: always "stride_leftovers" (maybe empty), "padding_crop" (or null)."""
-    p = result.problem
-    form = p.form
-    obj: dict[str, Any] = {
-        "stride_leftovers": [{"axis": left.axis, "indices": list(left.indices), "output_size": left.formula}
-                             for left in audits.stride_leftovers(p.geom)],
-        "padding_crop": None,
-    }
-    crop = audits.padding_crop(p) if result.is_backward else None
-    if crop is not None:
-        obj["padding_crop"] = {"padded_gradient": form.activation_from_canonical(crop.padded),
-                               "discarded_magnitude": crop.discarded}
-    if cell is not None:
-        view = audits.cell_view(p, cell)
-        terms = []
-        for term in view.terms:
-            entry: dict[str, Any] = {"overlay": term.overlay + 1}
-            for factor in term.factors:
-                index = (form.activation_index(factor.index) if factor.array in ("A_prev", "dZ")
-                         else form.kernel_index(factor.index))
-                entry[factor.array] = {"index": list(index), "value": factor.value}
-            entry["product"] = term.value
-            terms.append(entry)
-        obj["cell"] = {"array": view.array, "index": list(view.user_index), "terms": terms,
-                       "gradient": view.gradient}
-    return obj

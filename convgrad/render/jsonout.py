@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from .. import audits
 from ..api import Result, overlay_in_form
 from ..engine import Overlay
 from ..numbers import finite_decimal_text
@@ -109,8 +110,6 @@ def totals_object(result: Result) -> dict[str, Any]:
 
 def document_chunks(result: Result, indices: Iterable[int], cell: str | None = None) -> Iterator[str]:
     """The JSON document in pieces: totals, config and audits, then one overlay at a time."""
-    from .explain import audits_object
-
     fields = totals_object(result)
     fields["config"] = result.config
     fields["audits"] = audits_object(result, cell)
@@ -126,6 +125,48 @@ def document_chunks(result: Result, indices: Iterable[int], cell: str | None = N
     yield "]\n}\n" if first else "\n  ]\n}\n"
 
 
+def write_lines(result: Result, indices: Iterable[int], stream: IO[str], cell: str | None = None) -> None:
+    """JSON lines: one overlay per line as it is computed, then one line with the totals.
+
+    Memory stays flat: each overlay is built, written and dropped.
+    """
+    form = result.problem.form
+    backward = result.is_backward
+    for overlay in result.canonical_overlays(indices):
+        stream.write(dumps(overlay_object(overlay_in_form(overlay, form), backward)) + "\n")
+    final = {"totals": totals_object(result), "config": result.config, "audits": audits_object(result, cell)}
+    stream.write(dumps(final) + "\n")
+
+
 def write_document(result: Result, indices: Iterable[int], stream: IO[str], cell: str | None = None) -> None:
     for chunk in document_chunks(result, indices, cell):
         stream.write(chunk)
+
+
+def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
+    """The audits as JSON fields: always "stride_leftovers" (maybe empty), "padding_crop" (or null)."""
+    p = result.problem
+    form = p.form
+    obj: dict[str, Any] = {
+        "stride_leftovers": [{"axis": left.axis, "indices": list(left.indices), "output_size": left.formula}
+                             for left in audits.stride_leftovers(p.geom)],
+        "padding_crop": None,
+    }
+    crop = audits.padding_crop(p) if result.is_backward else None
+    if crop is not None:
+        obj["padding_crop"] = {"padded_gradient": form.activation_from_canonical(crop.padded),
+                               "discarded_magnitude": crop.discarded}
+    if cell is not None:
+        view = audits.cell_view(p, cell)
+        terms = []
+        for term in view.terms:
+            entry: dict[str, Any] = {"overlay": term.overlay + 1}
+            for factor in term.factors:
+                index = (form.activation_index(factor.index) if factor.array in ("A_prev", "dZ")
+                         else form.kernel_index(factor.index))
+                entry[factor.array] = {"index": list(index), "value": factor.value}
+            entry["product"] = term.value
+            terms.append(entry)
+        obj["cell"] = {"array": view.array, "index": list(view.user_index), "terms": terms,
+                       "gradient": view.gradient}
+    return obj
