@@ -18,6 +18,7 @@ import numpy as np
 
 from . import engine
 from .engine import Overlay
+from .errors import InputError
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
 
@@ -44,11 +45,25 @@ class Result:
     def _totals(self) -> tuple[Any, Any, Any, Any]:
         p = self.problem
         finalize = p.domain.finalize
-        Z = finalize(engine.forward(p.A_prev, p.W, p.b, p.geom))
-        if p.dZ is None:
-            return Z, None, None, None
-        dW, db, dA_prev = engine.backward(p.A_prev, p.W, p.dZ, p.geom)
-        return Z, finalize(dW), finalize(db), finalize(dA_prev)
+        with np.errstate(all="ignore"):  # overflow is reported below, as one clear error
+            Z = finalize(engine.forward(p.A_prev, p.W, p.b, p.geom))
+            totals = (Z, None, None, None)
+            if p.dZ is not None:
+                dW, db, dA_prev = engine.backward(p.A_prev, p.W, p.dZ, p.geom)
+                totals = (Z, finalize(dW), finalize(db), finalize(dA_prev))
+        if not p.allow_nonfinite and p.domain.dtype != object:
+            for name, array in zip(("Z", "dW", "db", "dA_prev"), totals):
+                if array is not None and not np.isfinite(array).all():
+                    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+                    form = p.form
+                    where = (form.kernel_index(index) if name == "dW" else form.bias_index(index[0]) if name == "db"
+                             else form.activation_index(index))
+                    label = name + ("[" + ", ".join(map(str, where)) + "]" if where else "")
+                    raise InputError(
+                        f"the result overflows {array.dtype}: {label} is {array[index]}",
+                        hint="the inputs are too large for floats; --exact computes without overflow",
+                    )
+        return totals
 
     @cached_property
     def scales(self) -> tuple[Any, Any, Any, Any] | None:

@@ -124,6 +124,14 @@ SvgOpt = Annotated[Optional[str], typer.Option(
     "--svg", metavar="FILE", help="Also save what the terminal shows as an SVG image.", show_default=False)]
 HtmlOpt = Annotated[Optional[str], typer.Option(
     "--html", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False)]
+MaxInputOpt = Annotated[Optional[float], typer.Option(
+    "--max-input-mb", min=0, metavar="MB", help="Largest problem file read (default 1024).", show_default=False)]
+MaxElementsOpt = Annotated[Optional[int], typer.Option(
+    "--max-elements", min=1, metavar="N", help="Most entries in one array (default 100,000,000).",
+    show_default=False)]
+MaxOutputOpt = Annotated[Optional[float], typer.Option(
+    "--max-output-mb", min=0, metavar="MB", help="Largest output written, estimated first (default 512; "
+    "JSON lines are not limited).", show_default=False)]
 NonfiniteOpt = Annotated[bool, typer.Option(
     "--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")]
 
@@ -158,6 +166,9 @@ def forward(
     A_prev_shape: APrevShapeOpt = None,
     W_shape: WShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
+    max_input_mb: MaxInputOpt = None,
+    max_elements: MaxElementsOpt = None,
+    max_output_mb: MaxOutputOpt = None,
 ) -> None:
     """Forward pass: Z at every output position, as a sum of products per overlay."""
     from .commands import solve
@@ -197,6 +208,9 @@ def backward(
     W_shape: WShapeOpt = None,
     dZ_shape: DZShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
+    max_input_mb: MaxInputOpt = None,
+    max_elements: MaxElementsOpt = None,
+    max_output_mb: MaxOutputOpt = None,
 ) -> None:
     """Backward pass: each overlay's contribution to dW, db and dA_prev, running totals, and the sums."""
     from .commands import solve
@@ -321,11 +335,34 @@ def shape(
     guarded(command.run, locals())
 
 
+SCHEMAS = ("input", "answer", "forward", "backward", "jsonl", "check", "grade", "gradcheck", "shape")
+
+
+@app.command(epilog="Example: convgrad schema backward > backward.schema.json")
+def schema(
+    name: Annotated[str, typer.Argument(
+        metavar="NAME", help=f"One of: {', '.join(SCHEMAS)} (grade: check with a folder of answers).")],
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of the input or of a command's JSON output."""
+    guarded(_print_schema, name)
+
+
+def _print_schema(name: str) -> None:
+    from importlib import resources
+
+    if name not in SCHEMAS:
+        raise UsageError(f"no schema named {name!r}: choose one of {', '.join(SCHEMAS)}")
+    sys.stdout.write(resources.files("convgrad").joinpath("schemas", f"{name}.schema.json").read_text())
+
+
 # -- the runner ----------------------------------------------------------------------------
 
 
 def guarded(func: Any, *args: Any) -> None:
     """Run a command body; the project's errors become one line on stderr and their exit status."""
+    if sys.stdout is None or sys.stdout.closed:  # started with stdout closed (>&-): nowhere to write
+        print("error: stdout is closed, so the result has nowhere to go", file=sys.stderr)
+        raise typer.Exit(code=2)
     try:
         func(*args)
     except ConvgradError as err:

@@ -19,6 +19,8 @@ import numpy as np
 from .errors import InputError
 from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
+from .limits import DEFAULT as DEFAULT_LIMITS
+from .limits import Limits, check_elements, check_exact_work
 from .numbers import Domain, SymbolicDomain, describe_value, make_domain
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
@@ -114,7 +116,7 @@ def parse_shape(value: Any, field: str) -> tuple[int, ...]:
     return tuple(_whole(n, f"{field} shape[{i}]", 1) for i, n in enumerate(value))
 
 
-def _shape_spec(value: Any, field: str, domain: Domain) -> np.ndarray:
+def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """An array given as {"shape": [...], "prefix": "x"}: named entries (symbolic only)."""
     unknown = set(value) - {"shape", "prefix"}
     if unknown or "shape" not in value:
@@ -125,6 +127,7 @@ def _shape_spec(value: Any, field: str, domain: Domain) -> np.ndarray:
     if not isinstance(domain, SymbolicDomain):
         raise InputError(f"{field} is given by its shape only", hint="naming its entries needs --symbolic")
     shape = parse_shape(value["shape"], field)
+    check_elements(int(np.prod(shape)), field, limits)
     prefix = value.get("prefix", NAME_PREFIXES.get(field, field))
     if not isinstance(prefix, str) or not prefix.isidentifier():
         raise InputError(f"{field} prefix must be a name such as 'x', got {describe_value(prefix)}")
@@ -135,21 +138,24 @@ def _shape_spec(value: Any, field: str, domain: Domain) -> np.ndarray:
     return out
 
 
-def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = False) -> np.ndarray:
+def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = False,
+             limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
     if isinstance(value, dict):
-        return _shape_spec(value, field, domain)
+        return _shape_spec(value, field, domain, limits)
+    flat: list[tuple[Any, str]] = []
     if isinstance(value, np.ndarray):
+        check_elements(value.size, field, limits)
         array = _from_numpy(value, field, domain)
     else:
-        shape, flat = _flatten(value, field)
+        shape, flat = _flatten(value, field, limits)
         array = np.empty(len(flat), dtype=domain.dtype)
         array[:] = [domain.convert(v, p) for v, p in flat] if domain.dtype == object else [
             _float_entry(v, p, domain) for v, p in flat
         ]
         array = array.reshape(shape)
     if not allow_nonfinite and array.dtype != object:
-        _refuse_nonfinite(array, field)
+        _refuse_nonfinite(array, field, flat)
     return array
 
 
@@ -175,25 +181,30 @@ def _entry_path(field: str, index: tuple[int, ...], shape: tuple[int, ...]) -> s
     return field + "".join(f"[{i}]" for i in index)
 
 
-def _flatten(value: Any, field: str) -> tuple[tuple[int, ...], list[tuple[Any, str]]]:
-    """Shape and (entry, path) pairs of nested lists; ragged and empty lists are refused."""
+def _flatten(value: Any, field: str, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[int, ...], list[tuple[Any, str]]]:
+    """Shape and (entry, path) pairs of nested lists; ragged, empty, too deep or too big refused."""
     if not isinstance(value, (list, tuple)):
         if isinstance(value, dict):
             raise InputError(f"{field} is an object, expected a number or a list of numbers")
         return (), [(value, field)]
     flat: list[tuple[Any, str]] = []
 
-    def walk(node: Any, path: str) -> tuple[int, ...]:
+    def walk(node: Any, path: str, depth: int) -> tuple[int, ...]:
         if not isinstance(node, (list, tuple)):
             if isinstance(node, dict):
                 raise InputError(f"{path} is an object, expected a number")
             flat.append((node, path))
+            if len(flat) > limits.max_elements:
+                check_elements(len(flat), field, limits)
             return ()
+        if depth > limits.max_depth:
+            raise InputError(f"{field} is nested more than {limits.max_depth} lists deep (at {path}); "
+                             f"an array here has at most {limits.max_depth} axes")
         if len(node) == 0:
             raise InputError(f"{path} is an empty list")
-        first = walk(node[0], f"{path}[0]")
+        first = walk(node[0], f"{path}[0]", depth + 1)
         for i in range(1, len(node)):
-            shape = walk(node[i], f"{path}[{i}]")
+            shape = walk(node[i], f"{path}[{i}]", depth + 1)
             if shape != first:
                 raise InputError(
                     f"{field} is ragged: {path}[0] has shape {_fmt_shape(first)} "
@@ -201,16 +212,21 @@ def _flatten(value: Any, field: str) -> tuple[tuple[int, ...], list[tuple[Any, s
                 )
         return (len(node),) + first
 
-    shape = walk(value, field)
+    shape = walk(value, field, 1)
     return shape, flat
 
 
-def _refuse_nonfinite(array: np.ndarray, field: str) -> None:
+def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]) -> None:
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         value = array[index]
         path = field + "".join(f"[{i}]" for i in index)
+        typed = flat[int(np.ravel_multi_index(index, array.shape))][0] if flat else None
+        if isinstance(typed, (Decimal, int)) and not isinstance(typed, bool) and (
+                not isinstance(typed, Decimal) or typed.is_finite()):
+            raise InputError(f"{path} is {typed:g}, which overflows float64 (the largest is about 1.8e308)",
+                             hint="--exact computes with it exactly")
         raise InputError(
             f"{path} is {value}, not a finite number",
             hint="pass --allow-nonfinite to compute with it anyway",
@@ -335,6 +351,7 @@ class Problem:
     form: Form
     domain: Domain
     mode_name: str
+    allow_nonfinite: bool = False
 
     @property
     def user_shapes(self) -> dict[str, list[int]]:
@@ -409,6 +426,7 @@ def build_problem(
     domain: Domain | None = None,
     allow_nonfinite: bool = False,
     float64: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Problem:
     """Validate canonical fields (see ``canonical_fields``) into a Problem.
 
@@ -424,8 +442,8 @@ def build_problem(
     if need_dZ and fields.get("dZ") is None and not symbolic:
         raise InputError("dZ is missing: backward needs the upstream gradient (--dZ or \"dZ\" in the input)")
 
-    A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite)
-    W_user = to_array(fields["W"], "W", domain, allow_nonfinite)
+    A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
+    W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
 
     channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
     dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
@@ -480,7 +498,7 @@ def build_problem(
     if b_value is None and symbolic:
         b_value = {"shape": []} if form.kind == BARE else {"shape": [c_out]}
     if b_value is not None:
-        b_user = _bias_array(b_value, domain, allow_nonfinite)
+        b_user = _bias_array(b_value, domain, allow_nonfinite, limits)
         if b_user.ndim == 0:
             b = np.full(c_out, b_user[()], dtype=b_user.dtype)
         elif b_user.ndim == 1 and b_user.shape[0] == c_out:
@@ -497,7 +515,7 @@ def build_problem(
     if dZ_value is None and symbolic and need_dZ:
         dZ_value = {"shape": list(z_shape)}
     if dZ_value is not None:
-        dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite)
+        dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite, limits)
         if dZ_user.ndim == 0:  # one number for every output: L = dZ * sum(Z)
             dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
         if dZ_user.shape != z_shape:
@@ -513,16 +531,19 @@ def build_problem(
         A, W = A.astype(dtype, copy=False), W.astype(dtype, copy=False)
         b = None if b is None else b.astype(dtype, copy=False)
         dZ = None if dZ is None else dZ.astype(dtype, copy=False)
-    return Problem(A, W, b, dZ, geom, form, domain, mode_name)
+    problem = Problem(A, W, b, dZ, geom, form, domain, mode_name, allow_nonfinite)
+    if domain.dtype == object:
+        check_exact_work(problem, limits)
+    return problem
 
 
-def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool) -> np.ndarray:
+def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limits) -> np.ndarray:
     # A shape spec of [] names the one bias "b" (entry_names of a scalar is the prefix alone).
     if isinstance(value, dict) and value.get("shape") == []:
         if not isinstance(domain, SymbolicDomain):
             raise InputError("b is given by its shape only", hint="naming its entries needs --symbolic")
         return np.array(domain.symbol(str(value.get("prefix", "b")), "b"), dtype=object)
-    return to_array(value, "b", domain, allow_nonfinite)
+    return to_array(value, "b", domain, allow_nonfinite, limits)
 
 
 def _given(fields: Mapping[str, Any], name: str, default: Any) -> Any:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .limits import DEFAULT, Limits, check_elements, check_input_size
 
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -48,12 +49,16 @@ def parse_json(text: str, source: str) -> Any:
         raise InputError(f"{source} is nested too deeply to read") from None
 
 
-def read_text(path: str) -> str:
-    """The text of a file, or of stdin for "-"."""
+def read_text(path: str, limits: Limits = DEFAULT) -> str:
+    """The text of a file, or of stdin for "-", refused past the input size limit before it is read."""
     if path == "-":
-        return sys.stdin.read()
+        text = sys.stdin.read(limits.max_input_bytes + 1)
+        check_input_size(len(text.encode("utf-8", "surrogatepass")) if len(text) > limits.max_input_bytes // 4
+                         else len(text), "stdin", limits)
+        return text
     file = Path(path)
     try:
+        check_input_size(file.stat().st_size, f"input file {path!r}", limits)
         return file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"input file {path!r} does not exist") from None
@@ -65,10 +70,11 @@ def read_text(path: str) -> str:
         raise InputError(f"cannot read input file {path!r}: {err.strerror}") from None
 
 
-def read_problem_document(path: str, expected: str = "object with A_prev, W, ...") -> dict[str, Any]:
+def read_problem_document(path: str, expected: str = "object with A_prev, W, ...",
+                          limits: Limits = DEFAULT) -> dict[str, Any]:
     """The JSON object in a problem (or answer) file; "-" reads stdin."""
     source = "stdin" if path == "-" else path
-    text = read_text(path)
+    text = read_text(path, limits)
     if not text.strip():
         raise InputError(f"{source} is empty: expected a JSON {expected}")
     document = parse_json(text, source)
@@ -132,18 +138,23 @@ def parse_flag_value(text: str, field: str) -> Any:
 # -- array files -------------------------------------------------------------------------------
 
 
-def load_npy(path: Path, field: str) -> Any:
-    """One array from a .npy file (never unpickled: no code runs from a file)."""
+def load_npy(path: Path, field: str, limits: Limits = DEFAULT) -> Any:
+    """One array from a .npy file (never unpickled: no code runs from a file), its size checked first."""
     import numpy as np
 
     try:
+        check_input_size(path.stat().st_size, f"{field}'s file {str(path)!r}", limits)
+        header = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
+        check_elements(int(np.prod(header.shape)), field, limits)
+        del header
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"{field} names the file {str(path)!r}, which does not exist") from None
     except IsADirectoryError:
         raise InputError(f"{field} names {str(path)!r}, which is a directory") from None
     except ValueError as err:
-        hint = "it holds Python objects, which convgrad does not load" if "pickle" in str(err) else str(err)
+        objects = "pickle" in str(err) or "Python objects" in str(err)
+        hint = "it holds Python objects, which convgrad does not load" if objects else str(err)
         raise InputError(f"{field}: cannot read {str(path)!r} as a .npy array ({hint})") from None
     except OSError as err:
         raise InputError(f"{field}: cannot read {str(path)!r} as a .npy array ({err})") from None
@@ -152,16 +163,31 @@ def load_npy(path: Path, field: str) -> Any:
     return array
 
 
-def resolve_array_paths(document: dict[str, Any], base: Path, fields: tuple[str, ...]) -> dict[str, Any]:
-    """Array fields given as "name.npy" are read from that file, relative to ``base``."""
+def resolve_array_paths(document: dict[str, Any], base: Path, fields: tuple[str, ...],
+                        limits: Limits = DEFAULT) -> dict[str, Any]:
+    """Array fields given as "name.npy" are read from that file, relative to ``base`` (read only)."""
     out = dict(document)
     for key, value in document.items():
         if key in fields and isinstance(value, str) and value.strip().lower().endswith(".npy"):
-            out[key] = load_npy(base / value.strip(), key)
+            out[key] = load_npy(base / value.strip(), key, limits)
     return out
 
 
-def read_npz_problem(path: str) -> dict[str, Any]:
+def _check_npz_members(path: str, limits: Limits) -> None:
+    """Uncompressed member sizes, before numpy inflates anything (a small .npz can hold a huge array)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.file_size > 16 * limits.max_elements + 4096:
+                    raise InputError(f"{path}: {info.filename!r} unpacks to {info.file_size:,} bytes, over the "
+                                     f"limit of {limits.max_elements:,} entries", hint="raise it with --max-elements")
+    except zipfile.BadZipFile:
+        raise InputError(f"cannot read {path!r} as an .npz archive (it is not a zip file)") from None
+
+
+def read_npz_problem(path: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     """A problem stored as .npz: arrays under the JSON keys, configuration as small arrays.
 
     Numbers in configuration entries become ints (stride, padding...), strings
@@ -170,6 +196,8 @@ def read_npz_problem(path: str) -> dict[str, Any]:
     import numpy as np
 
     try:
+        check_input_size(Path(path).stat().st_size, f"input file {path!r}", limits)
+        _check_npz_members(path, limits)
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise InputError(f"input file {path!r} does not exist") from None

@@ -93,6 +93,25 @@ class Selection:
                     if _within(index, self.numbers):
                         yield index
 
+    def upper_bound(self, geom: Geometry) -> int:
+        """At most how many overlays this selects, without walking them."""
+        if self.kind == "none":
+            return 0
+        if self.kind in ("all", "auto"):
+            return geom.overlay_count
+        count = geom.overlay_count
+        if self.n is not None or self.c_out is not None or self.position is not None:
+            samples = sum(1 for i in range(geom.batch) if _within(i, self.n))
+            filters = sum(1 for c in range(geom.out_channels) if _within(c, self.c_out))
+            positions = 1
+            for axis, size in enumerate(geom.output_size):
+                ranges = None if self.position is None or axis >= len(self.position) else self.position[axis]
+                positions *= sum(1 for p in range(size) if _within(p, ranges))
+            count = samples * filters * positions
+        if self.numbers:
+            count = min(count, sum(b - a + 1 for a, b in self.numbers))
+        return count
+
     def is_empty(self, geom: Geometry) -> bool:
         return next(iter(self.indices(geom)), None) is None
 

@@ -28,21 +28,64 @@ def cli():
     runner = make_runner()
 
     def invoke(*args: str, input: str | None = None, env: dict | None = None):
-        return runner.invoke(app, [str(a) for a in args], input=input, env=env)
+        result = runner.invoke(app, [str(a) for a in args], input=input, env=env)
+        check_schema_of_output([str(a) for a in args], result)
+        return result
 
     return invoke
+
+
+def check_schema_of_output(args: list[str], result) -> None:
+    """Every JSON a test makes the CLI print is checked against the schema the CLI publishes."""
+    if result.exit_code not in (0, 1) or not result.stdout.strip() or not args:
+        return
+    command = args[0]
+    fmt = args[args.index("--format") + 1] if "--format" in args else args[args.index("-f") + 1] if "-f" in args else None
+    if command == "generate" and "--output" not in args:
+        validate(json.loads(result.stdout), "input")
+    elif fmt == "jsonl":
+        for line in result.stdout.splitlines():
+            validate(json.loads(line), "jsonl")
+    elif "--json" in args or fmt == "json":
+        doc = json.loads(result.stdout)
+        validate(doc, schema_for(command, doc))
 
 
 @pytest.fixture
 def cli_json(cli):
-    """Run a command that must succeed and print one JSON document; return it parsed."""
+    """Run a command that must succeed and print one JSON document; return it parsed,
+    after checking it against the command's published schema."""
 
     def invoke(*args: str, input: str | None = None):
         result = cli(*args, "--json", input=input)
         assert result.exit_code == 0, result.stderr
-        return json.loads(result.stdout)
+        doc = json.loads(result.stdout)
+        validate(doc, schema_for(str(args[0]), doc))
+        return doc
 
     return invoke
+
+
+def schema_for(command: str, doc: dict) -> str:
+    if command == "check":
+        return "grade" if "answers" in doc else "check"
+    return command
+
+
+_VALIDATORS: dict = {}
+
+
+def validate(doc, name: str) -> None:
+    """Validate against convgrad's own schema (from the package), skipping if jsonschema is missing."""
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema validates the published schemas")
+    if name not in _VALIDATORS:
+        from importlib import resources
+
+        schema = json.loads(resources.files("convgrad").joinpath("schemas", f"{name}.schema.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        _VALIDATORS[name] = jsonschema.Draft202012Validator(schema)
+    errors = sorted(_VALIDATORS[name].iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, f"{name} schema: {errors[0].message} at {list(errors[0].path)}"
 
 
 def torch_or_skip():

@@ -22,6 +22,14 @@ def problem_path(options: dict[str, Any]) -> str | None:
     return path if path is not None else file
 
 
+def limits_of(options: dict[str, Any]) -> Any:
+    """The limits set by --max-input-mb, --max-elements and --max-output-mb (defaults elsewhere)."""
+    from ..limits import Limits
+
+    return Limits.from_options(options.get("max_input_mb"), options.get("max_elements"),
+                               options.get("max_output_mb"))
+
+
 def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str, Any]:
     """The problem's fields: the input file's, overridden by any flags given."""
     from ..problem import canonical_fields
@@ -30,7 +38,7 @@ def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str,
     path = problem_path(options)
     fields: dict[str, Any] = {}
     if path is not None:
-        fields = canonical_fields(read_problem(path), source="stdin" if path == "-" else path)
+        fields = canonical_fields(read_problem(path, limits_of(options)), source="stdin" if path == "-" else path)
     for name, flag in FIELD_FLAGS.items():
         text = options.get(name)
         if text is None:
@@ -51,7 +59,7 @@ def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str,
     return fields
 
 
-def read_problem(path: str) -> dict[str, Any]:
+def read_problem(path: str, limits: Any) -> dict[str, Any]:
     """A problem document from JSON (arrays may name .npy files beside it) or from an .npz archive."""
     from pathlib import Path
 
@@ -59,11 +67,11 @@ def read_problem(path: str) -> dict[str, Any]:
     from ..reader import read_npz_problem, read_problem_document, resolve_array_paths
 
     if path != "-" and path.lower().endswith(".npz"):
-        return read_npz_problem(path)
-    document = read_problem_document(path)
+        return read_npz_problem(path, limits)
+    document = read_problem_document(path, limits=limits)
     base = Path.cwd() if path == "-" else Path(path).resolve().parent
     array_keys = tuple(k for k in document if CANONICAL_NAMES.get(k, k) in ARRAY_FIELDS)
-    return resolve_array_paths(document, base, array_keys)
+    return resolve_array_paths(document, base, array_keys, limits)
 
 
 def note(message: str) -> None:

@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from .common import gather_fields, json_format, note, stdout_console, write_file_atomically
+from ..limits import check_output_size
+from .common import gather_fields, json_format, limits_of, note, stdout_console, write_file_atomically
 
 #: How many overlays the table shows before it asks for --overlays.
 AUTO_OVERLAY_LIMIT = 50
@@ -23,9 +24,10 @@ def run(command: str, options: dict[str, Any]) -> None:
     if fmt != "table" and (options.get("svg") or options.get("html")):
         raise UsageError("--svg and --html save the table view: leave out --json/--format")
     fields = gather_fields(options)
+    limits = limits_of(options)
     problem = build_problem(fields, need_dZ=command == "backward",
                             allow_nonfinite=options.get("allow_nonfinite", False),
-                            float64=options.get("float64", False))
+                            float64=options.get("float64", False), limits=limits)
     if command == "forward":
         problem = dataclasses.replace(problem, dZ=None)
     result = solve(problem)
@@ -34,6 +36,11 @@ def run(command: str, options: dict[str, Any]) -> None:
     if selection.kind == "filter" and selection.is_empty(geom):
         raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
 
+    if fmt != "jsonl":  # JSON lines stream: their size is the reader's business
+        shown = selection.upper_bound(geom)
+        if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
+            shown = AUTO_OVERLAYS_SHOWN
+        check_output_size(problem, shown, fmt, limits)
     if options.get("save"):
         save_npz(result, options["save"])
     if fmt in ("json", "jsonl"):

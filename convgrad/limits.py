@@ -1,0 +1,96 @@
+"""Limits that keep hostile or mistaken input from exhausting the machine, checked before anything
+large is read, allocated or written. The defaults are far above any homework or real layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from .errors import InputError
+
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """max_input_bytes: a problem file (JSON text, .npz, .npy) or stdin;
+    max_depth: nesting of a JSON array (an array has at most 8 axes here);
+    max_elements: entries of one array;
+    max_output_bytes: the estimated size of a table, JSON, CSV, Markdown or LaTeX output
+    (JSON lines stream, so they have no limit);
+    max_exact_terms: multiply-adds in exact or symbolic arithmetic (Python numbers are slow)."""
+
+    max_input_bytes: int = 1024 * MB
+    max_depth: int = 8
+    max_elements: int = 100_000_000
+    max_output_bytes: int = 512 * MB
+    max_exact_terms: int = 20_000_000
+
+    @classmethod
+    def from_options(cls, max_input_mb: float | None = None, max_elements: int | None = None,
+                     max_output_mb: float | None = None) -> Limits:
+        default = cls()
+        return cls(
+            max_input_bytes=default.max_input_bytes if max_input_mb is None else int(max_input_mb * MB),
+            max_elements=default.max_elements if max_elements is None else max_elements,
+            max_output_bytes=default.max_output_bytes if max_output_mb is None else int(max_output_mb * MB),
+        )
+
+
+DEFAULT = Limits()
+
+
+def size_text(nbytes: float) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", MB), ("kB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{int(nbytes)} bytes"
+
+
+def check_input_size(nbytes: int, source: str, limits: Limits) -> None:
+    if nbytes > limits.max_input_bytes:
+        raise InputError(
+            f"{source} is {size_text(nbytes)}, over the {size_text(limits.max_input_bytes)} input limit",
+            hint="raise it with --max-input-mb; large arrays read fastest from .npy or .npz files",
+        )
+
+
+def check_elements(count: int, field: str, limits: Limits) -> None:
+    if count > limits.max_elements:
+        raise InputError(f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
+                         hint="raise it with --max-elements")
+
+
+def check_exact_work(problem: Any, limits: Limits) -> None:
+    """Exact and symbolic runs do every multiply-add in Python objects: refuse what would take hours."""
+    g = problem.geom
+    terms = g.overlay_count * g.in_per_group * prod(g.kernel_size) * (3 if problem.dZ is not None else 1)
+    if terms > limits.max_exact_terms:
+        raise InputError(
+            f"this problem needs {terms:,} exact multiply-adds, over the limit of {limits.max_exact_terms:,}",
+            hint=f"{problem.domain.name} arithmetic is for homework sizes; drop --exact/--symbolic for floats",
+        )
+
+
+def estimate_output_bytes(problem: Any, overlays: int, fmt: str) -> int:
+    """A generous estimate of the output's size: about 24 characters a number."""
+    g = problem.geom
+    window = g.in_per_group * prod(g.kernel_size)
+    per_overlay = 24 * ((3 if problem.dZ is not None else 1) * window + 2 * g.dims + 8)
+    if fmt == "table":
+        per_overlay *= 4  # grids, running totals, padding
+    totals = 24 * (problem.A_prev.size * (2 if problem.dZ is not None else 1) + problem.W.size
+                   + g.batch * g.out_channels * prod(g.output_size))
+    return overlays * per_overlay + totals
+
+
+def check_output_size(problem: Any, overlays: int, fmt: str, limits: Limits) -> None:
+    estimate = estimate_output_bytes(problem, overlays, fmt)
+    if estimate > limits.max_output_bytes:
+        raise InputError(
+            f"the {fmt} output would be about {size_text(estimate)} ({overlays:,} overlays), over the "
+            f"{size_text(limits.max_output_bytes)} output limit",
+            hint="choose fewer overlays (--overlays none, or a selection such as --overlays 'n=0 c_out=0'), "
+                 "stream them with --format jsonl, or raise the limit with --max-output-mb",
+        )
