@@ -19,13 +19,15 @@ class Limits:
     max_elements: entries of one array;
     max_output_bytes: the estimated size of a table, JSON, CSV, Markdown or LaTeX output
     (JSON lines stream, so they have no limit);
-    max_exact_terms: multiply-adds in exact or symbolic arithmetic (Python numbers are slow)."""
+    max_exact_terms, max_symbolic_terms: multiply-adds in exact rationals (about 2 µs each) and in
+    sympy formulas (about 300 µs each): past these a run takes more than seconds."""
 
     max_input_bytes: int = 1024 * MB
     max_depth: int = 8
     max_elements: int = 100_000_000
     max_output_bytes: int = 512 * MB
-    max_exact_terms: int = 20_000_000
+    max_exact_terms: int = 5_000_000
+    max_symbolic_terms: int = 20_000
 
     @classmethod
     def from_options(cls, max_input_mb: float | None = None, max_elements: int | None = None,
@@ -66,9 +68,12 @@ def check_exact_work(problem: Any, limits: Limits) -> None:
     """Exact and symbolic runs do every multiply-add in Python objects: refuse what would take hours."""
     g = problem.geom
     terms = g.overlay_count * g.in_per_group * prod(g.kernel_size) * (3 if problem.dZ is not None else 1)
-    if terms > limits.max_exact_terms:
+    symbolic = problem.domain.name == "symbolic"
+    limit = limits.max_symbolic_terms if symbolic else limits.max_exact_terms
+    if terms > limit:
         raise InputError(
-            f"this problem needs {terms:,} exact multiply-adds, over the limit of {limits.max_exact_terms:,}",
+            f"this problem needs {terms:,} {'symbolic' if symbolic else 'exact'} multiply-adds, over the "
+            f"limit of {limit:,}",
             hint=f"{problem.domain.name} arithmetic is for homework sizes; drop --exact/--symbolic for floats",
         )
 

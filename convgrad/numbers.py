@@ -106,11 +106,11 @@ class FloatDomain(Domain):
         if isinstance(value, bool) or value is None:
             raise InputError(f"{path} is {describe_value(value)}, not a number")
         if isinstance(value, (int, float, Decimal, Fraction, np.integer, np.floating)):
-            return float(value)
+            return _to_float(value)
         if isinstance(value, str):
             exact = parse_number_text(value)
             if exact is not None:
-                return float(exact)
+                return _to_float(exact)
             if NAME_PATTERN.fullmatch(value.strip()):
                 raise InputError(
                     f"{path} is the name {describe_value(value)}, not a number",
@@ -129,6 +129,14 @@ class FloatDomain(Domain):
         if precision is None and isinstance(value, np.float32):
             precision = FLOAT32_SIGNIFICANT_DIGITS  # what float32 holds; more digits would be noise
         return format_float(float(value), precision, None if scale is None else float(scale))
+
+
+def _to_float(value: Any) -> float:
+    """float(value), with an infinity where the value is beyond float64 (validation reports it)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def format_float(x: float, precision: int | None = None, scale: float | None = None) -> str:

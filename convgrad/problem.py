@@ -21,7 +21,7 @@ from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
-from .numbers import Domain, SymbolicDomain, describe_value, make_domain
+from .numbers import Domain, SymbolicDomain, describe_value, make_domain, parse_number_text
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
@@ -160,8 +160,8 @@ def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = Fal
 
 
 def _float_entry(value: Any, path: str, domain: Domain) -> float:
-    # Fast path for what JSON gives; everything else goes through the domain's checks.
-    if type(value) is Decimal or type(value) is int:
+    # Fast path for what JSON gives; everything else (and a huge int) goes through the domain's checks.
+    if type(value) is Decimal:
         return float(value)
     return domain.convert(value, path)
 
@@ -223,9 +223,12 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
         value = array[index]
         path = field + "".join(f"[{i}]" for i in index)
         typed = flat[int(np.ravel_multi_index(index, array.shape))][0] if flat else None
-        if isinstance(typed, (Decimal, int)) and not isinstance(typed, bool) and (
-                not isinstance(typed, Decimal) or typed.is_finite()):
-            raise InputError(f"{path} is {typed:g}, which overflows float64 (the largest is about 1.8e308)",
+        exact = typed if isinstance(typed, (Decimal, int)) and not isinstance(typed, bool) else (
+            parse_number_text(typed) if isinstance(typed, str) else None)
+        if exact is not None and (not isinstance(exact, Decimal) or exact.is_finite()):
+            shown = typed.strip() if isinstance(typed, str) else f"{typed:g}" if isinstance(typed, Decimal) else (
+                str(typed) if len(str(typed)) < 30 else f"{Decimal(typed):.3e}")
+            raise InputError(f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
                              hint="--exact computes with it exactly")
         raise InputError(
             f"{path} is {value}, not a finite number",

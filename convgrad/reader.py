@@ -52,7 +52,10 @@ def parse_json(text: str, source: str) -> Any:
 def read_text(path: str, limits: Limits = DEFAULT) -> str:
     """The text of a file, or of stdin for "-", refused past the input size limit before it is read."""
     if path == "-":
-        text = sys.stdin.read(limits.max_input_bytes + 1)
+        try:
+            text = sys.stdin.read(limits.max_input_bytes + 1)
+        except UnicodeDecodeError as err:
+            raise InputError(f"stdin is not UTF-8 text (byte {err.start} cannot be decoded)") from None
         check_input_size(len(text.encode("utf-8", "surrogatepass")) if len(text) > limits.max_input_bytes // 4
                          else len(text), "stdin", limits)
         return text

@@ -36,6 +36,13 @@ def run(command: str, options: dict[str, Any]) -> None:
     if selection.kind == "filter" and selection.is_empty(geom):
         raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
 
+    # Everything that can still fail is checked before the first byte of output.
+    cell = options.get("cell")
+    if cell is not None:
+        from ..audits import cell_view
+
+        cell_view(problem, cell)
+    result.canonical_totals  # noqa: B018 - computed now so that an overflow is refused up front
     if fmt != "jsonl":  # JSON lines stream: their size is the reader's business
         shown = selection.upper_bound(geom)
         if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:

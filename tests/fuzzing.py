@@ -1,0 +1,196 @@
+"""Mutations of valid problems, and a runner that classifies what the CLI does with them.
+
+Used by tests/test_fuzz.py (a hypothesis run in the suite) and benchmarks/fuzz_run.py
+(thousands of cases). A mutation starts from a valid problem and breaks it the way
+hand-typed or hostile input does: ragged arrays, wrong types, odd shapes, odd
+unicode, duplicate keys, deep nesting, cut-off text, absurd configuration.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VALID = [json.loads(p.read_text()) for p in sorted((ROOT / "samples").glob("*.json"))]
+
+JUNK: list[Any] = [
+    None, True, False, "", "abc", "1/3", "1/0", "1e400", "NaN", "Infinity", "-0", "\u202e1", "𝟙", "½", " 2 ",
+    "1_000", "x11", "__import__('os')", {}, {"shape": [2]}, {"shape": "9x9x9x9x9x9"}, [], [[]], [1, [2]], -1, 0,
+    1, 2, 3, 2**63, -(2**70), 1e308, 1e-320, 3.5, -0.0, "same", "valid", "full", "NHWC", "convolution", [1, 2],
+    [[1, 0], [0, 1]], [0, -1], "a.npy", "../../etc/passwd.npy", "𝒳", "\x00", "\ud800x",
+]
+ARRAY_KEYS = ("A_prev", "W", "dZ", "b")
+CONFIG_KEYS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
+ODD_KEYS = ("strides ", "Ä_prev", "A_prev\u200b", "w", "kernel", "x", "bias", "delta", "$schema", "🙂", "", "a" * 300)
+FLAG_CHOICES: list[list[str]] = [
+    [], [], ["--json"], ["--json"], ["--format", "jsonl"], ["--format", "csv"], ["--format", "markdown"],
+    ["--exact"], ["--exact", "--json"], ["--symbolic", "--json"], ["--overlays", "all"], ["--overlays", "none"],
+    ["--overlays", "n=0 pos=0,*"], ["--overlays", "3-1"], ["--overlays", "pos=99"], ["--cell", "0,0"],
+    ["--cell", "W[0,0]"], ["--cell", "b"], ["--explain"], ["--precision", "3"], ["--allow-nonfinite", "--json"],
+    ["--view", "blocks"], ["--float64", "--json"], ["--layout", "NHWC"], ["--padding", "same"], ["--stride", "0"],
+    ["--dims", "3"], ["-x", "1 2; 3"], ["-w", "[[1,2],[3]]"], ["--dZ", "1 2 3"],
+]
+
+
+def _arrays_paths(node: Any, path: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+    """Paths of every list inside a nested list (the root included)."""
+    if not isinstance(node, list):
+        return []
+    found = [path]
+    for i, child in enumerate(node):
+        found += _arrays_paths(child, path + (i,))
+    return found
+
+
+def _at(node: Any, path: tuple[int, ...]) -> Any:
+    for i in path:
+        node = node[i]
+    return node
+
+
+def mutate_structure(problem: dict[str, Any], rng: random.Random) -> str:
+    """Change the problem as a Python object; returns what was done."""
+    keys = [k for k in problem if k in ARRAY_KEYS]
+    op = rng.choice(["drop", "append", "replace", "wrap", "unwrap", "junk_field", "config", "delete_key",
+                     "rename_key", "add_key", "empty", "deep"])
+    if op in ("drop", "append", "replace", "wrap", "unwrap", "empty", "deep") and keys:
+        key = rng.choice(keys)
+        value = problem[key]
+        lists = _arrays_paths(value)
+        if not lists:
+            problem[key] = [value, rng.choice(JUNK)]
+            return f"{key} scalar made a list"
+        path = rng.choice(lists)
+        target = _at(value, path)
+        if op == "drop" and target:
+            target.pop(rng.randrange(len(target)))
+        elif op == "append":
+            target.append(copy.deepcopy(rng.choice(target)) if target and rng.random() < 0.5 else rng.choice(JUNK))
+        elif op == "replace" and target:
+            target[rng.randrange(len(target))] = copy.deepcopy(rng.choice(JUNK))
+        elif op == "wrap":
+            problem[key] = [value] * rng.randint(1, 3)
+        elif op == "unwrap" and target and isinstance(target[0], list):
+            problem[key] = target[0]
+        elif op == "empty":
+            problem[key] = []
+        elif op == "deep":
+            nested: Any = value
+            for _ in range(rng.choice([5, 20, 200])):  # deeper nesting is made as text (mutate_text)
+                nested = [nested]
+            problem[key] = nested
+        return f"{op} in {key} at {list(path)}"
+    if op == "junk_field" and keys:
+        key = rng.choice(keys)
+        problem[key] = copy.deepcopy(rng.choice(JUNK))
+        return f"{key} = junk"
+    if op == "config":
+        key = rng.choice(CONFIG_KEYS)
+        problem[key] = copy.deepcopy(rng.choice(JUNK))
+        return f"{key} = junk"
+    if op == "delete_key" and problem:
+        key = rng.choice(list(problem))
+        del problem[key]
+        return f"deleted {key}"
+    if op == "rename_key" and problem:
+        key = rng.choice(list(problem))
+        problem[rng.choice(ODD_KEYS)] = problem.pop(key)
+        return f"renamed {key}"
+    problem[rng.choice(ODD_KEYS)] = copy.deepcopy(rng.choice(JUNK))
+    return "added a key"
+
+
+def mutate_text(text: str, rng: random.Random) -> tuple[str, str]:
+    """Break the JSON text itself."""
+    op = rng.choice(["truncate", "insert", "duplicate_key", "trailing_comma", "nonfinite", "garbage", "bom",
+                     "wrap", "brackets"])
+    if op == "truncate":
+        return text[: rng.randrange(len(text) + 1)], "truncated"
+    if op == "insert":
+        at = rng.randrange(len(text) + 1)
+        return text[:at] + rng.choice(["\u2028", "\x00", "'", "\\", "{", "]", ",", "é", "\ufeff", "NaN"]) + text[at:], \
+            "inserted a character"
+    if op == "duplicate_key" and text.startswith("{") and '"' in text:
+        key_end = text.index('"', 2)
+        key = text[1:key_end + 1].strip()
+        return text.replace("{", "{" + key + ": 0, ", 1), "duplicated a key"
+    if op == "trailing_comma":
+        at = text.rfind("]")
+        return (text[:at] + "," + text[at:] if at > 0 else text + ","), "trailing comma"
+    if op == "nonfinite":
+        return text.replace("1", rng.choice(["NaN", "Infinity", "-Infinity", "1e999"]), 1), "non-finite literal"
+    if op == "garbage":
+        return "".join(chr(rng.randrange(1, 0x3000)) for _ in range(rng.randrange(1, 50))), "garbage"
+    if op == "bom":
+        return "\ufeff" + text, "byte order mark"
+    if op == "wrap":
+        return f"[{text}]", "wrapped in a list"
+    depth = rng.choice([100, 2000, 100000])
+    return '{"A_prev": ' + "[" * depth + "1" + "]" * depth + ', "W": [1]}', f"nested {depth} deep"
+
+
+def make_case(rng: random.Random) -> tuple[str, list[str], str]:
+    """(problem text for stdin, CLI arguments, what was done)."""
+    problem = copy.deepcopy(rng.choice(VALID))
+    done = []
+    for _ in range(rng.choice([0, 0, 1, 1, 1, 2, 3])):  # sometimes only the flags are odd
+        done.append(mutate_structure(problem, rng))
+    text = json.dumps(problem, ensure_ascii=rng.random() < 0.5)
+    if rng.random() < 0.35:
+        text, what = mutate_text(text, rng)
+        done.append(what)
+    command = rng.choice(["backward", "backward", "backward", "forward", "gradcheck", "shape"])
+    flags = list(rng.choice(FLAG_CHOICES))
+    if command in ("gradcheck", "shape"):
+        flags = [f for f in flags if f in ("--json",)]
+    return text, [command, "-", *flags], "; ".join(done) or "nothing (flags only)"
+
+
+class Hang(BaseException):
+    """Raised by the alarm: a case ran past its time (not an Exception, so nothing swallows it)."""
+
+
+@dataclass
+class Outcome:
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    verdict: str  # "ok", "refused", "crash", "hang"
+
+
+def run_case(runner: Any, app: Any, text: str, args: list[str], timeout: float = 10.0) -> Outcome:
+    """Run one case in-process; a case past ``timeout`` seconds is a hang."""
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise Hang()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    start = time.perf_counter()
+    try:
+        result = runner.invoke(app, args, input=text.encode("utf-8", "surrogatepass"))
+    except Hang:
+        return Outcome(None, "", "", time.perf_counter() - start, "hang")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    seconds = time.perf_counter() - start
+    stdout, stderr = result.stdout, result.stderr
+    crashed = (result.exit_code not in (0, 1, 2) or "Traceback" in stderr or "internal error" in stderr
+               or (result.exception is not None and not isinstance(result.exception, SystemExit)))
+    if crashed:
+        verdict = "crash"
+    elif result.exit_code == 2:
+        one_line = stderr.count("\n") == 1 and stderr.startswith("error: ") or stderr.startswith("Usage:")
+        verdict = "refused" if stdout == "" and one_line else "crash"
+    else:
+        verdict = "ok"
+    return Outcome(result.exit_code, stdout, stderr, seconds, verdict)

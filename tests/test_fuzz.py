@@ -1,0 +1,25 @@
+"""Bad input never crashes convgrad: mutated problems end in a result (0) or one clear error (2),
+never a traceback, never output on stdout when refused, never a hang."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import make_runner
+from convgrad.cli import app
+from fuzzing import make_case, run_case
+
+RUNNER = make_runner()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.randoms(use_true_random=False))
+def test_mutated_problems_end_cleanly(rng):
+    text, args, done = make_case(rng)
+    outcome = run_case(RUNNER, app, text, args, timeout=20.0)
+    context = f"{args} after {done}: exit {outcome.exit_code}\nstderr: {outcome.stderr[:500]}"
+    assert outcome.verdict != "hang", context
+    assert outcome.verdict != "crash", context
+    if outcome.exit_code == 2:
+        assert outcome.stdout == "", context
