@@ -62,3 +62,21 @@ def test_readme_examples_print_what_they_show(cli, monkeypatch):
         assert lines == expected, command
         checked += 1
     assert checked >= 8
+
+
+def test_readme_bad_input_table_is_what_the_tool_says(cli):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Bad input"):readme.index("Limits are checked")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`" in line
+            and not line.startswith("| bad input")]
+    assert len(rows) >= 30
+    for row in rows:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+        what, sent, said = cells
+        text = re.match(r"`(.*?)`", sent).group(1)
+        flags = re.search(r"with `(.*)`", sent)
+        args = ["backward", "-"] + (flags.group(1).split() if flags else [])
+        result = cli(*args, input="" if text == "(nothing)" else text)
+        assert result.exit_code == 2, what
+        assert result.stdout == ""
+        assert result.stderr.strip() == said.replace("\\|", "|"), what
