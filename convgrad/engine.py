@@ -12,8 +12,10 @@ Two paths compute the same thing:
 - ``iter_overlays`` walks the overlays one at a time (one filter at one output
   position of one sample) and reads like the math: window, slice, product,
   contribution. It is lazy: nothing is held beyond the overlay yielded.
-- ``forward`` / ``backward`` compute the totals at once, a matrix product per
-  kernel tap; tests check them against the overlay sums.
+- ``forward`` / ``backward`` compute the totals at once: a matrix product per
+  kernel tap for any entry type, or, for float32/float64 arrays, the taps
+  stacked (im2col) so that BLAS does one large GEMM per tile of samples; tests
+  check both against the overlay sums and plain loops.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 import numpy as np
 
+from . import blas
 from .geometry import Geometry
 
 
@@ -175,14 +178,18 @@ def _taps_in_input(start: tuple[int, ...], geom: Geometry) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# Totals at once: one batched matrix product per kernel tap.
+# Totals at once.
 #
 # With the channels split by group, A_pad is viewed as (N, G, C_in/G, *padded)
-# and W as (G, C_out/G, C_in/G, *k). For tap t the inputs it meets at every
-# output position form X_t = A_pad[..., t*d : t*d + s*(out-1)+1 : s], so
+# and W as (G, C_out/G, C_in/G, *k). Tap t of the window at output position o
+# reads A_pad[..., o*s + t*d], so for each tap the inputs it meets at every
+# output position form X_t = A_pad[..., t*d : t*d + s*(out-1)+1 : s], and
 #   Z      += W_t @ X_t                     (G, Co, Ci) @ (N, G, Ci, P)
 #   dW_t    = sum_n dZ @ X_t^T              (N, G, Co, P) @ (N, G, P, Ci)
 #   dA_t   += W_t^T @ dZ  scattered back on the same strided view.
+# Any entry type (Fraction, sympy expressions in object arrays) takes exactly
+# these steps, one tap at a time. float32/float64 take the BLAS path in
+# blas.py, which stacks the taps so each product is one GEMM of inner size Ci*T.
 # ---------------------------------------------------------------------------
 
 
@@ -198,17 +205,23 @@ def _grouped(geom: Geometry) -> tuple[int, int, int, int, int]:
     return geom.batch, geom.groups, geom.in_per_group, geom.out_per_group, geom.positions_per_map
 
 
+def _blas_dtype(*dtypes: np.dtype) -> np.dtype | None:
+    """float32/float64 when the BLAS path computes these totals, else None (object arrays...)."""
+    if any(dt.kind not in "biuf" for dt in dtypes):
+        return None
+    dtype = np.result_type(*dtypes)
+    return dtype if dtype in (np.float32, np.float64) else None
+
+
 def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry) -> np.ndarray:
     """Z (N, C_out, *out) = cross-correlation of A_prev with the applied kernel, plus b."""
-    N, G, Ci, Co, P = _grouped(geom)
-    A_pad = pad_input(A_prev, geom).reshape((N, G, Ci) + geom.padded_size)
-    kernels = applied_kernel(W, geom).reshape((G, Co, Ci) + geom.kernel_size)
-    dtype = np.result_type(A_prev.dtype, W.dtype)
-    Z = np.zeros((N, G, Co, P), dtype=dtype)
-    for tap in np.ndindex(*geom.kernel_size):
-        X = A_pad[(slice(None),) * 3 + _tap_view(geom, tap)].reshape(N, G, Ci, P)
-        Z += kernels[(Ellipsis,) + tap] @ X
-    Z = Z.reshape((N, geom.out_channels) + geom.output_size)
+    dtype = _blas_dtype(A_prev.dtype, W.dtype)
+    if dtype is not None and geom.overlay_count:
+        if b is not None and np.result_type(dtype, b.dtype) == dtype:
+            return blas.forward(A_prev, W, b, geom, dtype)  # b added as Z is written
+        Z = blas.forward(A_prev, W, None, geom, dtype)
+    else:
+        Z = _forward_taps(A_prev, W, geom).reshape((geom.batch, geom.out_channels) + geom.output_size)
     if b is not None:
         Z = Z + b.reshape((1, -1) + (1,) * geom.dims)
     return Z
@@ -221,6 +234,35 @@ def backward(
 
     keep_padding: return the gradient of the padded input (N, C_in, *padded) instead.
     """
+    dtype = _blas_dtype(A_prev.dtype, W.dtype, dZ.dtype)
+    if dtype is not None and geom.overlay_count:
+        dW_applied, dA = blas.backward(A_prev, W, dZ, geom, dtype, keep_padding)
+    else:
+        dW_applied, dA_pad = _backward_taps(A_prev, W, dZ, geom)
+        dA_pad = dA_pad.reshape((geom.batch, geom.in_channels) + geom.padded_size)
+        dA = dA_pad if keep_padding else dA_pad[interior(geom)]
+    dW = applied_kernel(dW_applied.reshape(W.shape), geom)  # flipping back is its own inverse
+    db = dZ.sum(axis=(0,) + tuple(range(2, 2 + geom.dims)))
+    return dW, db, dA
+
+
+def _forward_taps(A_prev: np.ndarray, W: np.ndarray, geom: Geometry) -> np.ndarray:
+    """Z without bias, (N, G, Co, P), one batched product per tap: any entry type."""
+    N, G, Ci, Co, P = _grouped(geom)
+    A_pad = pad_input(A_prev, geom).reshape((N, G, Ci) + geom.padded_size)
+    kernels = applied_kernel(W, geom).reshape((G, Co, Ci) + geom.kernel_size)
+    dtype = np.result_type(A_prev.dtype, W.dtype)
+    Z = np.zeros((N, G, Co, P), dtype=dtype)
+    for tap in np.ndindex(*geom.kernel_size):
+        X = A_pad[(slice(None),) * 3 + _tap_view(geom, tap)].reshape(N, G, Ci, P)
+        Z += kernels[(Ellipsis,) + tap] @ X
+    return Z
+
+
+def _backward_taps(
+    A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dW of the applied kernel (G, Co, Ci, *k), dA_pad (N, G, Ci, *padded)), one tap at a time."""
     N, G, Ci, Co, P = _grouped(geom)
     A_pad = pad_input(A_prev, geom).reshape((N, G, Ci) + geom.padded_size)
     kernels = applied_kernel(W, geom).reshape((G, Co, Ci) + geom.kernel_size)
@@ -236,10 +278,7 @@ def backward(
         dW_applied[(Ellipsis,) + tap] = dZ_by_group @ X_by_group
         W_t = kernels[(Ellipsis,) + tap]
         dA_pad[view] += (W_t.transpose(0, 2, 1) @ dZ_g).reshape((N, G, Ci) + geom.output_size)
-    dW = applied_kernel(dW_applied.reshape(W.shape), geom)  # flipping back is its own inverse
-    db = dZ.sum(axis=(0,) + tuple(range(2, 2 + geom.dims)))
-    dA_pad = dA_pad.reshape((N, geom.in_channels) + geom.padded_size)
-    return dW, db, dA_pad if keep_padding else dA_pad[interior(geom)]
+    return dW_applied, dA_pad
 
 
 class RunningTotals:

@@ -1,0 +1,233 @@
+"""The float32/float64 fast path of engine.forward / engine.backward (im2col + BLAS) against
+plain loops, exact rationals and the generic one-tap-at-a-time path, plus a smoke run of the
+benchmark script. No timing assertions: speed is measured by benchmarks/bench_engine.py only."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convgrad import blas, engine
+from convgrad.geometry import Geometry
+from reference import reference_backward, reference_forward
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@st.composite
+def layers(draw, max_channels: int = 3):
+    """A random valid layer (geometry, A, W, b, dZ) in float64: 1/2/3-D, groups (depthwise
+    included), stride, dilation, asymmetric padding, flip."""
+    d = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 3))
+    depthwise = draw(st.booleans())
+    c_in = groups * (1 if depthwise else draw(st.integers(1, max_channels)))
+    c_out = groups * (1 if depthwise else draw(st.integers(1, max_channels)))
+    batch = draw(st.integers(1, 3))
+    kernel = tuple(draw(st.lists(st.integers(1, 3), min_size=d, max_size=d)))
+    dilation = tuple(draw(st.lists(st.integers(1, 3), min_size=d, max_size=d)))
+    stride = tuple(draw(st.lists(st.integers(1, 3), min_size=d, max_size=d)))
+    padding = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(d))
+    size = tuple(
+        max(1, dl * (k - 1) + 1 - pb - pa + draw(st.integers(0, 6 if d == 1 else 3)))
+        for k, dl, (pb, pa) in zip(kernel, dilation, padding)
+    )
+    flip = draw(st.booleans())
+    geom = Geometry.build(batch=batch, in_channels=c_in, out_channels=c_out, groups=groups, input_size=size,
+                          kernel_size=kernel, stride=stride, dilation=dilation, padding=padding, flip=flip)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    A = rng.standard_normal((batch, c_in) + size)
+    W = rng.standard_normal((c_out, c_in // groups) + kernel)
+    b = rng.standard_normal(c_out) if draw(st.booleans()) else None
+    dZ = rng.standard_normal((batch, c_out) + geom.output_size)
+    return geom, A, W, b, dZ
+
+
+def _reference(geom, A, W, b, dZ, zero=0.0):
+    args = (geom.stride, geom.dilation, geom.padding, geom.groups, geom.flip, zero)
+    return (reference_forward(A, W, b, *args),) + reference_backward(A, W, dZ, *args)
+
+
+def _totals(geom, A, W, b, dZ):
+    return (engine.forward(A, W, b, geom),) + engine.backward(A, W, dZ, geom)
+
+
+def _assert_close(ours, reference, rtol):
+    for mine, theirs in zip(ours, reference):
+        theirs = np.asarray(theirs, dtype=np.float64)
+        scale = max(np.abs(theirs).max(initial=0.0), 1.0)
+        np.testing.assert_allclose(np.asarray(mine, dtype=np.float64), theirs, rtol=rtol, atol=rtol * scale)
+
+
+# Tile sizes: the default (whole samples per tile), a few samples per tile with a
+# smaller last one, and tiles so small that one sample's run is cut in parts.
+TILES = [blas._TILE_BYTES, 4096, 64]
+
+
+@pytest.fixture(params=TILES, ids=["default-tiles", "small-tiles", "split-runs"])
+def tile_bytes(request, monkeypatch):
+    monkeypatch.setattr(blas, "_TILE_BYTES", request.param)
+    return request.param
+
+
+# The tile fixture sets one value for all examples: not resetting it between them is intended.
+TILED = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@TILED
+@given(layer=layers())
+def test_float64_matches_plain_loops(layer, tile_bytes):
+    geom, A, W, b, dZ = layer
+    ours = _totals(geom, A, W, b, dZ)
+    assert all(x.dtype == np.float64 for x in ours)
+    assert ours[0].shape == (geom.batch, geom.out_channels) + geom.output_size
+    assert ours[1].shape == W.shape and ours[2].shape == (geom.out_channels,) and ours[3].shape == A.shape
+    _assert_close(ours, _reference(geom, A, W, b, dZ), rtol=1e-12)
+
+
+@TILED
+@given(layer=layers())
+def test_keep_padding_matches_the_generic_path(layer, tile_bytes):
+    """The gradient of the padded input, padding included, equals the one-tap-at-a-time path's."""
+    geom, A, W, b, dZ = layer
+    dW, db, dA_pad = engine.backward(A, W, dZ, geom, keep_padding=True)
+    assert dA_pad.shape == (geom.batch, geom.in_channels) + geom.padded_size
+    dW_taps, dA_taps = engine._backward_taps(A, W, dZ, geom)
+    np.testing.assert_allclose(dA_pad, dA_taps.reshape(dA_pad.shape), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dW, engine.applied_kernel(dW_taps.reshape(W.shape), geom), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(dA_pad[engine.interior(geom)], engine.backward(A, W, dZ, geom)[2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(layer=layers())
+def test_float32_in_float32_out(layer):
+    geom, A, W, b, dZ = layer
+    cast = [None if x is None else x.astype(np.float32) for x in (A, W, b, dZ)]
+    ours = _totals(geom, *cast)
+    assert all(x.dtype == np.float32 for x in ours)
+    _assert_close(ours, _reference(geom, A, W, b, dZ), rtol=1e-4)
+
+
+def test_mixed_dtypes_promote_as_numpy_does():
+    geom = Geometry.build(batch=2, in_channels=2, out_channels=4, groups=2, input_size=(6, 5), kernel_size=(3, 2),
+                          stride=(2, 1), dilation=(1, 2), padding=((1, 0), (2, 1)))
+    rng = np.random.default_rng(3)
+    A = rng.integers(-3, 4, (2, 2, 6, 5))
+    W = rng.standard_normal((4, 1, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(4)  # float64 bias over float32 products: Z is float64
+    dZ = rng.standard_normal((2, 4) + geom.output_size).astype(np.float32)
+    Z = engine.forward(A.astype(np.float32), W, b, geom)
+    assert Z.dtype == np.float64
+    assert engine.forward(A.astype(np.float32), W, b.astype(np.float32), geom).dtype == np.float32
+    dW, db, dA = engine.backward(A, W, dZ, geom)  # int64 with float32: float64, as np.result_type says
+    assert dW.dtype == dA.dtype == np.float64 and db.dtype == np.float32
+    _assert_close((Z, dW, db, dA), _reference(geom, A.astype(float), W.astype(float), b, dZ.astype(float)), 1e-5)
+
+
+@pytest.mark.parametrize(
+    "batch, c_in, c_out, groups, size, kernel, stride, dilation, padding",
+    [
+        (2, 2, 32, 1, (5, 4), (2, 2), (1, 1), (1, 1), ((1, 0), (0, 1))),  # C_out/G >= 32: dW the other way round
+        (1, 4, 4, 4, (7,), (3,), (2,), (2,), ((2, 1),)),  # depthwise: dX as an outer product
+        (3, 4, 6, 2, (4, 3, 3), (2, 2, 2), (2, 1, 3), (1, 2, 1), ((1, 1), (0, 2), (1, 0))),
+        (2, 3, 2, 1, (9, 8), (3, 2), (3, 2), (2, 3), ((2, 2), (1, 3))),  # gcd(d, s) > 1 and = 1
+    ],
+)
+def test_branches_by_shape(batch, c_in, c_out, groups, size, kernel, stride, dilation, padding, tile_bytes):
+    geom = Geometry.build(batch=batch, in_channels=c_in, out_channels=c_out, groups=groups, input_size=size,
+                          kernel_size=kernel, stride=stride, dilation=dilation, padding=padding, flip=True)
+    rng = np.random.default_rng(sum(size))
+    A = rng.standard_normal((batch, c_in) + size)
+    W = rng.standard_normal((c_out, c_in // groups) + kernel)
+    b = rng.standard_normal(c_out)
+    dZ = rng.standard_normal((batch, c_out) + geom.output_size)
+    _assert_close(_totals(geom, A, W, b, dZ), _reference(geom, A, W, b, dZ), rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers())
+def test_fractions_exact_and_float_path_agrees_exactly(layer):
+    """Object arrays of Fractions take the generic path and equal the plain loops exactly; on the
+    same dyadic values (multiples of 1/8, small: float64 sums are exact) the BLAS path gives the
+    very same numbers."""
+    geom, A, W, b, dZ = layer
+    eighths = [None if x is None else np.round(x * 8) / 8 for x in (A, W, b, dZ)]
+    to_q = np.vectorize(lambda x: Fraction(x).limit_denominator(8), otypes=[object])
+    exact = [None if x is None else to_q(x) for x in eighths]
+    ours = _totals(geom, *exact)
+    reference = _reference(geom, *exact, zero=Fraction(0))
+    for mine, theirs in zip(ours, reference):
+        assert mine.dtype == object
+        assert (mine == theirs).all()
+    fast = _totals(geom, *eighths)
+    for mine, theirs in zip(fast, ours):
+        assert mine.dtype == np.float64
+        np.testing.assert_array_equal(mine, theirs.astype(np.float64))
+
+
+def test_scratch_reuse_between_layouts_and_threads():
+    """Scratch memory is kept between calls (per thread): alternating layers, dtypes and threads
+    must not see each other's leftovers."""
+    configs = [
+        dict(batch=3, in_channels=2, out_channels=3, groups=1, input_size=(7, 6), kernel_size=(3, 3),
+             stride=(1, 1), dilation=(1, 1), padding=((1, 1), (1, 1))),
+        dict(batch=2, in_channels=4, out_channels=4, groups=2, input_size=(9, 7), kernel_size=(2, 3),
+             stride=(2, 2), dilation=(2, 1), padding=((0, 2), (1, 0))),
+    ]
+    rng = np.random.default_rng(11)
+    cases = []
+    for config in configs:
+        geom = Geometry.build(**config)
+        A = rng.standard_normal((geom.batch, geom.in_channels) + geom.input_size)
+        W = rng.standard_normal((geom.out_channels, geom.in_per_group) + geom.kernel_size)
+        dZ = rng.standard_normal((geom.batch, geom.out_channels) + geom.output_size)
+        cases.append((geom, A, W, None, dZ, _reference(geom, A, W, None, dZ)))
+    for geom, A, W, b, dZ, reference in cases * 3:
+        _assert_close(_totals(geom, A, W, b, dZ), reference, rtol=1e-12)
+        _assert_close(_totals(geom, A.astype(np.float32), W.astype(np.float32), b, dZ.astype(np.float32)),
+                      reference, rtol=1e-4)
+
+    failures = []
+
+    def worker(case):
+        geom, A, W, b, dZ, reference = case
+        try:
+            for _ in range(20):
+                _assert_close(_totals(geom, A, W, b, dZ), reference, rtol=1e-12)
+        except AssertionError as error:  # pragma: no cover - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(case,)) for case in cases * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+
+
+def test_benchmark_script_runs_quick():
+    """benchmarks/bench_engine.py --quick exits 0 and prints ratios (so the script cannot rot)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_engine.py"), "--quick", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"speed-up [\d,]+x; results agree", out), out
+    assert "numpy BLAS" in out and "OPENBLAS_CORETYPE=" in out
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert "torch is not installed" in out
+    else:
+        assert re.search(r"float64 forward\+backward ratios: \d+\.\d\d", out), out
+        assert "DIFFER" not in out
