@@ -41,10 +41,16 @@ print(json.dumps({"Z": z.detach().flatten().tolist(), "dW": w.grad.flatten().tol
 """
 
 
+# Children may cache bytecode, as every installed package has it cached: pip compiles on
+# install. (Some environments set PYTHONDONTWRITEBYTECODE, which would make a source
+# checkout recompile convgrad on every run while numpy and torch load cached bytecode.)
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(argv: list[str]) -> tuple[float, int, int]:
     """(wall seconds, peak resident KiB, exit status) of one child process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CHILD_ENV)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -160,7 +166,8 @@ def main() -> None:
     args = parser.parse_args()
     repeat = args.repeat or (2 if args.quick else 15)
     print(f"machine: {machine()}")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; bytecode cached in the children "
+          f"(PYTHONDONTWRITEBYTECODE here: {os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')})")
     print()
     startup(repeat)
     print()

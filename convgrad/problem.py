@@ -487,6 +487,9 @@ def build_problem(
         input_size=tuple(A.shape[2:]), kernel_size=tuple(W.shape[2:]),
         stride=stride, dilation=dilation, padding=padding, flip=flip,
     )
+    # Padding and stride decide how big the padded input and Z get: check before allocating them.
+    check_elements(batch * c_in * int(np.prod(geom.padded_size, dtype=object)), "the padded A_prev", limits)
+    check_elements(batch * c_out * int(np.prod(geom.output_size, dtype=object)), "Z", limits)
     for axis, (size, padded, span) in enumerate(zip(geom.input_size, geom.padded_size, geom.dilated_kernel_size)):
         if span > padded:
             pad = geom.padding[axis]
