@@ -76,8 +76,11 @@ class Domain:
         raise NotImplementedError
 
     def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
-        """A numeric numpy array (int, float, bool refused) as an array of this domain."""
-        raise NotImplementedError
+        """A numeric numpy array (int, float, bool refused) as an array of this domain, entry by entry."""
+        out = np.empty(array.shape, dtype=object)
+        for index, value in np.ndenumerate(array):
+            out[index] = self.convert(value, path + "".join(f"[{i}]" for i in index))
+        return out
 
     def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
         raise NotImplementedError
@@ -220,12 +223,6 @@ class ExactDomain(Domain):
                 )
         raise InputError(f"{path} is {describe_value(value)}, not a number")
 
-    def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
-        out = np.empty(array.shape, dtype=object)
-        for index, value in np.ndenumerate(array):
-            out[index] = self.convert(value, path + "".join(f"[{i}]" for i in index))
-        return out
-
     def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.full(shape, Fraction(0), dtype=object)
 
@@ -285,12 +282,6 @@ class SymbolicDomain(Domain):
             return value
         q = self._exact.convert(value, path)
         return self.sympy.Rational(q.numerator, q.denominator)
-
-    def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
-        out = np.empty(array.shape, dtype=object)
-        for index, value in np.ndenumerate(array):
-            out[index] = self.convert(value, path + "".join(f"[{i}]" for i in index))
-        return out
 
     def zeros(self, shape: tuple[int, ...]) -> np.ndarray:
         return np.full(shape, self.sympy.Integer(0), dtype=object)

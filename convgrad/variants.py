@@ -50,6 +50,11 @@ def _finalize(problem: Problem, quantity: str, canonical: Any) -> Any:
     return _user(problem, quantity, problem.domain.finalize(canonical))
 
 
+def _zeros(problem: Problem, shape: tuple[int, ...]) -> np.ndarray:
+    """Zeros of the problem's number kind (Fraction zeros for an exact problem)."""
+    return problem.domain.zeros(shape) if problem.A_prev.dtype == object else np.zeros(shape, problem.A_prev.dtype)
+
+
 def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, keep_padding: bool = False):
     geom = geom or problem.geom
     return engine.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom,
@@ -148,7 +153,7 @@ def _batch(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
         return {}
     dW_list, db_list = [], []
     for n in range(g.batch):
-        dZ = problem.domain.zeros(problem.dZ.shape) if problem.dZ.dtype == object else np.zeros_like(problem.dZ)
+        dZ = _zeros(problem, problem.dZ.shape)
         dZ[n] = problem.dZ[n]
         dW, db, _ = _backward(problem, dZ=dZ)
         dW_list.append((f"sample {n}", _finalize(problem, "dW", dW)))
@@ -179,10 +184,8 @@ def _overwrite(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
     if g.overlay_count > WALK_LIMIT or g.overlay_count < 2:
         return {}
-    dW = problem.domain.zeros(problem.W.shape) if problem.W.dtype == object else np.zeros_like(problem.W)
-    db = problem.domain.zeros((g.out_channels,)) if problem.W.dtype == object else np.zeros(g.out_channels)
-    dA_pad = (problem.domain.zeros(problem.A_prev.shape[:2] + g.padded_size) if problem.A_prev.dtype == object
-              else np.zeros(problem.A_prev.shape[:2] + g.padded_size))
+    dW, db = _zeros(problem, problem.W.shape), _zeros(problem, (g.out_channels,))
+    dA_pad = _zeros(problem, problem.A_prev.shape[:2] + g.padded_size)
     for overlay in engine.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
         dW[overlay.c_out] = overlay.dW
         db[overlay.c_out] = overlay.db
@@ -205,10 +208,8 @@ def _swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
     if g.overlay_count > WALK_LIMIT:
         return {}
-    obj = problem.W.dtype == object
-    dW = problem.domain.zeros(problem.W.shape) if obj else np.zeros_like(problem.W)
-    dA_pad = (problem.domain.zeros(problem.A_prev.shape[:2] + g.padded_size) if obj
-              else np.zeros(problem.A_prev.shape[:2] + g.padded_size))
+    dW = _zeros(problem, problem.W.shape)
+    dA_pad = _zeros(problem, problem.A_prev.shape[:2] + g.padded_size)
     unflip = (slice(None),) + (slice(None, None, -1) if g.flip else slice(None),) * g.dims
     for overlay in engine.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
         dW[overlay.c_out] = dW[overlay.c_out] + (overlay.dZ * overlay.kernel)[unflip]
