@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, SEED
+from conftest import SEED
 
 
 def _stdin_error(cli, text, *args):

@@ -18,7 +18,7 @@ from .. import audits
 from ..api import Result
 from ..engine import Overlay, RunningTotals
 from ..forms import BARE
-from .grids import DISCARDED_STYLE, PADDING_STYLE, WINDOW_STYLE, Cell, cells_of, stacked, spatial_labels
+from .grids import DISCARDED_STYLE, WINDOW_STYLE, cells_of, stacked, spatial_labels
 from .human import Style, activation_text, is_small, position_text, window_array, window_grid, window_words
 
 #: Arrays up to this many entries are written out inline in sentences.

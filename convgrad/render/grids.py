@@ -8,7 +8,6 @@ several column chunks, each labelled with the columns it holds. Marked cells
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 from rich.text import Text
