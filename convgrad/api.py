@@ -82,6 +82,30 @@ class Result:
             return Z, None, None, None
         return (Z,) + engine.backward(A, W, np.abs(p.dZ), p.geom, keep_padding=True)
 
+    def shown(self, name: str) -> Any:
+        """A total in the user's form as people should see it: float rounding noise set to 0.
+
+        name: "Z", "dW", "db" or "dA_prev". Exact and symbolic results are returned as they are.
+        """
+        from .numbers import drop_noise
+
+        index = ("Z", "dW", "db", "dA_prev").index(name)
+        canonical = self._totals[index]
+        if canonical is None:
+            return None
+        scales = self.scales
+        if scales is not None:
+            scale = scales[index]
+            if name == "dA_prev":
+                scale = scale[engine.interior(self.problem.geom)]
+            canonical = drop_noise(canonical, scale)
+        form = self.problem.form
+        if name == "dW":
+            return form.kernel_from_canonical(canonical)
+        if name == "db":
+            return form.bias_from_canonical(canonical)
+        return form.activation_from_canonical(canonical)
+
     @property
     def Z(self) -> np.ndarray:
         return self.problem.form.activation_from_canonical(self._totals[0])
@@ -200,7 +224,8 @@ def describe_config(problem: Problem) -> dict[str, Any]:
 
 def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
     allow_nonfinite = bool(config.pop("allow_nonfinite", False))
-    fields = canonical_fields({**arrays, **config}, source="the arguments")
+    given = {name: value for name, value in arrays.items() if value is not None}  # b=None: no bias given
+    fields = canonical_fields({**given, **config}, source="the arguments")
     return Result(build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite))
 
 

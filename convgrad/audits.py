@@ -45,10 +45,20 @@ def stride_leftovers(geom: Geometry) -> list[Leftover]:
             continue
         s, d, k, (b, _) = geom.stride[axis], geom.dilation[axis], geom.kernel_size[axis], geom.padding[axis]
         last = (geom.output_size[axis] - 1) * s - b + d * (k - 1)
-        reached = f"the last window ends at index {last}" if missing[-1] > last else (
-            f"stride {s} and dilation {d} skip over them")
-        found.append(Leftover(axis, missing, output_formula(geom, axis), reached))
+        after = [i for i in missing if i > last]
+        between = [i for i in missing if i <= last]
+        reasons = []
+        if between:
+            gaps = f"stride {s}" + (f" and dilation {d}" if d > 1 else "")
+            reasons.append(f"{gaps} step{'s' if d == 1 else ''} over {_listed(between)}")
+        if after:
+            reasons.append(f"the last window ends at index {last}, before {_listed(after)}")
+        found.append(Leftover(axis, missing, output_formula(geom, axis), "; ".join(reasons)))
     return found
+
+
+def _listed(indices: list[int]) -> str:
+    return ("index " if len(indices) == 1 else "indices ") + ", ".join(map(str, indices))
 
 
 @dataclass(frozen=True)
@@ -118,9 +128,11 @@ def cell_view(problem: Problem, text: str) -> CellView:
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
     shape = tuple(shapes["A_prev" if array == "A_prev" else "W" if array == "W" else "b"])
-    if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
-        raise UsageError(f"--cell {text!r}: {array} has shape {shape}, so an index needs {len(shape)} "
-                         f"number{'s' if len(shape) != 1 else ''} within it")
+    if len(index) != len(shape):
+        raise UsageError(f"--cell {text!r}: {array} has shape {shape}, so an entry needs {len(shape)} "
+                         f"index{'es' if len(shape) != 1 else ''}")
+    if any(not 0 <= i < n for i, n in zip(index, shape)):
+        raise UsageError(f"--cell {text!r} is outside {array}, whose shape is {shape} (indices count from 0)")
     if array == "A_prev":
         canonical = form.activation_index_to_canonical(index)
         terms = dA_terms(problem.W, problem.dZ, canonical, g)

@@ -52,13 +52,19 @@ class Tolerance:
                    default.atol if atol is None else Fraction(repr(float(atol))))
 
 
+#: How far a float64 expected value may be from the true one (a large problem checked in floats).
+FLOAT_SLACK = Fraction(1, 10**12)
+
+
 def matches(given: Given, value: Any, tolerance: Tolerance) -> bool:
-    """Whether a written entry is right for this exact value."""
-    true = value if isinstance(value, Fraction) else Fraction(value)
+    """Whether a written entry is right for this value (exact; or float64, allowed its rounding)."""
+    true = value if isinstance(value, Fraction) else Fraction(float(value)) if not isinstance(value, int) \
+        else Fraction(value)
+    slack = 0 if isinstance(value, (Fraction, int)) else FLOAT_SLACK * (abs(true) + 1)
     diff = abs(given.value - true)
-    if given.decimals and diff * 2 * 10**given.decimals <= 1:
+    if given.decimals and (diff - slack) * 2 * 10**given.decimals <= 1:
         return True
-    return diff <= tolerance.atol + tolerance.rtol * abs(true)
+    return diff <= tolerance.atol + tolerance.rtol * abs(true) + slack
 
 
 # -- reading an answer --------------------------------------------------------------------------
@@ -176,8 +182,8 @@ class Checker:
     """Checks any number of answers against one problem; the solution and variants are computed once."""
 
     def __init__(self, problem: Problem, tolerance: Tolerance | None = None) -> None:
-        if problem.domain.name != "exact":
-            raise ValueError("the checker needs a problem in exact numbers")
+        if problem.domain.name == "symbolic":
+            raise ValueError("the checker compares numbers, not formulas")
         self.problem = problem
         self.result = Result(problem)
         self.tolerance = tolerance or Tolerance()

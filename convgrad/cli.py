@@ -6,6 +6,7 @@ stdout carries the result only; messages go to stderr. Exit status: 0 success,
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from enum import Enum
@@ -14,6 +15,14 @@ from typing import Annotated, Any, Optional
 import typer
 
 from .errors import ConvgradError, UsageError
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        print(f"convgrad {__version__}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     name="convgrad",
@@ -233,6 +242,8 @@ def check(
         min=0, help="Absolute tolerance (default 1e-12).", show_default=False)] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
+    max_input_mb: MaxInputOpt = None,
+    max_elements: MaxElementsOpt = None,
 ) -> None:
     """Check an answer entry by entry: right or wrong, the right value and its terms, the likely mistake.
 
@@ -259,6 +270,8 @@ def gradcheck(
         show_default=False)] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
+    max_input_mb: MaxInputOpt = None,
+    max_elements: MaxElementsOpt = None,
 ) -> None:
     """Check dW, db and dA_prev against central finite differences of L = sum(Z · dZ)."""
     from .commands import gradcheck as command
@@ -327,12 +340,22 @@ def shape(
     dims: DimsOpt = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
+    max_input_mb: MaxInputOpt = None,
+    max_elements: MaxElementsOpt = None,
 ) -> None:
     """Output size (formula filled in), padding resolved, overlays, and weights against locally
     connected and dense layers."""
     from .commands import shape as command
 
     guarded(command.run, locals())
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Forward and backward passes through a convolution layer, overlay by overlay."""
 
 
 SCHEMAS = ("input", "answer", "forward", "backward", "jsonl", "check", "grade", "gradcheck", "shape")
@@ -365,6 +388,7 @@ def guarded(func: Any, *args: Any) -> None:
         raise typer.Exit(code=2)
     try:
         func(*args)
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
     except ConvgradError as err:
         print(f"error: {err}", file=sys.stderr)
         raise typer.Exit(code=err.exit_code) from None
@@ -377,12 +401,22 @@ def guarded(func: Any, *args: Any) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise typer.Exit(code=130) from None
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG, errno.EDQUOT):
+            _internal(err)
+        _silence_stdout()
+        print(f"error: cannot write the result: {err.strerror}", file=sys.stderr)
+        raise typer.Exit(code=2) from None
     except Exception as err:  # the one place a bug becomes a message instead of a traceback
-        if os.environ.get("CONVGRAD_DEBUG"):
-            raise
-        print(f"error: internal error ({type(err).__name__}: {err}); "
-              "set CONVGRAD_DEBUG=1 for the traceback, and please report it", file=sys.stderr)
-        raise typer.Exit(code=70) from None
+        _internal(err)
+
+
+def _internal(err: Exception) -> None:
+    if os.environ.get("CONVGRAD_DEBUG"):
+        raise err
+    print(f"error: internal error ({type(err).__name__}: {err}); "
+          "set CONVGRAD_DEBUG=1 for the traceback, and please report it", file=sys.stderr)
+    raise typer.Exit(code=70) from None
 
 
 def _silence_stdout() -> None:

@@ -20,6 +20,7 @@ Two paths compute the same thing:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 import numpy as np
@@ -213,8 +214,19 @@ def _blas_dtype(*dtypes: np.dtype) -> np.dtype | None:
     return dtype if dtype in (np.float32, np.float64) else None
 
 
+def effective(geom: Geometry) -> Geometry:
+    """The same layer with a stride that cannot matter (one output along an axis) set to 1, and
+    likewise a dilation with one tap: a stride of 10**9 over a 3-long input then costs nothing."""
+    stride = tuple(s if o > 1 else 1 for s, o in zip(geom.stride, geom.output_size))
+    dilation = tuple(d if k > 1 else 1 for d, k in zip(geom.dilation, geom.kernel_size))
+    if stride == geom.stride and dilation == geom.dilation:
+        return geom
+    return dataclasses.replace(geom, stride=stride, dilation=dilation)
+
+
 def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry) -> np.ndarray:
     """Z (N, C_out, *out) = cross-correlation of A_prev with the applied kernel, plus b."""
+    geom = effective(geom)
     dtype = _blas_dtype(A_prev.dtype, W.dtype)
     if dtype is not None and geom.overlay_count:
         if b is not None and np.result_type(dtype, b.dtype) == dtype:
@@ -234,6 +246,7 @@ def backward(
 
     keep_padding: return the gradient of the padded input (N, C_in, *padded) instead.
     """
+    geom = effective(geom)
     dtype = _blas_dtype(A_prev.dtype, W.dtype, dZ.dtype)
     if dtype is not None and geom.overlay_count:
         dW_applied, dA = blas.backward(A_prev, W, dZ, geom, dtype, keep_padding)

@@ -64,10 +64,15 @@ def check_elements(count: int, field: str, limits: Limits) -> None:
                          hint="raise it with --max-elements")
 
 
+def exact_terms(problem: Any) -> int:
+    """Multiply-adds of a forward (and backward) pass, each a Python operation in exact arithmetic."""
+    g = problem.geom
+    return g.overlay_count * g.in_per_group * prod(g.kernel_size) * (3 if problem.dZ is not None else 1)
+
+
 def check_exact_work(problem: Any, limits: Limits) -> None:
     """Exact and symbolic runs do every multiply-add in Python objects: refuse what would take hours."""
-    g = problem.geom
-    terms = g.overlay_count * g.in_per_group * prod(g.kernel_size) * (3 if problem.dZ is not None else 1)
+    terms = exact_terms(problem)
     symbolic = problem.domain.name == "symbolic"
     limit = limits.max_symbolic_terms if symbolic else limits.max_exact_terms
     if terms > limit:

@@ -134,6 +134,23 @@ class FloatDomain(Domain):
         return format_float(float(value), precision, None if scale is None else float(scale))
 
 
+#: A float result smaller than this share of the magnitudes summed into it is rounding noise:
+#: adding n terms leaves errors of about n * 1.1e-16 of their magnitude.
+NOISE_SHARE = 1e-13
+
+
+def is_noise(x: float, scale: float) -> bool:
+    """Whether x, a sum of terms whose magnitudes add up to ``scale``, is 0 but for rounding."""
+    return math.isfinite(scale) and abs(x) <= NOISE_SHARE * scale
+
+
+def drop_noise(values: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
+    """Float results with the entries that are rounding noise (see is_noise) set to 0."""
+    if scales is None or values.dtype == object:
+        return values
+    return np.where(np.abs(values) <= NOISE_SHARE * scales, 0.0, values).astype(values.dtype, copy=False)
+
+
 def _to_float(value: Any) -> float:
     """float(value), with an infinity where the value is beyond float64 (validation reports it)."""
     try:
@@ -146,16 +163,16 @@ def format_float(x: float, precision: int | None = None, scale: float | None = N
     """A float for people: at most ``precision`` significant digits (default 12), no noise.
 
     0.1 + 0.2 shows as 0.3, 2.0 as 2, -0.0 as 0, 1e-20 as 1e-20. With ``scale``
-    (the magnitude of the terms summed into x) digits finer than ``precision``
-    significant digits of the scale are dropped: they are rounding noise.
+    (the magnitudes of the terms summed into x added up), an x that is rounding
+    noise of that sum shows as 0: 0.1 - 0.3 + 0.2 is 2.8e-17, shown as 0.
     """
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     digits = DEFAULT_SIGNIFICANT_DIGITS if precision is None else max(1, precision)
-    if scale is not None and scale > 0 and math.isfinite(scale):
-        x = round(x, digits - 1 - math.floor(math.log10(scale)))
+    if scale is not None and is_noise(x, scale):
+        x = 0.0
     text = f"{x:.{digits}g}"
     if float(text) == 0:
         return "0"  # never "-0"
@@ -252,10 +269,23 @@ class SymbolicDomain(Domain):
         self.sympy = sympy
         self._exact = ExactDomain()
         self._symbols: dict[str, Any] = {}
+        self._first_use: dict[str, tuple[str, bool]] = {}  # name -> (path, named automatically)
 
-    def symbol(self, name: str, path: str) -> Any:
-        """The symbol for a name the user gave, refusing names that would not read back as a symbol."""
+    def symbol(self, name: str, path: str, automatic: bool = False) -> Any:
+        """The symbol for a name, refusing names that would not read back as a symbol.
+
+        A name may stand for several entries when the user typed it so; a name
+        convgrad made up (``automatic``) must not meet the same name used for
+        another array, or two different quantities would become one symbol.
+        """
         if name in self._symbols:
+            first, first_automatic = self._first_use[name]
+            if (automatic or first_automatic) and first.split("[")[0] != path.split("[")[0]:
+                made, typed = (path, first) if automatic else (first, path)
+                field = made.split("[")[0]
+                fix = 'give b a value ("b": 0 for no bias)' if field == "b" else f"give {field} values"
+                raise InputError(f"the name {name!r} is both {typed} and the automatic name of {made}",
+                                 hint=f"rename the one you typed, or {fix}")
             return self._symbols[name]
         if name in RESERVED_NAMES or (name.startswith("__") and name.endswith("__")) or hasattr(self.sympy, name):
             raise InputError(
@@ -264,6 +294,7 @@ class SymbolicDomain(Domain):
             )
         symbol = self.sympy.Symbol(name)
         self._symbols[name] = symbol
+        self._first_use[name] = (path, automatic)
         return symbol
 
     def convert(self, value: Any, path: str) -> Any:

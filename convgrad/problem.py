@@ -134,7 +134,7 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     names = entry_names(prefix, shape)
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(*shape):
-        out[index] = domain.symbol(names[index], field + "".join(f"[{i}]" for i in index))
+        out[index] = domain.symbol(names[index], field + "".join(f"[{i}]" for i in index), automatic=True)
     return out
 
 
@@ -217,6 +217,8 @@ def _flatten(value: Any, field: str, limits: Limits = DEFAULT_LIMITS) -> tuple[t
 
 
 def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]) -> None:
+    if array.size and not any(array.strides):
+        array = array.reshape(-1)[:1]  # a broadcast constant (shape only): one value says it all
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -232,8 +234,13 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
                              hint="--exact computes with it exactly")
         raise InputError(
             f"{path} is {value}, not a finite number",
-            hint="pass --allow-nonfinite to compute with it anyway",
+            hint="forward and backward compute with it under --allow-nonfinite",
         )
+
+
+def shape_only(shape: tuple[int, ...]) -> np.ndarray:
+    """An array of this shape that takes no memory (a broadcast zero): for shape arithmetic only."""
+    return np.broadcast_to(np.float64(0), shape)
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -361,7 +368,7 @@ class Problem:
         """Shapes of every array in the user's form (b and db: [] when scalar)."""
         form = self.form
         g = self.geom
-        z_shape = form.activation_from_canonical(np.empty((g.batch, g.out_channels) + g.output_size)).shape
+        z_shape = form.activation_from_canonical(shape_only((g.batch, g.out_channels) + g.output_size)).shape
         bias_shape = [] if form.kind == BARE else [g.out_channels]
         shapes = {
             "A_prev": list(form.activation_from_canonical(self.A_prev).shape),
@@ -442,14 +449,14 @@ def build_problem(
         if fields.get(name) is None:
             raise InputError(f"{name} is missing: give it in the input JSON or with --{_flag(name)}")
     symbolic = isinstance(domain, SymbolicDomain)
-    if need_dZ and fields.get("dZ") is None and not symbolic:
-        raise InputError("dZ is missing: backward needs the upstream gradient (--dZ or \"dZ\" in the input)")
 
     A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
     W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
 
     channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
     dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
+    if W_user.ndim == 0 and A_user.ndim in (1, 2) and dims is None:
+        W_user = W_user.reshape((1,) * A_user.ndim)  # one number: a one-tap kernel over a bare input
     form = infer_form(A_user.shape, W_user.shape, dims, channels_last)
     d = form.dims
 
@@ -516,10 +523,13 @@ def build_problem(
             )
 
     dZ = None
-    z_shape = form.activation_from_canonical(np.empty((batch, c_out) + geom.output_size)).shape
+    z_shape = form.activation_from_canonical(shape_only((batch, c_out) + geom.output_size)).shape
     dZ_value = fields.get("dZ")
     if dZ_value is None and symbolic and need_dZ:
         dZ_value = {"shape": list(z_shape)}
+    if dZ_value is None and need_dZ:
+        raise InputError("dZ is missing: backward needs the upstream gradient (--dZ or \"dZ\" in the input)",
+                         hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output")
     if dZ_value is not None:
         dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite, limits)
         if dZ_user.ndim == 0:  # one number for every output: L = dZ * sum(Z)
@@ -548,7 +558,7 @@ def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limit
     if isinstance(value, dict) and value.get("shape") == []:
         if not isinstance(domain, SymbolicDomain):
             raise InputError("b is given by its shape only", hint="naming its entries needs --symbolic")
-        return np.array(domain.symbol(str(value.get("prefix", "b")), "b"), dtype=object)
+        return np.array(domain.symbol(str(value.get("prefix", "b")), "b", automatic=True), dtype=object)
     return to_array(value, "b", domain, allow_nonfinite, limits)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .limits import DEFAULT, Limits, check_elements, check_input_size
+from .limits import DEFAULT, Limits, check_elements, check_input_size, size_text
 
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -31,6 +31,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(text: str, source: str) -> Any:
     """Parse a JSON document, numbers kept exact; errors name the line and column."""
+    text = text.removeprefix("\ufeff")  # a byte order mark some editors write
     try:
         return json.loads(
             text,
@@ -62,7 +63,13 @@ def read_text(path: str, limits: Limits = DEFAULT) -> str:
     file = Path(path)
     try:
         check_input_size(file.stat().st_size, f"input file {path!r}", limits)
-        return file.read_text(encoding="utf-8-sig")
+        # Read at most one byte past the limit: a pipe or a device has no size to check beforehand.
+        with file.open("rb") as handle:
+            data = handle.read(limits.max_input_bytes + 1)
+        if len(data) > limits.max_input_bytes:
+            raise InputError(f"input file {path!r} holds more than the {size_text(limits.max_input_bytes)} "
+                             "input limit", hint="raise it with --max-input-mb")
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"input file {path!r} does not exist") from None
     except IsADirectoryError:
@@ -146,6 +153,7 @@ def load_npy(path: Path, field: str, limits: Limits = DEFAULT) -> Any:
     import numpy as np
 
     try:
+        _regular_file(path, field)
         check_input_size(path.stat().st_size, f"{field}'s file {str(path)!r}", limits)
         header = np.load(path, mmap_mode="r", allow_pickle=False)  # reads the header only
         check_elements(int(np.prod(header.shape)), field, limits)
@@ -164,6 +172,15 @@ def load_npy(path: Path, field: str, limits: Limits = DEFAULT) -> Any:
     if not isinstance(array, np.ndarray):
         raise InputError(f"{field}: {str(path)!r} is an .npz archive, not a single .npy array")
     return array
+
+
+def _regular_file(path: Path, what: str) -> None:
+    """Array files are read by seeking; a pipe or a device (/dev/zero) is refused."""
+    import stat
+
+    mode = path.stat().st_mode  # FileNotFoundError is the caller's to word
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{what}: {str(path)!r} is not a regular file")
 
 
 def resolve_array_paths(document: dict[str, Any], base: Path, fields: tuple[str, ...],
@@ -199,6 +216,7 @@ def read_npz_problem(path: str, limits: Limits = DEFAULT) -> dict[str, Any]:
     import numpy as np
 
     try:
+        _regular_file(Path(path), f"input file {path!r}")
         check_input_size(Path(path).stat().st_size, f"input file {path!r}", limits)
         _check_npz_members(path, limits)
         archive = np.load(path, allow_pickle=False)

@@ -8,6 +8,7 @@ compares a wrong answer with these. Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import prod
@@ -67,6 +68,8 @@ def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, ke
 def _flipped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     geom = dataclasses.replace(problem.geom, flip=not problem.geom.flip)
     Z = engine.forward(problem.A_prev, problem.W, problem.b, geom)
+    if problem.dZ is None:
+        return {"Z": [("", _finalize(problem, "Z", Z))]}
     dW, _, dA = _backward(problem, geom)
     # A student sliding the rotated kernel reports dW for the rotated kernel or for W as given: both.
     dW_as_slid = engine.applied_kernel(dW, geom)
@@ -95,6 +98,8 @@ def _stride_one(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
                           input_size=g.input_size, kernel_size=g.kernel_size, stride=ones, dilation=g.dilation,
                           padding=g.padding, flip=g.flip)
     Z = engine.forward(problem.A_prev, problem.W, problem.b, full)
+    if problem.dZ is None:
+        return {"Z": [("", _finalize(problem, "Z", Z))]}
     # Backward with the given dZ, windows placed one step apart instead of s apart.
     placed = dataclasses.replace(g, stride=ones)
     dW, _, dA = _backward(problem, placed)
@@ -114,15 +119,21 @@ def _stride_sentence(problem: Problem, quantity: str, label: str) -> str:
 
 def _padding(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
+    if problem.dZ is None:
+        return {}
     if all(b == 0 and a == 0 for b, a in g.padding):
         return {}
     _, _, dA_pad = _backward(problem, keep_padding=True)
     out = [("uncropped", _finalize(problem, "dA_prev", dA_pad))]
-    if any(b != a for b, a in g.padding):
-        wrong_side = (slice(None), slice(None)) + tuple(
-            slice(a, a + n) for n, (b, a) in zip(g.input_size, g.padding)
-        )
-        out.append(("wrong side", _finalize(problem, "dA_prev", dA_pad[wrong_side])))
+    # A crop of the right size taken from the wrong place: along each axis from the start, at
+    # the right offset or from the end; every mix but the right one.
+    offsets = [sorted({0, b, b + a}) for b, a in g.padding]
+    right = tuple(b for b, _ in g.padding)
+    for start in itertools.product(*offsets):
+        if start == right:
+            continue
+        crop = (slice(None), slice(None)) + tuple(slice(o, o + n) for o, n in zip(start, g.input_size))
+        out.append(("wrong side", _finalize(problem, "dA_prev", dA_pad[crop])))
     return {"dA_prev": out}
 
 
@@ -149,6 +160,8 @@ def _padding_sentence(problem: Problem, quantity: str, label: str) -> str:
 
 def _batch(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
+    if problem.dZ is None:
+        return {}
     if g.batch < 2:
         return {}
     dW_list, db_list = [], []
@@ -182,6 +195,8 @@ def _batch_sentence(problem: Problem, quantity: str, label: str) -> str:
 
 def _overwrite(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
+    if problem.dZ is None:
+        return {}
     if g.overlay_count > WALK_LIMIT or g.overlay_count < 2:
         return {}
     dW, db = _zeros(problem, problem.W.shape), _zeros(problem, (g.out_channels,))
@@ -206,6 +221,8 @@ def _overwrite_sentence(problem: Problem, quantity: str, label: str) -> str:
 
 def _swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
+    if problem.dZ is None:
+        return {}
     if g.overlay_count > WALK_LIMIT:
         return {}
     dW = _zeros(problem, problem.W.shape)
@@ -233,6 +250,8 @@ def _swapped_sentence(problem: Problem, quantity: str, label: str) -> str:
 
 def _rotated_dZ(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
+    if problem.dZ is None:
+        return {}
     rotated = problem.dZ[(slice(None), slice(None)) + (slice(None, None, -1),) * g.dims]
     dW, _, _ = _backward(problem, dZ=np.ascontiguousarray(rotated))
     return {"dW": [("", _finalize(problem, "dW", dW))]}

@@ -93,7 +93,8 @@ def test_json_entries(cli, tmp_path):
     doc = json.loads(cli("check", SEED, "--answer", answer, "--json").stdout)
     entries = doc["quantities"]["dA_prev"]["entries"]
     assert [e["right"] for e in entries] == [True, False, True]
-    assert entries[1] == {"index": [1], "given": "0.02", "expected": 0.01, "right": False}
+    assert entries[1] == {"index": [1], "given": "0.02", "expected": 0.01, "right": False,
+                          "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3"}
 
 
 BAD_ANSWERS = [

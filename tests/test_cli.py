@@ -192,7 +192,8 @@ def test_no_float_noise_in_totals(cli):
 
 ERRORS = [
     (SEED_FLAGS[:4] + ["--dZ", "1 2 3"], "dZ has shape (3,) but Z has shape (2,)"),
-    (SEED_FLAGS[:4], 'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)'),
+    (SEED_FLAGS[:4], 'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input) '
+                     '(Z has shape (2,); one number applies to every output)'),
     (["-x", "1 2 3", "--dZ", "1 2"], "W is missing: give it in the input JSON or with --W"),
     (["-x", "[[1,2],[3]]", "-w", "0.3 0.5", "--dZ", "1 2"],
      "A_prev is ragged: A_prev[0] has shape (2,) but A_prev[1] has shape (1,)"),
@@ -254,14 +255,14 @@ STDIN_ERRORS = [
      "stdin is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 45 (a trailing comma?)"),
     ('{"A_prev": [1,2,3], "A_prev": [1]}', "duplicate key 'A_prev' in a JSON object: give each key once"),
     ('{"A_prev": [1,2,NaN], "W": [1], "dZ": [1,2,3]}',
-     "A_prev[2] is nan, not a finite number (pass --allow-nonfinite to compute with it anyway)"),
+     "A_prev[2] is nan, not a finite number (forward and backward compute with it under --allow-nonfinite)"),
     ('{"A_prev": [1,true,3], "W": [1], "dZ": [1,2,3]}', "A_prev[1] is true, not a number"),
     ('{"A_prev": [1,null,3], "W": [1], "dZ": [1,2,3]}', "A_prev[1] is null, not a number"),
     ('{"A_prev": [[1,2],[3,"a"]], "W": [[1]], "dZ": [[1,2],[3,4]]}',
      "A_prev[1][1] is the name 'a', not a number (names need --symbolic)"),
     ('{"A_prev": [1,2,3], "W": [], "dZ": [1]}', "W is an empty list"),
     ('{"A_prev": [1,2,3], "W": {"a": 1}, "dZ": [1]}', "W is an object; as an array spec it takes \"shape\" and optionally \"prefix\", not 'a'"),
-    ('{"A_prev": [1,2,3], "W": 2, "dZ": [1]}', "W is a single number; a kernel needs at least one spatial axis"),
+    ('{"A_prev": [[[1,2,3]]], "W": 2, "dZ": [1]}', "W is a single number; a kernel needs at least one spatial axis"),
     ('[1, 2]', "stdin holds a JSON array, expected an object with A_prev, W, ..."),
     ('', "stdin is empty: expected a JSON object with A_prev, W, ..."),
 ]

@@ -70,7 +70,7 @@ def test_stride_leftovers_only_where_they_apply(cli):
     flat = " ".join(out.split())
     assert "Stride leftovers" in out
     assert ("A_prev row 5 is never under any window: along this axis out = floor((6 + 0 + 0 - 1·(3-1) - 1) / 2) "
-            "+ 1 = floor(3/2) + 1 = 2, and the last window ends at index 4.") in flat
+            "+ 1 = floor(3/2) + 1 = 2, and the last window ends at index 4, before index 5.") in flat
     assert "A_prev column 5 is never under any window" in flat
     for name in ("seed_1d", "basic_2d", "stride2_pad1"):
         assert "Stride leftovers" not in cli("backward", SAMPLE[name]).stdout
@@ -124,7 +124,8 @@ def test_cell_reverse_view(cli):
 
 
 @pytest.mark.parametrize("cell,message", [
-    ("9,9", "--cell '9,9': A_prev has shape (3, 3), so an index needs 2 numbers within it"),
+    ("9,9", "--cell '9,9' is outside A_prev, whose shape is (3, 3) (indices count from 0)"),
+    ("1", "--cell '1': A_prev has shape (3, 3), so an entry needs 2 indexes"),
     ("Q[1]", "--cell 'Q[1]' is not an entry such as 1,2 or A_prev[1,2] or W[0,1]"),
 ])
 def test_bad_cell(cli, cell, message):

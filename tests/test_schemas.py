@@ -67,3 +67,12 @@ def test_outputs_of_every_command_validate(cli, monkeypatch, args):
     monkeypatch.chdir(ROOT)
     result = cli(*args)  # the fixture validates what it prints
     assert result.exit_code in (0, 1), result.stderr
+
+
+@pytest.mark.parametrize("problem", [
+    {"A_prev": [1, 2, 3], "W": [1], "mode": "Convolution", "padding": " same ", "dims": None, "b": None},
+    {"x": [1, 2, 3], "kernel": [1], "data_format": "NCW", "strides": [1], "exact": True},
+])
+def test_what_the_tool_accepts_the_input_schema_accepts(cli, problem):
+    assert cli("forward", "-", "--json", input=json.dumps(problem)).exit_code == 0
+    validate(problem, "input")

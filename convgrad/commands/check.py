@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from ..errors import ConvgradError, InputError, UsageError
-from .common import gather_fields, json_format, stdout_console, write_json
+from .common import gather_fields, json_format, limits_of, note, stdout_console, write_json
 
 
 def answer_files(spec: str) -> list[Path] | None:
@@ -25,15 +25,23 @@ def answer_files(spec: str) -> list[Path] | None:
 
 
 def build_checker(options: dict[str, Any]) -> Any:
+    """The problem solved exactly when that takes seconds at most, else in float64 (said on stderr)."""
     from ..check import Checker, Tolerance
+    from ..limits import exact_terms
     from ..numbers import ExactDomain
     from ..problem import build_problem
 
     fields = gather_fields(options)
     if fields.get("symbolic"):
         raise InputError("check compares numbers: a symbolic problem has formulas, not numeric answers")
-    fields.pop("exact", None)  # always exact here
-    problem = build_problem(fields, need_dZ=False, domain=ExactDomain())
+    fields.pop("exact", None)
+    limits = limits_of(options)
+    problem = build_problem(fields, need_dZ=False, float64=True, limits=limits)  # validates, cheaply
+    if exact_terms(problem) <= limits.max_exact_terms:
+        problem = build_problem(fields, need_dZ=False, domain=ExactDomain(), limits=limits)
+    else:
+        note(f"this problem is too large to solve in exact rationals ({exact_terms(problem):,} multiply-adds); "
+             "checking against float64 results")
     return Checker(problem, Tolerance.of(options.get("rtol"), options.get("atol")))
 
 
@@ -63,7 +71,7 @@ def _one(checker: Any, path: str, fmt: str) -> None:
 
     report = checker.check(read_answer(path))
     if fmt == "json":
-        write_json(report_object(report))
+        write_json(report_object(report, checker))
     else:
         console = stdout_console()
         for renderable in report_renderables(checker, report):

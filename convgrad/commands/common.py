@@ -80,9 +80,14 @@ def note(message: str) -> None:
 
 
 def stdout_console(record: bool = False) -> Any:
+    """A rich console on stdout whose broken pipe reaches the CLI's handler (rich would exit 1)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, record=record)
+    class PipeAwareConsole(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError
+
+    return PipeAwareConsole(highlight=False, soft_wrap=False, record=record)
 
 
 def write_json(obj: Any) -> None:
@@ -103,6 +108,24 @@ def json_format(options: dict[str, Any], formats: tuple[str, ...] = ("table", "j
     return fmt or formats[0]
 
 
+def check_writable(path: str, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any work or output happens."""
+    import os
+    from pathlib import Path
+
+    from ..errors import InputError
+
+    target = Path(path)
+    directory = target.resolve().parent if target.exists() or target.is_symlink() else target.parent
+    directory = directory if str(directory) else Path(".")
+    if target.is_dir():
+        raise InputError(f"{flag} {path!r} is a directory")
+    if not directory.is_dir():
+        raise InputError(f"cannot write {path!r} ({flag}): the folder {str(directory)!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"cannot write {path!r} ({flag}): the folder {str(directory)!r} is not writable")
+
+
 def write_file_atomically(path: str, text: str | bytes) -> None:
     """Write a whole file or nothing: a temporary file beside it, renamed over it when complete."""
     import os
@@ -111,7 +134,7 @@ def write_file_atomically(path: str, text: str | bytes) -> None:
 
     from ..errors import InputError
 
-    target = Path(path)
+    target = Path(path).resolve() if Path(path).is_symlink() else Path(path)  # write through a link
     directory = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -120,9 +143,19 @@ def write_file_atomically(path: str, text: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+        # mkstemp makes the file private; give it the mode a plain open() would (or the old file's).
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError):
             raise InputError(f"cannot write {path!r}: {err.strerror}") from None
         raise
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

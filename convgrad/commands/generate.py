@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from .common import note, write_file_atomically
+from .common import check_writable, note, write_file_atomically
 
 
 def _ints(text: str | None, flag: str) -> Any:
@@ -31,6 +31,10 @@ def run(options: dict[str, Any]) -> None:
     from ..render.jsonout import document
     from ..render.markdown import key_markdown
 
+    if options.get("output"):
+        check_writable(options["output"], "--output")
+    if options.get("key"):
+        check_writable(f"{options['key']}.json", "--key")
     padding = options.get("padding")
     spec = Spec(
         dims=options.get("dims") or 2,

@@ -6,24 +6,28 @@ from __future__ import annotations
 from math import prod
 from typing import Any
 
-import numpy as np
-
 from ..errors import UsageError
+from ..limits import Limits
 from .common import gather_fields, json_format, stdout_console, write_json
 
 
 def _zeros_for_shapes(fields: dict[str, Any]) -> dict[str, Any]:
-    """Shape-only arrays ({"shape": [...]}) become zeros: only their shapes matter here."""
-    from ..problem import parse_shape
+    """Shape-only arrays ({"shape": [...]}) become zero views that take no memory: only shapes matter."""
+    from ..problem import parse_shape, shape_only
 
     out = dict(fields)
-    for name in ("A_prev", "W", "dZ", "b"):
+    out.pop("dZ", None)  # shapes follow from A_prev, W and the configuration alone
+    for name in ("A_prev", "W", "b"):
         value = out.get(name)
         if isinstance(value, dict) and "shape" in value:
-            out[name] = np.zeros(parse_shape(value["shape"], name) if value["shape"] != [] else ())
+            out[name] = shape_only(parse_shape(value["shape"], name) if value["shape"] != [] else ())
     out.pop("symbolic", None)
     out.pop("exact", None)
     return out
+
+
+#: shape allocates nothing, so layers of any size are fine; numbers given as values still count.
+SHAPE_LIMITS = Limits(max_elements=10**15)
 
 
 def layer_counts(problem: Any) -> dict[str, Any]:
@@ -51,7 +55,7 @@ def run(options: dict[str, Any]) -> None:
     fields = gather_fields(options, require=False)
     if fields.get("A_prev") is None or fields.get("W") is None:
         raise UsageError("shape needs a problem file, or --A-prev-shape and --W-shape (with any configuration)")
-    problem = build_problem(_zeros_for_shapes(fields), need_dZ=False)
+    problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=SHAPE_LIMITS)
     g = problem.geom
     counts = layer_counts(problem)
     formulas = [output_formula(g, axis) for axis in range(g.dims)]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from typing import Any
 
 from ..errors import UsageError
 from ..limits import check_output_size
-from .common import gather_fields, json_format, limits_of, note, stdout_console, write_file_atomically
+from .common import (
+    check_writable,
+    gather_fields,
+    json_format,
+    limits_of,
+    note,
+    stdout_console,
+    write_file_atomically,
+)
 
 #: How many overlays the table shows before it asks for --overlays.
 AUTO_OVERLAY_LIMIT = 50
@@ -23,13 +30,22 @@ def run(command: str, options: dict[str, Any]) -> None:
     fmt = json_format(options)
     if fmt != "table" and (options.get("svg") or options.get("html")):
         raise UsageError("--svg and --html save the table view: leave out --json/--format")
+    if options.get("explain") and fmt != "table":
+        raise UsageError("--explain tells the table view in sentences: leave out --json/--format")
+    if options.get("cell") is not None and fmt not in ("table", "json", "jsonl"):
+        raise UsageError(f"--cell adds to the table or the JSON; the {fmt} export has no place for it")
+    if options.get("precision") is not None and fmt in ("json", "jsonl", "csv"):
+        raise UsageError(f"--precision is for people (table, Markdown, LaTeX); {fmt} writes every digit")
+    for flag in ("svg", "html", "save"):
+        if options.get(flag):
+            check_writable(options[flag], f"--{flag}")
     fields = gather_fields(options)
+    if command == "forward":
+        fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
     limits = limits_of(options)
     problem = build_problem(fields, need_dZ=command == "backward",
                             allow_nonfinite=options.get("allow_nonfinite", False),
                             float64=options.get("float64", False), limits=limits)
-    if command == "forward":
-        problem = dataclasses.replace(problem, dZ=None)
     result = solve(problem)
     selection = parse_selection(options.get("overlays"))
     geom = problem.geom
@@ -81,7 +97,7 @@ def run(command: str, options: dict[str, Any]) -> None:
     for renderable in render(result, indices, console, precision=options.get("precision"),
                              view=options["view"].value, command=command, explain=options.get("explain", False),
                              cell=options.get("cell")):
-        console.print(renderable)
+        console.print(renderable, crop=False)  # only a table asked for with --view table is ever wider
     if options.get("svg"):
         write_file_atomically(options["svg"], console.export_svg(title=f"convgrad {command}", clear=False))
     if options.get("html"):

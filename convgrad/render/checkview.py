@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..gradcheck import GradcheckRow
 from ..numbers import format_fraction
 from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
-from .grids import Cell, grid, stacked
+from .grids import Cell, grid
 
 RIGHT, WRONG = "✓", "✗"
 #: Wrong entries explained term by term, per quantity.
@@ -97,13 +98,31 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
                  Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)))
 
 
+def _expected_text(e: Any) -> str:
+    """The right value; where it does not terminate, also rounded as the student rounded: 1.67 (5/3)."""
+    exact = _num(e.expected)
+    if e.given.decimals and "/" in exact:
+        rounded = f"{float(Fraction(e.expected)):.{e.given.decimals}f}"
+        return f"{rounded} ({exact})"
+    return exact
+
+
 def _verdict_grid(q: QuantityVerdict) -> Text:
+    """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices."""
     cells = np.empty(q.expected_shape, dtype=object)
     for e in q.entries:
-        text = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_num(e.expected)}"
+        text = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(e)}"
         cells[e.index] = Cell(text, "green" if e.right else "bold red")
     lead = max(0, cells.ndim - 2)
-    return stacked(cells, [f"axis {i}" for i in range(lead)]) if lead else grid(cells)
+    if not lead:
+        return grid(cells)
+    text = Text()
+    for k, index in enumerate(np.ndindex(*cells.shape[:lead])):
+        if k:
+            text.append("\n")
+        text.append("[" + ", ".join(map(str, index)) + ", :, :]\n", style="italic")
+        text.append_text(grid(cells[index]))
+    return text
 
 
 def quantity_heading(q: QuantityVerdict) -> Text:
@@ -140,8 +159,25 @@ def report_renderables(checker: Checker, report: CheckReport) -> Iterator[Render
     yield Text(verdict, style="bold green" if report.all_right else "bold red")
 
 
-def report_object(report: CheckReport) -> dict[str, Any]:
-    """The JSON form of a verdict: per quantity and per entry."""
+#: A wrong entry's working is written into the JSON when it has at most this many terms.
+JSON_TERMS = 256
+
+
+def working_text(checker: Checker, name: str, user_index: tuple[int, ...]) -> str | None:
+    """ "dZ[0]·A_prev[1] + dZ[1]·A_prev[2] = (-0.1)·2 + 0.2·3", or None when too long to write out."""
+    terms = entry_terms(checker, name, user_index)
+    if len(terms) > JSON_TERMS:
+        return None
+    if not terms:
+        return "0 (no overlay reaches it)"
+    form = checker.problem.form
+    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
+    values = " + ".join("·".join(_paren(_num(f.value)) for f in t.factors) for t in terms)
+    return f"{symbols} = {values}"
+
+
+def report_object(report: CheckReport, checker: Checker | None = None) -> dict[str, Any]:
+    """The JSON form of a verdict: per quantity and per entry (with the working of wrong ones)."""
     quantities: dict[str, Any] = {}
     for q in report.quantities.values():
         obj: dict[str, Any] = {"status": q.status, "shape": list(q.expected_shape)}
@@ -149,8 +185,13 @@ def report_object(report: CheckReport) -> dict[str, Any]:
             obj["given_shape"] = list(q.given_shape)
         if q.entries:
             obj["wrong"] = len(q.wrong)
-            obj["entries"] = [{"index": list(e.index), "given": e.given.text, "expected": e.expected,
-                               "right": e.right} for e in q.entries]
+            obj["entries"] = []
+            for e in q.entries:
+                entry = {"index": list(e.index), "given": e.given.text, "expected": e.expected, "right": e.right}
+                working = None if e.right or checker is None else working_text(checker, q.name, e.index)
+                if working is not None:
+                    entry["working"] = working
+                obj["entries"].append(entry)
         if q.diagnoses:
             obj["mistakes"] = [diagnosis_object(d) for d in q.diagnoses]
         quantities[q.name] = obj

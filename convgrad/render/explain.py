@@ -16,7 +16,8 @@ from rich.text import Text
 
 from .. import audits
 from ..api import Result
-from ..engine import Overlay, RunningTotals
+from ..engine import Overlay, RunningTotals, interior
+from ..numbers import drop_noise
 from ..forms import BARE
 from .grids import DISCARDED_STYLE, WINDOW_STYLE, cells_of, stacked, spatial_labels
 from .human import Style, activation_text, is_small, position_text, window_array, window_grid, window_words
@@ -62,8 +63,9 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     if is_small(result) and g.dims <= 2:
         pictures = [("A_prev, window in [ ]", window_grid(overlay, result, style)),
                     ("W" + (" flipped" if g.flip else ""), window_array(overlay.kernel, g, fmt,
-                                                                        first_channel=overlay.channels.start)),
-                    ("Z, this output in [ ]", output_grid(result, overlay, style))]
+                                                                        first_channel=overlay.channels.start))]
+        if not style.symbolic:  # formulas are too long for a grid of outputs
+            pictures.append(("Z, this output in [ ]", output_grid(result, overlay, style)))
         parts.append(Padding(Columns([Group(Text(t, style="italic"), body) for t, body in pictures],
                                      padding=(0, 4)), (0, 0, 0, 2)))
     window = form.window_from_canonical
@@ -78,8 +80,9 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         return Group(*parts)
     finalize = p.domain.finalize
     c = overlay.c_out
-    dW_now = form.window_from_canonical(finalize(running.dW[c]))
-    db_now = finalize(np.asarray(running.db[c]))[()]
+    scales = result.scales
+    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales[1][c]))
+    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales[2][c])[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
     sentence = (f"dZ{z_index} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
@@ -90,10 +93,11 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         lost = [fmt(v) for v, k in zip(np.ravel(overlay.dA_prev), np.ravel(kept)) if k == "lost"]
         sentence += f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, " \
                     f"{'are' if len(lost) != 1 else 'is'} discarded)"
-    dA_now = running.dA_prev[overlay.n]
+    dA_scale = None if scales is None else scales[3][interior(g)][overlay.n]
+    dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
     if dA_now.size <= INLINE_LIMIT:
         shown = dA_now[0] if form.kind == BARE else dA_now
-        sentence += f", giving {inline(finalize(shown), fmt)}"
+        sentence += f", giving {inline(shown, fmt)}"
     parts.append(_para(sentence + "."))
     return Group(*parts)
 
@@ -104,7 +108,7 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     g = p.geom
     count = g.overlay_count
     batch = f" and all {g.batch} samples" if g.batch > 1 else ""
-    dW = result.dW
+    dW = result.shown("dW")
     yield Text("Why the weights stay shared", style="bold")
     yield _para(
         f"Every overlay used the same W, so dL/dW is one sum over all {count} overlays{batch}: "
@@ -194,12 +198,13 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
     if crop is not None:
         yield Text("")
         yield Rule("Padding crop", align="left", style="dim")
+        amount = "" if p.domain.name == "symbolic" else f" (its magnitudes add up to {fmt(crop.discarded)})"
         yield _para(
             f"Backward first gives the gradient of the padded input ({'×'.join(map(str, g.padded_size))}); its "
-            f"border is padding, not input, so that part is discarded (its magnitudes add up to "
-            f"{fmt(crop.discarded)}) and the inner {'×'.join(map(str, g.input_size))} is dA_prev.", indent=0)
+            f"border is padding, not input, so that part is discarded{amount} and the inner "
+            f"{'×'.join(map(str, g.input_size))} is dA_prev.", indent=0)
         if is_small(result) and g.dims <= 2:
-            cells = cells_of(crop.padded, fmt)
+            cells = cells_of(drop_noise(crop.padded, None if result.scales is None else result.scales[3]), fmt)
             for index in np.ndindex(*crop.padded.shape):
                 if crop.in_padding[index[2:]]:
                     cells[index].text = f"({cells[index].text})"

@@ -69,6 +69,8 @@ def tex_number(text: str) -> str:
     if "e" in text and text.replace("e", "").replace("-", "").replace(".", "").replace("+", "").isdigit():
         mantissa, exponent = text.split("e")
         return f"{mantissa}\\cdot 10^{{{int(exponent)}}}"
+    if text in ("inf", "-inf", "nan"):
+        return {"inf": r"\infty", "-inf": r"-\infty", "nan": r"\mathrm{NaN}"}[text]
     return text.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
 
 
@@ -127,9 +129,9 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
         lines.append(" & ".join(cells) + r" \\[6pt]")
     lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}",
               r"\begin{align*}"]
-    totals = [("Z", result.Z)]
+    totals = [("Z", result.shown("Z"))]
     if backward:
-        totals += [("dW", result.dW), ("db", result.db), ("dA_{prev}", result.dA_prev)]
+        totals += [("dW", result.shown("dW")), ("db", result.shown("db")), ("dA_{prev}", result.shown("dA_prev"))]
     lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals))
     lines.append(r"\end{align*}")
     for note in audit_sentences(result, fmt):

@@ -15,6 +15,7 @@ import numpy as np
 from rich import box
 from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
@@ -239,7 +240,7 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
         kernel=window_array(overlay.kernel, g, fmt, first_channel=first),
         Z=Text(z_expression(overlay, fmt, style.symbolic)),
     )
-    if small and g.dims <= 2:
+    if small and g.dims <= 2 and not style.symbolic:  # formulas are too long for a grid of outputs
         from .explain import output_grid
 
         row.output = output_grid(result, overlay, style)
@@ -372,6 +373,18 @@ def _side_by_side(items: list[tuple[str, Any]]) -> Columns:
     return Columns([Group(Text(label, style="bold"), body) for label, body in items], padding=(0, 4))
 
 
+class Wide:
+    """A renderable drawn at its natural width, past the console's (print it with crop=False)."""
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        wide = options.update(max_width=10_000)
+        width = Measurement.get(console, wide, self.renderable).maximum
+        yield from console.render(self.renderable, options.update(width=width, max_width=width))
+
+
 def fits(renderable: RenderableType, width: int) -> bool:
     """Whether it prints at ``width`` with nothing cut (rich marks a cut cell with "…")."""
     probe = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
@@ -443,7 +456,8 @@ def overlay_section(result: Result, indices: Iterable[int], console: Console, st
     if view == "table" or (view == "auto" and all(fits(t, console.width) for t in tables)):
         for table in tables:
             yield Text("")
-            yield table
+            # Asked for the table even where it is too wide: print it whole, wider than the terminal.
+            yield table if fits(table, console.width) else Wide(table)
     else:
         for row in rows:
             yield Text("")

@@ -114,11 +114,8 @@ def working_section(result: Result, indices: Iterable[int], fmt: Formatter) -> s
 
 def answers_section(result: Result, fmt: Formatter) -> str:
     dims = result.problem.geom.dims
-    parts = [f"**Z**\n\n{array_markdown(result.Z, fmt, dims)}"]
-    if result.is_backward:
-        for name in ("dW", "db", "dA_prev"):
-            parts.append(f"**{name}**\n\n{array_markdown(getattr(result, name), fmt, dims)}")
-    return "\n\n".join(parts)
+    names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
+    return "\n\n".join(f"**{name}**\n\n{array_markdown(result.shown(name), fmt, dims)}" for name in names)
 
 
 def key_markdown(result: Result, title: str = "Answer key", description: str | None = None) -> str:
