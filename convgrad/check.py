@@ -20,7 +20,7 @@ import numpy as np
 from .api import Result
 from .errors import InputError
 from .numbers import describe_value, parse_number_text
-from .problem import Problem, canonical_fields, fmt_shape
+from .problem import Problem, fmt_shape
 from .variants import VARIANTS
 
 QUANTITIES = ("Z", "dW", "db", "dA_prev")
@@ -260,11 +260,3 @@ class Checker:
 
 def answer_shape_text(shape: tuple[int, ...]) -> str:
     return "a single number" if not shape else fmt_shape(shape)
-
-
-def answer_fields(document: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Problem fields for checking: the problem's own, solved exactly."""
-    fields = canonical_fields(document, source=source)
-    if fields.get("symbolic"):
-        raise InputError("check compares numbers: a --symbolic problem has formulas, not numeric answers")
-    return fields
