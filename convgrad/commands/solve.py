@@ -22,12 +22,8 @@ AUTO_OVERLAY_LIMIT = 50
 AUTO_OVERLAYS_SHOWN = 10
 
 
-def run(command: str, options: dict[str, Any]) -> None:
-    from ..api import solve
-    from ..problem import build_problem
-    from ..selection import AUTO, parse_selection
-
-    fmt = json_format(options)
+def refuse_inapplicable(fmt: str, options: dict[str, Any]) -> None:
+    """Options that cannot apply to this output are refused, not ignored; output paths checked."""
     if fmt != "table" and (options.get("svg") or options.get("html")):
         raise UsageError("--svg and --html save the table view: leave out --json/--format")
     if options.get("explain") and fmt != "table":
@@ -39,6 +35,15 @@ def run(command: str, options: dict[str, Any]) -> None:
     for flag in ("svg", "html", "save"):
         if options.get(flag):
             check_writable(options[flag], f"--{flag}")
+
+
+def run(command: str, options: dict[str, Any]) -> None:
+    from ..api import solve
+    from ..problem import build_problem
+    from ..selection import AUTO, parse_selection
+
+    fmt = json_format(options)
+    refuse_inapplicable(fmt, options)
     fields = gather_fields(options)
     if command == "forward":
         fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
