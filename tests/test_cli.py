@@ -291,3 +291,13 @@ def test_allow_nonfinite_propagates(cli):
     doc = json.loads(result.stdout)
     assert doc["Z"] == [1.0, "NaN", 3.0]
     assert doc["dW"] == ["NaN"]
+
+
+def test_missing_dependencies_are_one_line(tmp_path):
+    """From a source tree without typer installed: a sentence saying what to install, not a traceback."""
+    blocker = tmp_path / "typer.py"
+    blocker.write_text("raise ModuleNotFoundError(\"No module named 'typer'\", name='typer')\n")
+    run = subprocess.run([sys.executable, "-m", "convgrad", "backward", str(SEED)], capture_output=True, text=True,
+                         cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"})
+    assert run.returncode == 2
+    assert run.stderr == "error: convgrad needs 'typer', which is not installed: run `pip install .` in the convgrad folder\n"
