@@ -5,7 +5,7 @@
 
 Every definition is written once below, as a small function or constant named
 for what it describes. A schema points at a shared definition with
-``ref(name)``; its ``$defs`` are then exactly the definitions it reaches,
+``ref(name)``; its ``$defs`` are then are then exactly the definitions it reaches,
 followed transitively (``reachable``), so no file carries one it never uses.
 Field names come from the code's own constants (the problem's fields and
 their aliases, the answer's quantities and aliases, the mistakes convgrad can
@@ -54,7 +54,7 @@ LAYER_KINDS = ("conv", "locally_connected", "dense")
 
 
 def ref(name: str) -> Schema:
-    """A pointer to the shared definition ``name`` (see DEFINITIONS)."""
+    """A pointer to the shared definition ``name`` (see ``definitions``)."""
     return {"$ref": _DEFS_PREFIX + name}
 
 
@@ -232,13 +232,15 @@ def totals(names: Iterable[str] = QUANTITIES) -> dict[str, Schema]:
 
 # -- checking answers ---------------------------------------------------------------------------------
 
-MISTAKE = record({
-    "mistake": {"enum": [variant.key for variant in VARIANTS]},
-    "form": {"type": ["string", "null"]},
-    "sentence": STRING,
-    "explains": COUNT,
-    "of": COUNT,
-})
+def mistake() -> Schema:
+    """A likely mistake, by the key of one of the variants convgrad tries."""
+    return record({
+        "mistake": {"enum": [variant.key for variant in VARIANTS]},
+        "form": {"type": ["string", "null"]},
+        "sentence": STRING,
+        "explains": COUNT,
+        "of": COUNT,
+    })
 ENTRY = record({
     "index": INDEX,
     "given": STRING,
@@ -283,27 +285,28 @@ GRADIENT_CHECK = record({
 #: Weights or biases of this layer, of a locally connected layer and of a dense layer.
 PARAMETER_COUNTS = record({kind: COUNT for kind in LAYER_KINDS})
 
-#: Every shared definition, in the order a schema's $defs lists the ones it uses.
-DEFINITIONS: dict[str, Schema] = {
-    "in_number": INPUT_NUMBER,
-    "in_array": INPUT_ARRAY,
-    "field_array": FIELD_ARRAY,
-    "steps": STEPS,
-    "padding": PADDING,
-    "layout_name": LAYOUT_NAME,
-    "number": OUTPUT_NUMBER,
-    "array": OUTPUT_ARRAY,
-    "config": CONFIG,
-    "audits": AUDITS,
-    "factor": FACTOR,
-    "forward_overlay": overlay(backward=False),
-    "backward_overlay": overlay(backward=True),
-    "mistake": MISTAKE,
-    "quantity_verdict": quantity_verdict(entries=True),
-    "graded_quantity": quantity_verdict(entries=False),
-    "gradient_check": GRADIENT_CHECK,
-    "parameter_counts": PARAMETER_COUNTS,
-}
+def definitions() -> dict[str, Schema]:
+    """Every shared definition, in the order a schema's $defs lists the ones it uses."""
+    return {
+        "in_number": INPUT_NUMBER,
+        "in_array": INPUT_ARRAY,
+        "field_array": FIELD_ARRAY,
+        "steps": STEPS,
+        "padding": PADDING,
+        "layout_name": LAYOUT_NAME,
+        "number": OUTPUT_NUMBER,
+        "array": OUTPUT_ARRAY,
+        "config": CONFIG,
+        "audits": AUDITS,
+        "factor": FACTOR,
+        "forward_overlay": overlay(backward=False),
+        "backward_overlay": overlay(backward=True),
+        "mistake": mistake(),
+        "quantity_verdict": quantity_verdict(entries=True),
+        "graded_quantity": quantity_verdict(entries=False),
+        "gradient_check": GRADIENT_CHECK,
+        "parameter_counts": PARAMETER_COUNTS,
+    }
 
 
 # -- the published schemas ------------------------------------------------------------------------------
@@ -367,7 +370,7 @@ def references(schema: Any) -> Iterator[str]:
             yield from references(value)
 
 
-def reachable(schema: Schema, definitions: Mapping[str, Schema] = DEFINITIONS) -> set[str]:
+def reachable(schema: Schema, definitions: Mapping[str, Schema]) -> set[str]:
     """Every definition a schema uses, directly or through the definitions it uses."""
     found: set[str] = set()
     pending = list(references(schema))
@@ -386,9 +389,10 @@ def schema(name: str) -> Schema:
     """The published schema ``name``, with exactly the $defs it reaches."""
     title, body = bodies()[name]
     document: Schema = {"$schema": DRAFT, "$id": ID_BASE + file_name(name), "title": title, **body}
-    used = reachable(document)
+    shared = definitions()
+    used = reachable(document, shared)
     if used:
-        document["$defs"] = {key: value for key, value in DEFINITIONS.items() if key in used}
+        document["$defs"] = {key: value for key, value in shared.items() if key in used}
     return document
 
 
