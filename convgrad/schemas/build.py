@@ -120,7 +120,7 @@ FIELD_ARRAY = described(
         record({"shape": either(integers(), STRING), "prefix": STRING}, optional=["prefix"]),
     ),
 )
-#: stride and dilation: one positive integer for every axis, or one per axis.
+#: stride and dilation: one positive integer for all axes, or one per axis.
 STEPS = either(integer(1), integers(1))
 PADDING = either(
     integer(0),
@@ -314,11 +314,12 @@ def definitions() -> dict[str, Schema]:
 
 def bodies() -> dict[str, tuple[str, Schema]]:
     """Each published schema's title and body, by name."""
+    problem = problem_properties()
     return {
         "input": ("A convgrad problem (backward --input, generate's output)", {
             "description": "Each field once, by its name or one alias; null means not given. "
                            "A_prev and W are required; dZ for backward.",
-            **record(problem_properties(), optional=list(problem_properties())),
+            **record(problem, optional=problem),
         }),
         "answer": ("An answer for convgrad check (also the answer key generate --key writes)", {
             "type": "object", "minProperties": 1, "additionalProperties": False, "properties": answer_properties(),
