@@ -14,6 +14,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from . import schemas
 from .errors import ConvgradError, UsageError
 
 def _version(value: bool) -> None:
@@ -358,7 +359,7 @@ def _root(
     """Forward and backward passes through a convolution layer, overlay by overlay."""
 
 
-SCHEMAS = ("input", "answer", "forward", "backward", "jsonl", "check", "grade", "gradcheck", "shape")
+SCHEMAS = schemas.NAMES
 
 
 @app.command(epilog="Example: convgrad schema backward > backward.schema.json")
@@ -375,7 +376,8 @@ def _print_schema(name: str) -> None:
 
     if name not in SCHEMAS:
         raise UsageError(f"no schema named {name!r}: choose one of {', '.join(SCHEMAS)}")
-    sys.stdout.write(resources.files("convgrad").joinpath("schemas", f"{name}.schema.json").read_text())
+    # The committed file, byte for byte (python -m convgrad.schemas.build writes it).
+    sys.stdout.write(resources.files(schemas).joinpath(schemas.file_name(name)).read_text(encoding="utf-8"))
 
 
 # -- the runner ----------------------------------------------------------------------------

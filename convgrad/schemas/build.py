@@ -1,0 +1,464 @@
+"""Build convgrad's JSON Schemas from one source.
+
+    python -m convgrad.schemas.build           rewrite convgrad/schemas/*.schema.json
+    python -m convgrad.schemas.build --check   exit 1, naming each file that differs
+
+Every definition is written once below, as a small function or constant named
+for what it describes. A schema points at a shared definition with
+``ref(name)``; its ``$defs`` are then are then exactly the definitions it reaches,
+followed transitively (``reachable``), so no file carries one it never uses.
+Field names come from the code's own constants (the problem's fields and
+their aliases, the answer's quantities and aliases, the mistakes convgrad can
+name), so a new alias makes the committed files stale and tests/test_schemas.py
+says so until they are rebuilt.
+
+Each file is exactly ``json.dumps(schema, indent=2)`` and a newline;
+``convgrad schema NAME`` prints the file as it is.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..check import ANSWER_ALIASES, ANSWER_META, QUANTITIES
+from ..forms import BARE, BATCHED, UNBATCHED
+from ..numbers import ExactDomain, FloatDomain, SymbolicDomain
+from ..problem import ALIASES, ARRAY_FIELDS, CONFIG_FIELDS, META_FIELDS
+from ..variants import VARIANTS
+from . import NAMES, file_name
+
+Schema = dict[str, Any]
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+ID_BASE = "https://convgrad.invalid/schemas/"
+HERE = Path(__file__).resolve().parent
+_DEFS_PREFIX = "#/$defs/"
+
+#: The gradients backward computes (every quantity but Z), which gradcheck checks.
+GRADIENTS = tuple(q for q in QUANTITIES if q != "Z")
+#: The arrays a --cell can be taken of: those with a gradient (dZ is given, not computed).
+CELL_ARRAYS = tuple(name for name in ARRAY_FIELDS if name != "dZ")
+#: The arrays that appear as factors of a cell's terms (b is added, never multiplied).
+TERM_FACTORS = tuple(name for name in ARRAY_FIELDS if name != "b")
+MODE_NAMES = ("cross-correlation", "convolution")
+VERDICTS = ("right", "wrong", "missing", "shape")
+LAYER_KINDS = ("conv", "locally_connected", "dense")
+
+
+# -- building blocks ------------------------------------------------------------------------------
+
+
+def ref(name: str) -> Schema:
+    """A pointer to the shared definition ``name`` (see ``definitions``)."""
+    return {"$ref": _DEFS_PREFIX + name}
+
+
+def integer(minimum: int | None = None) -> Schema:
+    return {"type": "integer"} if minimum is None else {"type": "integer", "minimum": minimum}
+
+
+def array_of(items: Schema, length: int | None = None) -> Schema:
+    schema: Schema = {"type": "array", "items": items}
+    if length is not None:
+        schema.update(minItems=length, maxItems=length)
+    return schema
+
+
+def integers(minimum: int | None = None) -> Schema:
+    return array_of(integer(minimum))
+
+
+def either(*schemas: Schema) -> Schema:
+    return {"anyOf": list(schemas)}
+
+
+def nullable(schema: Schema) -> Schema:
+    return either(schema, {"type": "null"})
+
+
+def record(properties: Mapping[str, Schema], optional: Iterable[str] = ()) -> Schema:
+    """An object with these keys and no others; every key required except the optional ones."""
+    optional = set(optional)
+    unknown = optional - set(properties)
+    if unknown:
+        raise ValueError(f"optional keys {sorted(unknown)} are not properties")
+    schema: Schema = {"type": "object"}
+    required = [key for key in properties if key not in optional]
+    if required:
+        schema["required"] = required
+    schema["additionalProperties"] = False
+    schema["properties"] = dict(properties)
+    return schema
+
+
+def described(description: str, schema: Schema) -> Schema:
+    return {"description": description, **schema}
+
+
+STRING: Schema = {"type": "string"}
+BOOLEAN: Schema = {"type": "boolean"}
+NUMBER: Schema = {"type": "number"}
+COUNT = integer(0)
+INDEX = integers()
+
+
+# -- the input: a problem file and an answer ------------------------------------------------------
+
+INPUT_NUMBER = either(NUMBER, STRING)
+INPUT_ARRAY = either(ref("in_number"), {"type": "array", "minItems": 1, "items": ref("in_array")})
+FIELD_ARRAY = described(
+    'Nested arrays of numbers; numbers may be strings like "1/3" or "0.25", or names (with --symbolic). '
+    'A string ending in .npy names a file beside the JSON; {"shape": [...]} (with --symbolic) names every entry.',
+    either(
+        ref("in_array"),
+        {"type": "string", "pattern": r"\.[nN][pP][yY]$"},
+        record({"shape": either(integers(), STRING), "prefix": STRING}, optional=["prefix"]),
+    ),
+)
+#: stride and dilation: one positive integer for all axes, or one per axis.
+STEPS = either(integer(1), integers(1))
+PADDING = either(
+    integer(0),
+    {"type": "string", "description": "valid, same or full (any case, spaces around allowed)"},
+    array_of(either(integer(0), array_of(integer(0), length=2))),
+)
+LAYOUT_NAME = {
+    "type": "string",
+    "description": "channels-first (NCHW, NCW, NCL, NCDHW, channels_first) or channels-last "
+                   "(NHWC, NWC, NLC, NDHWC, channels_last)",
+}
+MODE_NAME = {
+    "type": "string",
+    "description": "cross-correlation (also correlation, xcorr) or convolution (also conv, convolve), any case",
+}
+
+#: The schema of each problem field, by its canonical name; an alias takes its field's schema.
+PROBLEM_FIELDS: dict[str, Schema] = {
+    "A_prev": ref("field_array"),
+    "W": ref("field_array"),
+    "b": nullable(ref("field_array")),
+    "dZ": nullable(ref("field_array")),
+    "stride": nullable(ref("steps")),
+    "padding": nullable(ref("padding")),
+    "dilation": nullable(ref("steps")),
+    "groups": nullable(integer(1)),
+    "layout": nullable(ref("layout_name")),
+    "mode": nullable(MODE_NAME),
+    "dims": nullable(integer(1)),
+    "exact": nullable(BOOLEAN),
+    "symbolic": nullable(BOOLEAN),
+    "description": STRING,
+    "$schema": STRING,
+}
+
+
+def problem_properties() -> dict[str, Schema]:
+    """Every key a problem file may have: the canonical names, then every alias."""
+    names = ARRAY_FIELDS + CONFIG_FIELDS + META_FIELDS
+    if set(names) != set(PROBLEM_FIELDS):
+        raise ValueError(f"problem fields without a schema or gone from the code: "
+                         f"{sorted(set(names) ^ set(PROBLEM_FIELDS))}")
+    properties = {name: PROBLEM_FIELDS[name] for name in names}
+    properties.update({alias: PROBLEM_FIELDS[name] for name, aliases in ALIASES.items() for alias in aliases})
+    return properties
+
+
+def answer_properties() -> dict[str, Schema]:
+    """The quantities by name and by alias, then the keys that only describe the answer."""
+    names = list(QUANTITIES) + [alias for alias in ANSWER_ALIASES if alias not in QUANTITIES]
+    return {**{name: ref("in_array") for name in names}, **{name: STRING for name in ANSWER_META}}
+
+
+# -- the output: numbers, the configuration, audits, overlays ---------------------------------------
+
+OUTPUT_NUMBER = described(
+    'A number. Exact results that do not terminate as decimals are strings "p/q"; symbolic results are '
+    'formula strings; with --allow-nonfinite, "NaN", "Infinity", "-Infinity".',
+    {"type": ["number", "string"]},
+)
+OUTPUT_ARRAY = described(
+    "A number, or nested arrays of numbers (every level non-empty and regular).",
+    either(ref("number"), {"type": "array", "minItems": 1, "items": ref("array")}),
+)
+CONFIG = record({
+    "form": {"enum": [BARE, UNBATCHED, BATCHED]},
+    "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
+    "mode": {"enum": list(MODE_NAMES)},
+    "dims": integer(1),
+    "stride": integers(1),
+    "padding": array_of(array_of(integer(0), length=2)),
+    "dilation": integers(1),
+    "groups": integer(1),
+    "batch": integer(1),
+    "in_channels": integer(1),
+    "out_channels": integer(1),
+    "input_size": integers(),
+    "kernel_size": integers(),
+    "output_size": integers(),
+    "shapes": {"type": "object", "additionalProperties": integers()},
+    "overlay_count": COUNT,
+    "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
+})
+STRIDE_LEFTOVER = record({"axis": integer(0), "indices": integers(), "output_size": STRING})
+PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": ref("number")})
+#: One factor of a cell's term: the entry of an array it multiplies, and its value.
+FACTOR = record({"index": INDEX, "value": ref("number")})
+CELL_TERM = record({"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in TERM_FACTORS}},
+                   optional=TERM_FACTORS)
+CELL = record({"array": {"enum": list(CELL_ARRAYS)}, "index": INDEX, "terms": array_of(CELL_TERM),
+               "gradient": ref("number")})
+AUDITS = record({"stride_leftovers": array_of(STRIDE_LEFTOVER), "padding_crop": either({"type": "null"}, PADDING_CROP),
+                 "cell": CELL}, optional=["cell"])
+
+
+def overlay(backward: bool) -> Schema:
+    """One overlay: where the window sits, the slice it covers, Z; backward adds dZ and the shares."""
+    fields = {"number": integer(1), "n": integer(0), "c_out": integer(0), "position": INDEX,
+              "window_start": INDEX, "A_slice": ref("array"), "Z": ref("number")}
+    if backward:
+        fields.update({"dZ": ref("number"), "dW": ref("array"), "db": ref("number"), "dA_prev": ref("array")})
+    return record(fields)
+
+
+def totals(names: Iterable[str] = QUANTITIES) -> dict[str, Schema]:
+    """Whole results by name: Z, and for backward the gradients."""
+    return {name: ref("array") for name in names}
+
+
+# -- checking answers ---------------------------------------------------------------------------------
+
+def mistake() -> Schema:
+    """A likely mistake, by the key of one of the variants convgrad tries."""
+    return record({
+        "mistake": {"enum": [variant.key for variant in VARIANTS]},
+        "form": {"type": ["string", "null"]},
+        "sentence": STRING,
+        "explains": COUNT,
+        "of": COUNT,
+    })
+ENTRY = record({
+    "index": INDEX,
+    "given": STRING,
+    "expected": ref("number"),
+    "right": BOOLEAN,
+    "working": {"type": "string", "description": "For a wrong entry: the overlay terms that make up the right "
+                                                 "value, by name and by value (left out past 256 terms)."},
+}, optional=["working"])
+
+
+def quantity_verdict(entries: bool) -> Schema:
+    """One quantity's verdict; check lists its entries, grading many answers leaves them out."""
+    fields = {"status": {"enum": list(VERDICTS)}, "shape": INDEX, "given_shape": INDEX, "wrong": COUNT,
+              "mistakes": array_of(ref("mistake"))}
+    if entries:
+        fields["entries"] = array_of(ENTRY)
+    return record(fields, optional=[key for key in fields if key not in ("status", "shape")])
+
+
+def per_quantity(names: Iterable[str], definition: str) -> Schema:
+    """An object with some of these quantities as keys, each a ``definition``."""
+    names = list(names)
+    return record({name: ref(definition) for name in names}, optional=names)
+
+
+GRADED_ANSWER = record({
+    "file": STRING,
+    "correct": BOOLEAN,
+    "error": {"type": ["string", "null"]},
+    "quantities": per_quantity(QUANTITIES, "graded_quantity"),
+    "mistakes": array_of(ref("mistake")),
+}, optional=["quantities", "mistakes"])
+GRADIENT_CHECK = record({
+    "checked": integer(),
+    "entries": integer(),
+    "max_abs_error": NUMBER,
+    "max_rel_error": NUMBER,
+    "exactly_equal": {"type": ["boolean", "null"]},
+    "passed": BOOLEAN,
+    "noise_floor": NUMBER,
+})
+#: Weights or biases of this layer, of a locally connected layer and of a dense layer.
+PARAMETER_COUNTS = record({kind: COUNT for kind in LAYER_KINDS})
+
+def definitions() -> dict[str, Schema]:
+    """Every shared definition, in the order a schema's $defs lists the ones it uses."""
+    return {
+        "in_number": INPUT_NUMBER,
+        "in_array": INPUT_ARRAY,
+        "field_array": FIELD_ARRAY,
+        "steps": STEPS,
+        "padding": PADDING,
+        "layout_name": LAYOUT_NAME,
+        "number": OUTPUT_NUMBER,
+        "array": OUTPUT_ARRAY,
+        "config": CONFIG,
+        "audits": AUDITS,
+        "factor": FACTOR,
+        "forward_overlay": overlay(backward=False),
+        "backward_overlay": overlay(backward=True),
+        "mistake": mistake(),
+        "quantity_verdict": quantity_verdict(entries=True),
+        "graded_quantity": quantity_verdict(entries=False),
+        "gradient_check": GRADIENT_CHECK,
+        "parameter_counts": PARAMETER_COUNTS,
+    }
+
+
+# -- the published schemas ------------------------------------------------------------------------------
+
+
+def bodies() -> dict[str, tuple[str, Schema]]:
+    """Each published schema's title and body, by name."""
+    problem = problem_properties()
+    return {
+        "input": ("A convgrad problem (backward --input, generate's output)", {
+            "description": "Each field once, by its name or one alias; null means not given. "
+                           "A_prev and W are required; dZ for backward.",
+            **record(problem, optional=problem),
+        }),
+        "answer": ("An answer for convgrad check (also the answer key generate --key writes)", {
+            "type": "object", "minProperties": 1, "additionalProperties": False, "properties": answer_properties(),
+        }),
+        "forward": ("convgrad forward --json", record({
+            **totals(["Z"]), "config": ref("config"), "audits": ref("audits"),
+            "overlays": array_of(ref("forward_overlay")),
+        })),
+        "backward": ("convgrad backward --json", record({
+            **totals(), "config": ref("config"), "audits": ref("audits"), "overlays": array_of(ref("backward_overlay")),
+        })),
+        "jsonl": ("One line of convgrad forward/backward --format jsonl: an overlay, or the final totals line", either(
+            ref("forward_overlay"),
+            ref("backward_overlay"),
+            record({"totals": record(totals(), optional=GRADIENTS), "config": ref("config"), "audits": ref("audits")}),
+        )),
+        "check": ("convgrad check --json (one answer)", record({
+            "correct": BOOLEAN, "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
+        })),
+        "grade": ("convgrad check --json with a folder or glob of answers", record({
+            "answers": array_of(GRADED_ANSWER),
+            "summary": record({key: COUNT for key in ("files", "correct", "wrong", "errors")}),
+        })),
+        "gradcheck": ("convgrad gradcheck --json", record({
+            "passed": BOOLEAN, "rtol": NUMBER, "quantities": per_quantity(GRADIENTS, "gradient_check"),
+        })),
+        "shape": ("convgrad shape --json", record({
+            "output_size": integers(),
+            "formulas": array_of(STRING),
+            "padding": array_of(integers()),
+            "overlays": COUNT,
+            "weights": ref("parameter_counts"),
+            "biases": ref("parameter_counts"),
+            "config": ref("config"),
+        })),
+    }
+
+
+def references(schema: Any) -> Iterator[str]:
+    """The names of the definitions a schema points at itself (not through other definitions)."""
+    if isinstance(schema, dict):
+        target = schema.get("$ref")
+        if isinstance(target, str) and target.startswith(_DEFS_PREFIX):
+            yield target[len(_DEFS_PREFIX):]
+        for value in schema.values():
+            yield from references(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from references(value)
+
+
+def reachable(schema: Schema, definitions: Mapping[str, Schema]) -> set[str]:
+    """Every definition a schema uses, directly or through the definitions it uses."""
+    found: set[str] = set()
+    pending = list(references(schema))
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        if name not in definitions:
+            raise KeyError(f"no definition named {name!r}")
+        found.add(name)
+        pending.extend(references(definitions[name]))
+    return found
+
+
+def schema(name: str) -> Schema:
+    """The published schema ``name``, with exactly the $defs it reaches."""
+    title, body = bodies()[name]
+    document: Schema = {"$schema": DRAFT, "$id": ID_BASE + file_name(name), "title": title, **body}
+    shared = definitions()
+    used = reachable(document, shared)
+    if used:
+        document["$defs"] = {key: value for key, value in shared.items() if key in used}
+    return document
+
+
+def text(name: str) -> str:
+    """The file's text: exactly ``json.dumps(indent=2)`` and a newline."""
+    return json.dumps(schema(name), indent=2) + "\n"
+
+
+def build() -> dict[str, str]:
+    """Every published schema's file name and text."""
+    built = bodies()
+    if tuple(built) != NAMES:
+        raise ValueError(f"schemas built {tuple(built)} are not the schemas published {NAMES}")
+    return {file_name(name): text(name) for name in NAMES}
+
+
+def differences(directory: Path, expected: Mapping[str, str]) -> list[str]:
+    """One phrase per file in ``directory`` that is not what the generator writes."""
+    found = []
+    for name, want in expected.items():
+        path = directory / name
+        if not path.exists():
+            found.append(f"{name} missing")
+            continue
+        have = path.read_text(encoding="utf-8")
+        if have != want:
+            diff = list(difflib.unified_diff(have.splitlines(), want.splitlines(), lineterm="", n=0))[2:]
+            added = sum(1 for line in diff if line.startswith("+"))
+            removed = sum(1 for line in diff if line.startswith("-"))
+            found.append(f"{name} differs (+{added} -{removed} lines)")
+    found.extend(f"{path.name} is not generated" for path in sorted(directory.glob("*.schema.json"))
+                 if path.name not in expected)
+    return found
+
+
+def write(directory: Path, files: Mapping[str, str]) -> list[str]:
+    """Write every schema; remove schema files the generator no longer makes. Returns what changed."""
+    changed = differences(directory, files)
+    for name, content in files.items():
+        with open(directory / name, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+    for path in directory.glob("*.schema.json"):
+        if path.name not in files:
+            path.unlink()
+    return changed
+
+
+def main(argv: list[str] | None = None, directory: Path = HERE) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--check"]):
+        print("usage: python -m convgrad.schemas.build [--check]", file=sys.stderr)
+        return 2
+    files = build()
+    if args == ["--check"]:
+        stale = differences(directory, files)
+        if stale:
+            print(f"schemas out of date: {'; '.join(stale)} (run python -m convgrad.schemas.build)",
+                  file=sys.stderr)
+            return 1
+        return 0
+    changed = write(directory, files)
+    print(f"wrote {len(files)} schemas to {directory}" + (f": {'; '.join(changed)}" if changed else ", none changed"),
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
