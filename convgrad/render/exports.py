@@ -14,9 +14,17 @@ import numpy as np
 
 from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
-from .human import Formatter, padding_text, per_dim_text, position_text, shape_text, window_words
 from .jsonout import dumps, scalar
-from .markdown import answers_section, formatter, problem_section, working_section
+from .markdown import answers_section, problem_section, working_section
+from .text import (
+    Formatter,
+    formatter,
+    padding_text,
+    per_dim_text,
+    position_text,
+    shape_text,
+    window_words,
+)
 
 # -- Markdown --------------------------------------------------------------------------------
 

@@ -13,12 +13,18 @@ import numpy as np
 from ..api import Result
 from ..engine import Overlay
 from ..forms import BARE
-from .human import Formatter, padding_text, per_dim_text, position_text, shape_text, window_words, z_expression
-
-
-def formatter(result: Result, precision: int | None = None) -> Formatter:
-    domain = result.problem.domain
-    return lambda x, scale=None: domain.format(x, precision, scale)
+from .text import (
+    Formatter,
+    formatter,
+    inline,
+    padding_text,
+    per_dim_text,
+    position_text,
+    shape_text,
+    slice_label,
+    window_words,
+    z_expression,
+)
 
 
 def _escape(text: str) -> str:
@@ -49,8 +55,7 @@ def array_markdown(array: Any, fmt: Formatter, spatial_dims: int) -> str:
         return matrix_table(array, fmt)
     parts = []
     for index in np.ndindex(*array.shape[:lead]):
-        label = "[" + ", ".join(map(str, index)) + (", :" * grid_dims) + "]"
-        parts.append(f"*{label}*\n\n{matrix_table(array[index], fmt)}")
+        parts.append(f"*{slice_label(index, grid_dims)}*\n\n{matrix_table(array[index], fmt)}")
     return "\n\n".join(parts)
 
 
@@ -76,14 +81,6 @@ def problem_section(result: Result, fmt: Formatter) -> str:
     return text
 
 
-def _inline(array: Any, fmt: Formatter) -> str:
-    """A small array on one line, nested brackets: [[1, 2], [4, 5]]."""
-    array = np.asarray(array, dtype=object)
-    if array.ndim == 0:
-        return fmt(array[()])
-    return "[" + ", ".join(_inline(a, fmt) for a in array) + "]"
-
-
 def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
     """One overlay's working as a bullet list (canonical overlay, shown in the user's form)."""
     g, form = result.problem.geom, result.problem.form
@@ -99,10 +96,10 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
         dz = fmt(overlay.dZ)
         lines += [
             f"- dZ = {dz}",
-            f"- dW += dZ · A_slice = {dz} · {_inline(window(overlay.A_slice), fmt)} = {_inline(window(overlay.dW), fmt)}",
+            f"- dW += dZ · A_slice = {dz} · {inline(window(overlay.A_slice), fmt)} = {inline(window(overlay.dW), fmt)}",
             f"- db += dZ = {dz}",
-            f"- dA_prev += dZ · W on the window = {dz} · {_inline(window(overlay.kernel), fmt)} = "
-            f"{_inline(window(overlay.dA_prev), fmt)}"
+            f"- dA_prev += dZ · W on the window = {dz} · {inline(window(overlay.kernel), fmt)} = "
+            f"{inline(window(overlay.dA_prev), fmt)}"
             + ("" if overlay.in_input.all() else " (the taps in the padding are discarded)"),
         ]
     return "\n".join(lines)
