@@ -159,3 +159,26 @@ def test_no_module_reaches_into_another_modules_private_names():
                 private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
                 if under(module_name(path), "convgrad.render") or (node.module or "").startswith("render"):
                     assert not private, (module_name(path), node.module, private)
+
+
+#: Reading and validating a problem: below the results, the checks and every view.
+PARSING = ("convgrad.problem", "convgrad.reader", "convgrad.forms", "convgrad.numbers", "convgrad.limits",
+           "convgrad.errors")
+
+
+@pytest.mark.parametrize("module", sorted(m for m in GRAPH if under(m, *PARSING)))
+def test_parsing_imports_no_result_check_or_view(module):
+    above = ("convgrad.api", "convgrad.check", "convgrad.gradcheck", "convgrad.audits", "convgrad.render",
+             "convgrad.commands", "convgrad.cli")
+    assert not any(under(t, *above) for t in GRAPH[module]), (module, sorted(GRAPH[module]))
+
+
+#: The views proper: each sits on the leaves, none on another (human.py composes them, exports
+#: reuse the Markdown and JSON writers).
+VIEWS = ("convgrad.render.table", "convgrad.render.explain", "convgrad.render.auditview",
+         "convgrad.render.checkview", "convgrad.render.markdown", "convgrad.render.jsonout")
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_a_view_imports_no_other_view(view):
+    assert not (GRAPH[view] & (set(VIEWS) | {"convgrad.render.human", "convgrad.render.exports"})), view

@@ -27,10 +27,6 @@ MAX_EXPLAINED = 6
 MAX_TERMS = 12
 
 
-def _num(value: Any) -> str:
-    return format_fraction(value if not isinstance(value, int) else value)
-
-
 def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> list[Term]:
     """The overlay terms behind one entry (user index) of the exact solution."""
     p = checker.problem
@@ -46,6 +42,14 @@ def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> lis
     return list(db_terms(p.dZ, c_out, p.geom))
 
 
+def _sum_texts(checker: Checker, terms: list[Term]) -> tuple[str, str]:
+    """A sum of terms by name and by value: "dZ[0]·A_prev[1] + ...", "(-0.1)·2 + ..."."""
+    form = checker.problem.form
+    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
+    values = " + ".join("·".join(paren_negative(format_fraction(f.value)) for f in t.factors) for t in terms)
+    return symbols, values
+
+
 def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expected: Any) -> RenderableType:
     """Why an entry has its value: the overlay terms, by name and by value.
 
@@ -59,19 +63,17 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
         return Text(f"  {head} should be 0: no overlay reaches it (nothing is added to it)")
     shown = terms[:MAX_TERMS]
     more = f" + … {len(terms) - MAX_TERMS} more" if len(terms) > MAX_TERMS else ""
-    form = checker.problem.form
-    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in shown)
-    values = " + ".join("·".join(paren_negative(_num(f.value)) for f in t.factors) for t in shown)
+    symbols, values = _sum_texts(checker, shown)
     overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
     source = f"overlay{'s' if len(overlays) != 1 else ''} {ranges(overlays)}" if overlays else "the bias"
-    return Group(Text(f"  {head} should be {_num(expected)}, the sum over {source} of"),
+    return Group(Text(f"  {head} should be {format_fraction(expected)}, the sum over {source} of"),
                  Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
                  Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)))
 
 
 def _expected_text(e: Any) -> str:
     """The right value; where it does not terminate, also rounded as the student rounded: 1.67 (5/3)."""
-    exact = _num(e.expected)
+    exact = format_fraction(e.expected)
     if e.given.decimals and "/" in exact:
         rounded = f"{float(Fraction(e.expected)):.{e.given.decimals}f}"
         return f"{rounded} ({exact})"
@@ -141,9 +143,7 @@ def working_text(checker: Checker, name: str, user_index: tuple[int, ...]) -> st
         return None
     if not terms:
         return "0 (no overlay reaches it)"
-    form = checker.problem.form
-    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
-    values = " + ".join("·".join(paren_negative(_num(f.value)) for f in t.factors) for t in terms)
+    symbols, values = _sum_texts(checker, terms)
     return f"{symbols} = {values}"
 
 
