@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -36,6 +37,12 @@ FLOAT32_SIGNIFICANT_DIGITS = 7
 def entry_path(field: str, index: tuple[int, ...]) -> str:
     """Where an entry sits in the input, for messages: "A_prev[0][1][2]" (the field alone for a scalar)."""
     return field + "".join(f"[{i}]" for i in index)
+
+
+def index_label(name: str, index: Iterable[int], sep: str = ", ") -> str:
+    """An entry named for people: "A_prev[0, 1, 2]" (``sep=","``: "A_prev[0,1,2]"); the name alone for a scalar."""
+    index = tuple(index)
+    return name + ("[" + sep.join(map(str, index)) + "]" if index else "")
 
 
 def parse_number_text(text: str) -> Fraction | None:

@@ -15,16 +15,9 @@ from rich.text import Text
 from .. import audits
 from ..api import Result
 from ..engine import overlay_index
-from ..numbers import drop_noise
-from .grids import (
-    DISCARDED_STYLE,
-    cells_of,
-    is_small,
-    paragraph,
-    spatial_labels,
-    stacked,
-)
-from .text import Style, factor_label, index_label, position_text, ranges
+from ..numbers import drop_noise, index_label
+from .grids import DISCARDED_STYLE, cells_of, is_small, paragraph, spatial_labels, stacked
+from .text import Style, factor_label, position_text, ranges
 
 AXIS_NAMES = {1: ["position"], 2: ["row", "column"], 3: ["depth slice", "row", "column"]}
 

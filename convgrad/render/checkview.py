@@ -15,10 +15,10 @@ from rich.text import Text
 
 from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..gradcheck import GradcheckRow
-from ..numbers import format_fraction
+from ..numbers import format_fraction, index_label
 from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
 from .grids import Cell, grid
-from .text import factor_label, index_label, paren_negative, ranges, slice_label
+from .text import factor_label, paren_negative, ranges, slice_label
 
 RIGHT, WRONG = "✓", "✗"
 #: Wrong entries explained term by term, per quantity.

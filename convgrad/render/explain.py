@@ -15,16 +15,9 @@ from rich.text import Text
 from ..api import Result
 from ..engine import Overlay, RunningTotals, interior
 from ..forms import BARE
-from ..numbers import drop_noise
-from .grids import (
-    activation_text,
-    is_small,
-    output_grid,
-    paragraph,
-    window_array,
-    window_grid,
-)
-from .text import Style, index_label, inline, position_text, window_words, z_expression
+from ..numbers import drop_noise, index_label
+from .grids import activation_text, is_small, output_grid, paragraph, window_array, window_grid
+from .text import Style, inline, position_text, window_words, z_expression
 
 #: Arrays up to this many entries are written out inline in sentences.
 INLINE_LIMIT = 36
@@ -109,8 +102,7 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
                 f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
                 f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev.")
     dW_scale = None if scales is None else scales[1]
-    dA_scale = None if scales is None else scales[3][(slice(None), slice(None)) + tuple(
-        slice(b, b + n) for n, (b, _) in zip(g.input_size, g.padding))]
+    dA_scale = None if scales is None else scales[3][interior(g)]
     equal_dW = _same(dW_conv, dW_sum, dW_scale)
     equal_dA = _same(dA_conv, dA_sum, dA_scale)
     table = Table.grid(padding=(0, 4))

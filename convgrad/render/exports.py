@@ -16,15 +16,7 @@ from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
 from .jsonout import dumps, scalar
 from .markdown import answers_section, problem_section, working_section
-from .text import (
-    Formatter,
-    formatter,
-    padding_text,
-    per_dim_text,
-    position_text,
-    shape_text,
-    window_words,
-)
+from .text import Formatter, config_words, formatter, position_text, shape_text, window_words
 
 # -- Markdown --------------------------------------------------------------------------------
 
@@ -109,9 +101,7 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
         r"\begin{document}",
         r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
         tex_escape(f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
-                   f"stride {per_dim_text(g.stride)}, padding {padding_text(g)}, dilation {per_dim_text(g.dilation)}"
-                   + (f", groups {g.groups}" if g.groups != 1 else "")
-                   + f"; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."),
+                   f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."),
         "",
         r"\subsection*{Problem}",
         r"\begin{align*}",

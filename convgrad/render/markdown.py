@@ -13,18 +13,8 @@ import numpy as np
 from ..api import Result
 from ..engine import Overlay
 from ..forms import BARE
-from .text import (
-    Formatter,
-    formatter,
-    inline,
-    padding_text,
-    per_dim_text,
-    position_text,
-    shape_text,
-    slice_label,
-    window_words,
-    z_expression,
-)
+from .text import Formatter, config_words, formatter, inline, position_text, shape_text, slice_label, window_words
+from .text import z_expression
 
 
 def _escape(text: str) -> str:
@@ -64,8 +54,7 @@ def problem_section(result: Result, fmt: Formatter) -> str:
     g, shapes = p.geom, p.user_shapes
     items = [
         f"- {g.dims}-D {p.mode_name}, {p.form.kind} form" + ("" if p.form.kind == BARE else f", layout {p.form.layout}"),
-        f"- stride {per_dim_text(g.stride)}, padding {padding_text(g)}, dilation {per_dim_text(g.dilation)}"
-        + (f", groups {g.groups}" if g.groups != 1 else ""),
+        f"- {config_words(g)}",
         f"- A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])} → Z {shape_text(shapes['Z'])}, "
         f"{g.overlay_count} overlays",
     ]

@@ -24,15 +24,7 @@ from ..api import Result
 from ..engine import Overlay, RunningTotals, interior, window_taps
 from ..forms import BARE
 from ..problem import entry_names
-from .grids import (
-    activation_text,
-    cells_of,
-    grid,
-    is_small,
-    output_grid,
-    window_array,
-    window_grid,
-)
+from .grids import activation_text, cells_of, grid, is_small, output_grid, window_array, window_grid
 from .text import Formatter, Style, position_text, window_words, z_expression
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..numbers import index_label
 from ..problem import fmt_shape
 
 if TYPE_CHECKING:
@@ -68,18 +69,18 @@ def padding_text(geom: Geometry) -> str:
     return "(" + ", ".join(f"{b}+{a}" for b, a in pairs) + ")"
 
 
+def config_words(geom: Geometry) -> str:
+    """The configuration in full: "stride 2, padding 1, dilation 1" (and groups when not 1)."""
+    words = f"stride {per_dim_text(geom.stride)}, padding {padding_text(geom)}, dilation {per_dim_text(geom.dilation)}"
+    return words + (f", groups {geom.groups}" if geom.groups != 1 else "")
+
+
 # -- indices ---------------------------------------------------------------------------------
 
 
 def position_text(position: tuple[int, ...]) -> str:
     """An output position: 3 in 1-D, (1, 2) above."""
     return str(position[0]) if len(position) == 1 else "(" + ", ".join(map(str, position)) + ")"
-
-
-def index_label(name: str, index: Iterable[int], sep: str = ", ") -> str:
-    """An entry's name: "A_prev[0, 1, 2]" (``sep=","``: "A_prev[0,1,2]"); the name alone for a scalar."""
-    index = tuple(index)
-    return name + ("[" + sep.join(map(str, index)) + "]" if index else "")
 
 
 def slice_label(index: Iterable[int], trailing: int) -> str:
