@@ -47,7 +47,7 @@ def layer_counts(problem: Any) -> dict[str, Any]:
 
 
 def run(options: dict[str, Any]) -> None:
-    from ..audits import output_formula
+    from ..render.text import output_formula
     from ..api import describe_config
     from ..problem import build_problem
 

@@ -17,7 +17,7 @@ from ..api import Result
 from ..engine import overlay_index
 from ..numbers import drop_noise, index_label
 from .grids import DISCARDED_STYLE, cells_of, is_small, paragraph, spatial_labels, stacked
-from .text import Style, factor_label, position_text, ranges
+from .text import Style, factor_label, leftover_reasons, output_formula, position_text, ranges
 
 AXIS_NAMES = {1: ["position"], 2: ["row", "column"], 3: ["depth slice", "row", "column"]}
 
@@ -37,8 +37,8 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
             noun = names[left.axis] + ("es" if many and names[left.axis].endswith("x") else "s" if many else "")
             yield paragraph(
                 f"A_prev {noun} {listed} {'are' if many else 'is'} never under any "
-                f"window: along this axis out = {left.formula}, and {left.reached}. No Z depends on "
-                f"{'them' if len(left.indices) > 1 else 'it'}, so dA_prev there is exactly 0.", indent=0)
+                f"window: along this axis out = {output_formula(g, left.axis)}, and {leftover_reasons(left, g)}. "
+                f"No Z depends on {'them' if many else 'it'}, so dA_prev there is exactly 0.", indent=0)
     crop = audits.padding_crop(p) if result.is_backward else None
     if crop is not None:
         yield Text("")

@@ -16,7 +16,7 @@ from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
 from .jsonout import dumps, scalar
 from .markdown import answers_section, problem_section, working_section
-from .text import Formatter, config_words, formatter, position_text, shape_text, window_words
+from .text import Formatter, config_words, output_formula, formatter, position_text, shape_text, window_words
 
 # -- Markdown --------------------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ def audit_sentences(result: Result, fmt: Formatter) -> list[str]:
     notes = []
     for left in stride_leftovers(g):
         notes.append(f"Along spatial axis {left.axis}, A_prev indices {', '.join(map(str, left.indices))} are under "
-                     f"no window (out = {left.formula}), so their dA_prev is exactly 0.")
+                     f"no window (out = {output_formula(g, left.axis)}), so their dA_prev is exactly 0.")
     crop = padding_crop(result.problem) if result.is_backward else None
     if crop is not None:
         notes.append(f"The gradient that fell on the padding (total magnitude {fmt(crop.discarded)}) is "

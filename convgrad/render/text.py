@@ -16,6 +16,7 @@ from ..problem import fmt_shape
 
 if TYPE_CHECKING:
     from ..api import Result
+    from ..audits import Leftover
     from ..engine import Overlay
     from ..forms import Form
     from ..geometry import Geometry
@@ -73,6 +74,31 @@ def config_words(geom: Geometry) -> str:
     """The configuration in full: "stride 2, padding 1, dilation 1" (and groups when not 1)."""
     words = f"stride {per_dim_text(geom.stride)}, padding {padding_text(geom)}, dilation {per_dim_text(geom.dilation)}"
     return words + (f", groups {geom.groups}" if geom.groups != 1 else "")
+
+
+def output_formula(geom: Geometry, axis: int) -> str:
+    """The output-size formula for one axis with the numbers filled in."""
+    n, k, s, d = geom.input_size[axis], geom.kernel_size[axis], geom.stride[axis], geom.dilation[axis]
+    b, a = geom.padding[axis]
+    top = n + b + a - d * (k - 1) - 1
+    return (f"floor(({n} + {b} + {a} - {d}·({k}-1) - 1) / {s}) + 1 = floor({top}/{s}) + 1 = "
+            f"{geom.output_size[axis]}")
+
+
+def leftover_reasons(left: Leftover, geom: Geometry) -> str:
+    """Why no window reaches an axis's leftover indices: "stride 2 steps over index 3; the last ..."."""
+    s, d = geom.stride[left.axis], geom.dilation[left.axis]
+    reasons = []
+    if left.stepped_over:
+        gaps = f"stride {s}" + (f" and dilation {d}" if d > 1 else "")
+        reasons.append(f"{gaps} step{'s' if d == 1 else ''} over {_listed(left.stepped_over)}")
+    if left.past_end:
+        reasons.append(f"the last window ends at index {left.last}, before {_listed(left.past_end)}")
+    return "; ".join(reasons)
+
+
+def _listed(indices: tuple[int, ...]) -> str:
+    return ("index " if len(indices) == 1 else "indices ") + ", ".join(map(str, indices))
 
 
 # -- indices ---------------------------------------------------------------------------------
