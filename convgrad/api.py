@@ -19,6 +19,7 @@ import numpy as np
 from . import engine
 from .engine import Overlay
 from .errors import InputError
+from .numbers import index_label
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
 
@@ -58,7 +59,7 @@ class Result:
                     form = p.form
                     where = (form.kernel_index(index) if name == "dW" else form.bias_index(index[0]) if name == "db"
                              else form.activation_index(index))
-                    label = name + ("[" + ", ".join(map(str, where)) + "]" if where else "")
+                    label = index_label(name, where)
                     raise InputError(
                         f"the result overflows {array.dtype}: {label} is {array[index]}",
                         hint="the inputs are too large for floats; --exact computes without overflow",

@@ -1,5 +1,6 @@
 """The things people trip over, computed: inputs no window reaches, the gradient that lands in
-the padding, and every term behind one entry of dA_prev or dW. Pure: no I/O.
+the padding, and every term behind one entry of dA_prev or dW. Pure: no I/O, no words
+(render/text.py and render/auditview.py write them).
 """
 
 from __future__ import annotations
@@ -19,21 +20,17 @@ from .terms import Term, dA_terms, db_terms, dW_terms
 
 @dataclass(frozen=True)
 class Leftover:
-    """Along one spatial axis: the A_prev indices no window tap reaches, and the arithmetic why."""
+    """Along one spatial axis: the A_prev indices no window tap reaches, and why.
+
+    stepped_over: those the windows step over (stride, dilation); past_end: those after ``last``,
+    the index where the last window ends.
+    """
 
     axis: int
     indices: tuple[int, ...]
-    formula: str
-    reached: str
-
-
-def output_formula(geom: Geometry, axis: int) -> str:
-    """The output-size formula for one axis with the numbers filled in."""
-    n, k, s, d = geom.input_size[axis], geom.kernel_size[axis], geom.stride[axis], geom.dilation[axis]
-    b, a = geom.padding[axis]
-    top = n + b + a - d * (k - 1) - 1
-    return (f"floor(({n} + {b} + {a} - {d}·({k}-1) - 1) / {s}) + 1 = floor({top}/{s}) + 1 = "
-            f"{geom.output_size[axis]}")
+    stepped_over: tuple[int, ...]
+    past_end: tuple[int, ...]
+    last: int
 
 
 def stride_leftovers(geom: Geometry) -> list[Leftover]:
@@ -45,20 +42,10 @@ def stride_leftovers(geom: Geometry) -> list[Leftover]:
             continue
         s, d, k, (b, _) = geom.stride[axis], geom.dilation[axis], geom.kernel_size[axis], geom.padding[axis]
         last = (geom.output_size[axis] - 1) * s - b + d * (k - 1)
-        after = [i for i in missing if i > last]
-        between = [i for i in missing if i <= last]
-        reasons = []
-        if between:
-            gaps = f"stride {s}" + (f" and dilation {d}" if d > 1 else "")
-            reasons.append(f"{gaps} step{'s' if d == 1 else ''} over {_listed(between)}")
-        if after:
-            reasons.append(f"the last window ends at index {last}, before {_listed(after)}")
-        found.append(Leftover(axis, missing, output_formula(geom, axis), "; ".join(reasons)))
+        between = tuple(i for i in missing if i <= last)
+        after = tuple(i for i in missing if i > last)
+        found.append(Leftover(axis, missing, between, after, last))
     return found
-
-
-def _listed(indices: list[int]) -> str:
-    return ("index " if len(indices) == 1 else "indices ") + ", ".join(map(str, indices))
 
 
 @dataclass(frozen=True)

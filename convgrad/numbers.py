@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -22,7 +23,7 @@ import numpy as np
 from .errors import InputError
 
 #: A number written as text: a decimal (1, -0.25, 1e-3, .5) or a fraction (1/3, -2/7).
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _FRACTION_TEXT = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
 #: A symbol name a user may give in symbolic mode; nothing else is ever turned into a symbol.
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -33,10 +34,21 @@ DEFAULT_SIGNIFICANT_DIGITS = 12
 FLOAT32_SIGNIFICANT_DIGITS = 7
 
 
+def entry_path(field: str, index: tuple[int, ...]) -> str:
+    """Where an entry sits in the input, for messages: "A_prev[0][1][2]" (the field alone for a scalar)."""
+    return field + "".join(f"[{i}]" for i in index)
+
+
+def index_label(name: str, index: Iterable[int], sep: str = ", ") -> str:
+    """An entry named for people: "A_prev[0, 1, 2]" (``sep=","``: "A_prev[0,1,2]"); the name alone for a scalar."""
+    index = tuple(index)
+    return name + ("[" + sep.join(map(str, index)) + "]" if index else "")
+
+
 def parse_number_text(text: str) -> Fraction | None:
     """The exact value of a number written as text ("0.3", "1/3", "-2e-2"), else None."""
     s = text.strip()
-    if _DECIMAL_TEXT.fullmatch(s):
+    if DECIMAL_TEXT.fullmatch(s):
         return Fraction(Decimal(s))
     m = _FRACTION_TEXT.fullmatch(s)
     if m:
@@ -79,7 +91,7 @@ class Domain:
         """A numeric numpy array (int, float, bool refused) as an array of this domain, entry by entry."""
         out = np.empty(array.shape, dtype=object)
         for index, value in np.ndenumerate(array):
-            out[index] = self.convert(value, path + "".join(f"[{i}]" for i in index))
+            out[index] = self.convert(value, entry_path(path, index))
         return out
 
     def zeros(self, shape: tuple[int, ...]) -> np.ndarray:

@@ -21,7 +21,7 @@ from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
-from .numbers import Domain, SymbolicDomain, describe_value, make_domain, parse_number_text
+from .numbers import Domain, SymbolicDomain, describe_value, entry_path, make_domain, parse_number_text
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
@@ -134,7 +134,7 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     names = entry_names(prefix, shape)
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(*shape):
-        out[index] = domain.symbol(names[index], field + "".join(f"[{i}]" for i in index), automatic=True)
+        out[index] = domain.symbol(names[index], entry_path(field, index), automatic=True)
     return out
 
 
@@ -170,15 +170,11 @@ def _from_numpy(array: np.ndarray, field: str, domain: Domain) -> np.ndarray:
     if array.dtype == bool or array.dtype.kind not in "iufO":
         raise InputError(f"{field} is a numpy array of {array.dtype}, not of numbers")
     if array.dtype.kind == "O":
-        flat = [(v, _entry_path(field, idx, array.shape)) for idx, v in np.ndenumerate(array)]
+        flat = [(v, entry_path(field, idx)) for idx, v in np.ndenumerate(array)]
         result = np.empty(array.size, dtype=domain.dtype)
         result[:] = [domain.convert(v, p) for v, p in flat]
         return result.reshape(array.shape)
     return domain.from_numeric_array(array, field)
-
-
-def _entry_path(field: str, index: tuple[int, ...], shape: tuple[int, ...]) -> str:
-    return field + "".join(f"[{i}]" for i in index)
 
 
 def _flatten(value: Any, field: str, limits: Limits = DEFAULT_LIMITS) -> tuple[tuple[int, ...], list[tuple[Any, str]]]:
@@ -223,7 +219,7 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         value = array[index]
-        path = field + "".join(f"[{i}]" for i in index)
+        path = entry_path(field, index)
         typed = flat[int(np.ravel_multi_index(index, array.shape))][0] if flat else None
         exact = typed if isinstance(typed, (Decimal, int)) and not isinstance(typed, bool) else (
             parse_number_text(typed) if isinstance(typed, str) else None)

@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import InputError
 from .limits import DEFAULT, Limits, check_elements, check_input_size, size_text
+from .numbers import DECIMAL_TEXT
 
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -111,7 +112,7 @@ def _token(text: str) -> Any:
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     try:
-        if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text):
+        if DECIMAL_TEXT.fullmatch(text):
             return Decimal(text)
     except ArithmeticError:  # pragma: no cover - the pattern admits only valid decimals
         pass

@@ -47,7 +47,7 @@ def layer_counts(problem: Any) -> dict[str, Any]:
 
 
 def run(options: dict[str, Any]) -> None:
-    from ..audits import output_formula
+    from ..render.text import output_formula
     from ..api import describe_config
     from ..problem import build_problem
 
@@ -67,7 +67,7 @@ def run(options: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ..render.human import padding_text, per_dim_text, shape_text
+    from ..render.text import padding_text, per_dim_text, shape_text
 
     shapes = problem.user_shapes
     console = stdout_console()

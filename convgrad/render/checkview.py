@@ -15,28 +15,16 @@ from rich.text import Text
 
 from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..gradcheck import GradcheckRow
-from ..numbers import format_fraction
+from ..numbers import format_fraction, index_label
 from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
 from .grids import Cell, grid
+from .text import factor_label, paren_negative, ranges, slice_label
 
 RIGHT, WRONG = "✓", "✗"
 #: Wrong entries explained term by term, per quantity.
 MAX_EXPLAINED = 6
 #: Terms written out per explained entry.
 MAX_TERMS = 12
-
-
-def _num(value: Any) -> str:
-    return format_fraction(value if not isinstance(value, int) else value)
-
-
-def _label(array: str, index: tuple[int, ...]) -> str:
-    # No spaces inside the brackets: a long sum of terms then wraps between terms only.
-    return array + ("[" + ",".join(map(str, index)) + "]" if index else "")
-
-
-def _paren(text: str) -> str:
-    return f"({text})" if text.startswith("-") else text
 
 
 def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> list[Term]:
@@ -54,25 +42,12 @@ def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> lis
     return list(db_terms(p.dZ, c_out, p.geom))
 
 
-def factor_label(form: Any, array: str, index: tuple[int, ...]) -> str:
-    """A factor's name with its index in the user's form: "A_prev[1,2]", "W[0,1]", "b[1]"."""
-    if array in ("A_prev", "dZ"):
-        return _label(array, form.activation_index(index))
-    if array == "W":
-        return _label(array, form.kernel_index(index))
-    return _label(array, form.bias_index(index[0]))
-
-
-def _ranges(numbers: list[int]) -> str:
-    """[1, 2, 3, 5] -> "1-3, 5"."""
-    parts, start = [], None
-    for i, n in enumerate(numbers):
-        if start is None:
-            start = n
-        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
-            parts.append(str(start) if start == n else f"{start}-{n}")
-            start = None
-    return ", ".join(parts)
+def _sum_texts(checker: Checker, terms: list[Term]) -> tuple[str, str]:
+    """A sum of terms by name and by value: "dZ[0]·A_prev[1] + ...", "(-0.1)·2 + ..."."""
+    form = checker.problem.form
+    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
+    values = " + ".join("·".join(paren_negative(format_fraction(f.value)) for f in t.factors) for t in terms)
+    return symbols, values
 
 
 def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expected: Any) -> RenderableType:
@@ -83,24 +58,22 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
           = (-0.1)·2 + 0.2·3
     """
     terms = entry_terms(checker, name, user_index)
-    head = _label(name, user_index)
+    head = index_label(name, user_index, ",")
     if not terms:
         return Text(f"  {head} should be 0: no overlay reaches it (nothing is added to it)")
     shown = terms[:MAX_TERMS]
     more = f" + … {len(terms) - MAX_TERMS} more" if len(terms) > MAX_TERMS else ""
-    form = checker.problem.form
-    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in shown)
-    values = " + ".join("·".join(_paren(_num(f.value)) for f in t.factors) for t in shown)
+    symbols, values = _sum_texts(checker, shown)
     overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
-    source = f"overlay{'s' if len(overlays) != 1 else ''} {_ranges(overlays)}" if overlays else "the bias"
-    return Group(Text(f"  {head} should be {_num(expected)}, the sum over {source} of"),
+    source = f"overlay{'s' if len(overlays) != 1 else ''} {ranges(overlays)}" if overlays else "the bias"
+    return Group(Text(f"  {head} should be {format_fraction(expected)}, the sum over {source} of"),
                  Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
                  Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)))
 
 
 def _expected_text(e: Any) -> str:
     """The right value; where it does not terminate, also rounded as the student rounded: 1.67 (5/3)."""
-    exact = _num(e.expected)
+    exact = format_fraction(e.expected)
     if e.given.decimals and "/" in exact:
         rounded = f"{float(Fraction(e.expected)):.{e.given.decimals}f}"
         return f"{rounded} ({exact})"
@@ -120,7 +93,7 @@ def _verdict_grid(q: QuantityVerdict) -> Text:
     for k, index in enumerate(np.ndindex(*cells.shape[:lead])):
         if k:
             text.append("\n")
-        text.append("[" + ", ".join(map(str, index)) + ", :, :]\n", style="italic")
+        text.append(slice_label(index, 2) + "\n", style="italic")
         text.append_text(grid(cells[index]))
     return text
 
@@ -170,9 +143,7 @@ def working_text(checker: Checker, name: str, user_index: tuple[int, ...]) -> st
         return None
     if not terms:
         return "0 (no overlay reaches it)"
-    form = checker.problem.form
-    symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
-    values = " + ".join("·".join(_paren(_num(f.value)) for f in t.factors) for t in terms)
+    symbols, values = _sum_texts(checker, terms)
     return f"{symbols} = {values}"
 
 

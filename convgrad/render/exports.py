@@ -14,9 +14,9 @@ import numpy as np
 
 from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
-from .human import Formatter, padding_text, per_dim_text, position_text, shape_text, window_words
 from .jsonout import dumps, scalar
-from .markdown import answers_section, formatter, problem_section, working_section
+from .markdown import answers_section, problem_section, working_section
+from .text import Formatter, config_words, output_formula, formatter, position_text, shape_text, window_words
 
 # -- Markdown --------------------------------------------------------------------------------
 
@@ -42,7 +42,7 @@ def audit_sentences(result: Result, fmt: Formatter) -> list[str]:
     notes = []
     for left in stride_leftovers(g):
         notes.append(f"Along spatial axis {left.axis}, A_prev indices {', '.join(map(str, left.indices))} are under "
-                     f"no window (out = {left.formula}), so their dA_prev is exactly 0.")
+                     f"no window (out = {output_formula(g, left.axis)}), so their dA_prev is exactly 0.")
     crop = padding_crop(result.problem) if result.is_backward else None
     if crop is not None:
         notes.append(f"The gradient that fell on the padding (total magnitude {fmt(crop.discarded)}) is "
@@ -101,9 +101,7 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
         r"\begin{document}",
         r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
         tex_escape(f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
-                   f"stride {per_dim_text(g.stride)}, padding {padding_text(g)}, dilation {per_dim_text(g.dilation)}"
-                   + (f", groups {g.groups}" if g.groups != 1 else "")
-                   + f"; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."),
+                   f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."),
         "",
         r"\subsection*{Problem}",
         r"\begin{align*}",

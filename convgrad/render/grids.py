@@ -1,19 +1,31 @@
-"""Arrays as small aligned grids of rich Text, split into column chunks that fit a width.
+"""Arrays as small aligned grids of rich Text, split into column chunks that fit a width, and the
+pictures every view draws with them: the window on the padded input, window-shaped arrays, activations.
 
 Numbers are never cut: a grid wider than the room it has is printed in
 several column chunks, each labelled with the columns it holds. Marked cells
 (the current window) are drawn in brackets so they show without color too.
+A leaf of render/: it imports no view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from rich.padding import Padding
 from rich.text import Text
 
-#: Formats one value; the optional second argument is its noise scale (see numbers.format_float).
-Formatter = Callable[..., str]
+from ..engine import interior, window_taps
+from .text import Formatter, Style
+
+if TYPE_CHECKING:
+    from ..api import Result
+    from ..engine import Overlay
+    from ..geometry import Geometry
+
+#: Inputs with up to this many padded entries per sample are drawn in full.
+SMALL_INPUT = 144
 
 #: Style of cells inside the current window, of padding cells, of discarded values.
 WINDOW_STYLE = "bold black on yellow"
@@ -147,3 +159,71 @@ def spatial_labels(names: Sequence[str], sizes: Sequence[int], spatial_dims: int
     if spatial_dims == 3:
         labels.append("depth")
     return labels
+
+
+def paragraph(text: str, indent: int = 2) -> Padding:
+    """A sentence or more, wrapped at the width, indented ``indent`` columns."""
+    return Padding(Text(text), (0, 0, 0, indent))
+
+
+# -- pictures of a problem -------------------------------------------------------------------
+
+
+def is_small(result: Result) -> bool:
+    """Whether the padded input is small enough to draw whole beside every overlay."""
+    g = result.problem.geom
+    return g.in_channels * int(np.prod(g.padded_size)) <= SMALL_INPUT
+
+
+def window_grid(overlay: Overlay, result: Result, style: Style) -> Text:
+    """The padded input of this sample and group, the window's cells bracketed."""
+    p = result.problem
+    g = p.geom
+    channels = overlay.channels
+    A = p.A_prev[overlay.n, channels.start:channels.stop]
+    shape = (len(channels),) + g.padded_size
+    cells = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        cells[index] = Cell(PADDING_MARK, PADDING_STYLE)
+    inner = (slice(None),) + interior(g)[2:]
+    cells[inner] = cells_of(A, style.fmt)
+    for c in range(len(channels)):
+        for cell in cells[(c,) + window_taps(overlay.window_start, g)].flat:
+            cell.bracket = True
+            cell.style = WINDOW_STYLE
+    labels = spatial_labels(["c"], [len(channels)], g.dims)
+    return stacked(cells, labels, offsets=[channels.start])
+
+
+def output_grid(result: Result, overlay: Overlay, style: Style) -> Text:
+    """Z of this sample and filter, the overlay's own output cell bracketed."""
+    Z = result.canonical_totals[0][overlay.n, overlay.c_out]
+    cells = cells_of(Z, style.fmt)
+    cell = cells[overlay.position]
+    cell.bracket, cell.style = True, WINDOW_STYLE
+    return stacked(cells, spatial_labels([], [], result.problem.geom.dims))
+
+
+def window_array(array: np.ndarray, geom: Geometry, fmt: Formatter, in_input: np.ndarray | None = None,
+                 first_channel: int = 0, scales: np.ndarray | None = None) -> Text:
+    """A (C_in/G, *k) window-shaped array; entries at taps outside the input in parentheses.
+
+    Channels are labelled with A_prev's numbers, starting at ``first_channel``.
+    """
+    cells = cells_of(array, fmt, scales)
+    if in_input is not None and not in_input.all():
+        for index in np.ndindex(*array.shape):
+            if not in_input[index[1:]]:
+                cell = cells[index]
+                cell.text = f"({cell.text})"
+                cell.style = DISCARDED_STYLE
+    labels = spatial_labels(["c"], [array.shape[0]], geom.dims)
+    return stacked(cells, labels, offsets=[first_channel])
+
+
+def activation_text(array: np.ndarray, geom: Geometry, fmt: Formatter, names: tuple[str, ...] = ("n", "c"),
+                    width: int | None = None, scales: np.ndarray | None = None) -> Text:
+    """An array whose last ``geom.dims`` axes are spatial, as labelled grids (leading axes ``names``)."""
+    lead = array.ndim - geom.dims
+    labels = spatial_labels(list(names)[len(names) - lead:] if lead else [], array.shape[:lead], geom.dims)
+    return stacked(cells_of(array, fmt, scales), labels, width)

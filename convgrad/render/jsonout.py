@@ -22,6 +22,7 @@ from .. import audits
 from ..api import Result, overlay_in_form
 from ..engine import Overlay
 from ..numbers import finite_decimal_text
+from .text import output_formula
 
 _NONFINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
 
@@ -148,7 +149,7 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
     p = result.problem
     form = p.form
     obj: dict[str, Any] = {
-        "stride_leftovers": [{"axis": left.axis, "indices": list(left.indices), "output_size": left.formula}
+        "stride_leftovers": [{"axis": left.axis, "indices": list(left.indices), "output_size": output_formula(p.geom, left.axis)}
                              for left in audits.stride_leftovers(p.geom)],
         "padding_crop": None,
     }

@@ -13,12 +13,8 @@ import numpy as np
 from ..api import Result
 from ..engine import Overlay
 from ..forms import BARE
-from .human import Formatter, padding_text, per_dim_text, position_text, shape_text, window_words, z_expression
-
-
-def formatter(result: Result, precision: int | None = None) -> Formatter:
-    domain = result.problem.domain
-    return lambda x, scale=None: domain.format(x, precision, scale)
+from .text import Formatter, config_words, formatter, inline, position_text, shape_text, slice_label, window_words
+from .text import z_expression
 
 
 def _escape(text: str) -> str:
@@ -49,8 +45,7 @@ def array_markdown(array: Any, fmt: Formatter, spatial_dims: int) -> str:
         return matrix_table(array, fmt)
     parts = []
     for index in np.ndindex(*array.shape[:lead]):
-        label = "[" + ", ".join(map(str, index)) + (", :" * grid_dims) + "]"
-        parts.append(f"*{label}*\n\n{matrix_table(array[index], fmt)}")
+        parts.append(f"*{slice_label(index, grid_dims)}*\n\n{matrix_table(array[index], fmt)}")
     return "\n\n".join(parts)
 
 
@@ -59,8 +54,7 @@ def problem_section(result: Result, fmt: Formatter) -> str:
     g, shapes = p.geom, p.user_shapes
     items = [
         f"- {g.dims}-D {p.mode_name}, {p.form.kind} form" + ("" if p.form.kind == BARE else f", layout {p.form.layout}"),
-        f"- stride {per_dim_text(g.stride)}, padding {padding_text(g)}, dilation {per_dim_text(g.dilation)}"
-        + (f", groups {g.groups}" if g.groups != 1 else ""),
+        f"- {config_words(g)}",
         f"- A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])} → Z {shape_text(shapes['Z'])}, "
         f"{g.overlay_count} overlays",
     ]
@@ -74,14 +68,6 @@ def problem_section(result: Result, fmt: Formatter) -> str:
     for name, array in arrays:
         text += f"\n\n**{name}**\n\n{array_markdown(array, fmt, g.dims)}"
     return text
-
-
-def _inline(array: Any, fmt: Formatter) -> str:
-    """A small array on one line, nested brackets: [[1, 2], [4, 5]]."""
-    array = np.asarray(array, dtype=object)
-    if array.ndim == 0:
-        return fmt(array[()])
-    return "[" + ", ".join(_inline(a, fmt) for a in array) + "]"
 
 
 def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
@@ -99,10 +85,10 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
         dz = fmt(overlay.dZ)
         lines += [
             f"- dZ = {dz}",
-            f"- dW += dZ · A_slice = {dz} · {_inline(window(overlay.A_slice), fmt)} = {_inline(window(overlay.dW), fmt)}",
+            f"- dW += dZ · A_slice = {dz} · {inline(window(overlay.A_slice), fmt)} = {inline(window(overlay.dW), fmt)}",
             f"- db += dZ = {dz}",
-            f"- dA_prev += dZ · W on the window = {dz} · {_inline(window(overlay.kernel), fmt)} = "
-            f"{_inline(window(overlay.dA_prev), fmt)}"
+            f"- dA_prev += dZ · W on the window = {dz} · {inline(window(overlay.kernel), fmt)} = "
+            f"{inline(window(overlay.dA_prev), fmt)}"
             + ("" if overlay.in_input.all() else " (the taps in the padding are discarded)"),
         ]
     return "\n".join(lines)

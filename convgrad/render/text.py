@@ -1,0 +1,193 @@
+"""Words and numbers as plain text, shared by every view: shapes, indices, windows, small arrays.
+
+A leaf: it imports no view and no rich, so the JSON path can use it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..numbers import index_label
+from ..problem import fmt_shape
+
+if TYPE_CHECKING:
+    from ..api import Result
+    from ..audits import Leftover
+    from ..engine import Overlay
+    from ..forms import Form
+    from ..geometry import Geometry
+
+#: Formats one value; the optional second argument is its noise scale (see numbers.format_float).
+Formatter = Callable[..., str]
+
+#: Kernels with more taps than this show Z as a count of products, not every product.
+MAX_TERMS_SHOWN = 32
+
+
+def formatter(result: Result, precision: int | None = None) -> Formatter:
+    """The result's number formatter: value (and optional noise scale) to text, at ``precision``."""
+    domain = result.problem.domain
+    return lambda x, scale=None: domain.format(x, precision, scale)
+
+
+@dataclass
+class Style:
+    """How values are drawn: the formatter (value, noise scale) and the width available."""
+
+    fmt: Formatter
+    width: int
+    symbolic: bool = False
+
+
+def make_style(result: Result, precision: int | None, width: int) -> Style:
+    return Style(formatter(result, precision), width, result.problem.domain.name == "symbolic")
+
+
+# -- shapes and configuration ---------------------------------------------------------------
+
+
+def shape_text(shape: Iterable[int]) -> str:
+    """(2, 3), (4,), or "scalar" for the empty shape."""
+    dims = tuple(shape)
+    return fmt_shape(dims) if dims else "scalar"
+
+
+def per_dim_text(values: Iterable[Any]) -> str:
+    """One value when every dim has the same, else all of them: 2, or (2, 1)."""
+    values = list(values)
+    return str(values[0]) if len(set(map(str, values))) == 1 else "(" + ", ".join(map(str, values)) + ")"
+
+
+def padding_text(geom: Geometry) -> str:
+    """The padding as per_dim_text, or "(before+after, ...)" when some dim is padded unevenly."""
+    pairs = geom.padding
+    if all(b == a for b, a in pairs):
+        return per_dim_text(b for b, _ in pairs)
+    return "(" + ", ".join(f"{b}+{a}" for b, a in pairs) + ")"
+
+
+def config_words(geom: Geometry) -> str:
+    """The configuration in full: "stride 2, padding 1, dilation 1" (and groups when not 1)."""
+    words = f"stride {per_dim_text(geom.stride)}, padding {padding_text(geom)}, dilation {per_dim_text(geom.dilation)}"
+    return words + (f", groups {geom.groups}" if geom.groups != 1 else "")
+
+
+def output_formula(geom: Geometry, axis: int) -> str:
+    """The output-size formula for one axis with the numbers filled in."""
+    n, k, s, d = geom.input_size[axis], geom.kernel_size[axis], geom.stride[axis], geom.dilation[axis]
+    b, a = geom.padding[axis]
+    top = n + b + a - d * (k - 1) - 1
+    return (f"floor(({n} + {b} + {a} - {d}·({k}-1) - 1) / {s}) + 1 = floor({top}/{s}) + 1 = "
+            f"{geom.output_size[axis]}")
+
+
+def leftover_reasons(left: Leftover, geom: Geometry) -> str:
+    """Why no window reaches an axis's leftover indices: "stride 2 steps over index 3; the last ..."."""
+    s, d = geom.stride[left.axis], geom.dilation[left.axis]
+    reasons = []
+    if left.stepped_over:
+        gaps = f"stride {s}" + (f" and dilation {d}" if d > 1 else "")
+        reasons.append(f"{gaps} step{'s' if d == 1 else ''} over {_listed(left.stepped_over)}")
+    if left.past_end:
+        reasons.append(f"the last window ends at index {left.last}, before {_listed(left.past_end)}")
+    return "; ".join(reasons)
+
+
+def _listed(indices: tuple[int, ...]) -> str:
+    return ("index " if len(indices) == 1 else "indices ") + ", ".join(map(str, indices))
+
+
+# -- indices ---------------------------------------------------------------------------------
+
+
+def position_text(position: tuple[int, ...]) -> str:
+    """An output position: 3 in 1-D, (1, 2) above."""
+    return str(position[0]) if len(position) == 1 else "(" + ", ".join(map(str, position)) + ")"
+
+
+def slice_label(index: Iterable[int], trailing: int) -> str:
+    """A slice of an array by its leading indices: "[0, 1, :, :]" for two trailing axes."""
+    return "[" + ", ".join(map(str, index)) + ", :" * trailing + "]"
+
+
+def factor_label(form: Form, array: str, index: tuple[int, ...]) -> str:
+    """A term's factor with its canonical index shown in the user's form: "A_prev[1,2]", "W[0,1]", "b[1]".
+
+    No spaces inside the brackets: a long sum of terms then wraps between terms only.
+    """
+    if array in ("A_prev", "dZ"):
+        return index_label(array, form.activation_index(index), ",")
+    if array == "W":
+        return index_label(array, form.kernel_index(index), ",")
+    return index_label(array, form.bias_index(index[0]), ",")
+
+
+def ranges(numbers: list[int]) -> str:
+    """Sorted whole numbers with runs joined: [1, 2, 3, 5] -> "1-3, 5"."""
+    parts, start = [], None
+    for i, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            parts.append(str(start) if start == n else f"{start}-{n}")
+            start = None
+    return ", ".join(parts)
+
+
+# -- windows ---------------------------------------------------------------------------------
+
+
+def axis_span(start: int, dilation: int, k: int) -> str:
+    """The taps of one axis: "0..2", "1..5 step 2", "3"."""
+    stop = start + dilation * (k - 1)
+    text = f"{start}..{stop}" if stop != start else f"{start}"
+    return text + (f" step {dilation}" if dilation != 1 and k > 1 else "")
+
+
+def window_words(overlay: Overlay, geom: Geometry) -> str:
+    """Where the window sits in A_prev: "rows 0..1, cols 1..2" (negative: in the padding)."""
+    names = {1: ["positions"], 2: ["rows", "cols"], 3: ["depth", "rows", "cols"]}.get(
+        geom.dims, [f"axis {i}" for i in range(geom.dims)]
+    )
+    return ", ".join(
+        f"{name} {axis_span(s, d, k)}"
+        for name, s, d, k in zip(names, overlay.window_start, geom.dilation, geom.kernel_size)
+    )
+
+
+# -- numbers and small arrays ----------------------------------------------------------------
+
+
+def paren_negative(text: str) -> str:
+    """A negative number in parentheses, as a factor of a product: (-0.1)·2."""
+    return f"({text})" if text.startswith("-") else text
+
+
+def inline(array: Any, fmt: Formatter) -> str:
+    """A small array in one line of nested brackets: [[1, 2], [3, 4]]."""
+    array = np.asarray(array, dtype=object)
+    if array.ndim == 0:
+        return fmt(array[()])
+    return "[" + ", ".join(inline(a, fmt) for a in array) + "]"
+
+
+def z_expression(overlay: Overlay, fmt: Formatter, symbolic: bool = False) -> str:
+    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3" (symbolic: the formula itself)."""
+    if symbolic:
+        return fmt(overlay.Z)
+    kernel, A_slice = overlay.kernel.ravel(), overlay.A_slice.ravel()
+    if kernel.size > MAX_TERMS_SHOWN:
+        terms = f"sum of the {kernel.size} products W·A_slice"
+    else:
+        terms = " + ".join(f"{paren_negative(fmt(w))}·{paren_negative(fmt(a))}" for w, a in zip(kernel, A_slice))
+    bias_text = fmt(overlay.bias)
+    if bias_text != "0":
+        terms += f" + {paren_negative(bias_text)}"
+    scale = None
+    if overlay.kernel.dtype != object:
+        scale = float(np.abs(overlay.kernel * overlay.A_slice).sum() + abs(overlay.bias))
+    return f"{terms} = {fmt(overlay.Z, scale)}"
