@@ -94,7 +94,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (
 FormatOpt = Annotated[Optional[OutputFormat], typer.Option(
     "--format", "-f", help="Output format.", show_default=False, case_sensitive=False)]
 PrecisionOpt = Annotated[Optional[int], typer.Option(
-    "--precision", "-p", min=1, max=17, metavar="N", help=f"Significant digits shown (default {DEFAULT_PRECISION}, no float noise).",
+    "--precision", "-p", min=1, max=17, metavar="N",
+    help=f"Significant digits shown (default {DEFAULT_PRECISION}, no float noise).",
     show_default=False)]
 OverlaysOpt = Annotated[Optional[str], typer.Option(
     "--overlays", "-o", metavar="WHICH",
@@ -143,8 +144,9 @@ MaxElementsOpt = Annotated[int, typer.Option(
     "--max-elements", min=1, metavar="N", help=f"Most entries in one array (default {DEFAULT_MAX_ELEMENTS:,}).",
     show_default=False)]
 MaxOutputOpt = Annotated[float, typer.Option(
-    "--max-output-mb", min=0, metavar="MB", help=f"Largest output written, estimated first (default {DEFAULT_MAX_OUTPUT_MB}; "
-    "JSON lines are not limited).", show_default=False)]
+    "--max-output-mb", min=0, metavar="MB",
+    help=f"Largest output written, estimated first (default {DEFAULT_MAX_OUTPUT_MB}; JSON lines are not limited).",
+    show_default=False)]
 NonfiniteOpt = Annotated[bool, typer.Option(
     "--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")]
 

@@ -336,8 +336,8 @@ def test_no_locals_in_the_cli_or_the_commands():
     files = [ROOT / "convgrad" / "cli.py", *sorted((ROOT / "convgrad" / "commands").glob("*.py"))]
     for path in files:
         tree = ast.parse(path.read_text(), filename=str(path))
-        calls = [node.func.id for node in ast.walk(tree)
-                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("locals", "vars")]
+        calls = [node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Name) and node.func.id in ("locals", "vars")]
         assert calls == [], f"{path.name} calls {calls}"
         # options are attributes now: nothing reads them as options["x"] or options.get("x")
         keyed = [ast.unparse(node) for node in ast.walk(tree)

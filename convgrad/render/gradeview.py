@@ -11,7 +11,7 @@ from rich.table import Table
 from .checkview import diagnosis_object, grading_table, report_object
 
 #: One graded file: its path as found, its report (None when unreadable), and the error if so.
-GradeRow = tuple[str, Any, "str | None"]
+GradeRow = tuple[str, Any, str | None]
 
 
 def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int]:
