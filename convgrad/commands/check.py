@@ -54,6 +54,7 @@ def read_answer(path: str) -> dict[str, Any]:
 
 
 def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, limits: Limits) -> None:
+    """Check one answer file, or grade every answer a folder or glob names; exit 1 when any is wrong."""
     spec = check.answer
     if spec == "-" and "-" in (options.input, options.file):
         raise UsageError("the problem and the answer cannot both come from stdin")

@@ -33,6 +33,7 @@ def _ints(text: str | None, flag: str) -> Any:
 
 
 def run(options: GenerateOptions) -> None:
+    """Draw the problem (left-out sizes take the defaults), write it, and the answer key if asked."""
     from ..api import solve
     from ..generate import Spec, generate
     from ..numbers import ExactDomain

@@ -14,6 +14,7 @@ from .common import gather_fields, json_format, stdout_console, write_json
 
 
 def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions, limits: Limits) -> None:
+    """Finite differences against backward's gradients; exit 1 when any quantity fails."""
     from ..gradcheck import gradcheck
     from ..numbers import ExactDomain, parse_number_text
     from ..problem import build_problem

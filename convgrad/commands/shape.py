@@ -31,6 +31,7 @@ SHAPE_LIMITS = Limits(max_elements=10**15)
 
 
 def run(options: ProblemOptions, output: OutputOptions, limits: Limits) -> None:
+    """The layer's shapes from a problem file or from --A-prev-shape and --W-shape; files read within limits."""
     from ..problem import build_problem
     from ..shapes import layer_counts
 

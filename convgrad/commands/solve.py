@@ -38,6 +38,7 @@ def refuse_inapplicable(fmt: str, options: OutputOptions) -> None:
 
 
 def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Limits) -> None:
+    """Solve the problem (command: forward or backward) and write it in the format asked for."""
     from ..api import solve
     from ..problem import build_problem
     from ..selection import AUTO, parse_selection
