@@ -9,13 +9,38 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from enum import Enum
+from fractions import Fraction
 from typing import Annotated, Any, Optional
 
 import typer
 
 from . import schemas
 from .errors import ConvgradError, UsageError
+from .limits import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_INPUT_MB, DEFAULT_MAX_OUTPUT_MB, Limits
+from .options import (
+    DEFAULT_CHECK_ATOL,
+    DEFAULT_CHECK_RTOL,
+    DEFAULT_DILATION,
+    DEFAULT_DIMS,
+    DEFAULT_GRADCHECK_RTOL,
+    DEFAULT_GROUPS,
+    DEFAULT_KERNEL,
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_PADDING,
+    DEFAULT_PRECISION,
+    DEFAULT_STEP,
+    DEFAULT_STRIDE,
+    DEFAULT_VALUES,
+    CheckOptions,
+    ExportFormat,
+    GenerateOptions,
+    GradcheckOptions,
+    OutputFormat,
+    OutputOptions,
+    ProblemOptions,
+    View,
+    number_text,
+)
 
 def _version(value: bool) -> None:
     if value:
@@ -34,28 +59,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts hold literal brackets like [[before, after], ...]
 )
-
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
-
-
-class ExportFormat(str, Enum):
-    """Formats of forward and backward."""
-
-    table = "table"
-    json = "json"
-    jsonl = "jsonl"
-    markdown = "markdown"
-    latex = "latex"
-    csv = "csv"
-
-
-class View(str, Enum):
-    auto = "auto"
-    table = "table"
-    blocks = "blocks"
-
 
 # -- options shared by forward and backward ----------------------------------------------
 
@@ -92,7 +95,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (
 FormatOpt = Annotated[Optional[OutputFormat], typer.Option(
     "--format", "-f", help="Output format.", show_default=False, case_sensitive=False)]
 PrecisionOpt = Annotated[Optional[int], typer.Option(
-    "--precision", "-p", min=1, max=17, metavar="N", help="Significant digits shown (default 12, no float noise).",
+    "--precision", "-p", min=1, max=17, metavar="N",
+    help=f"Significant digits shown (default {DEFAULT_PRECISION}, no float noise).",
     show_default=False)]
 OverlaysOpt = Annotated[Optional[str], typer.Option(
     "--overlays", "-o", metavar="WHICH",
@@ -134,14 +138,16 @@ SvgOpt = Annotated[Optional[str], typer.Option(
     "--svg", metavar="FILE", help="Also save what the terminal shows as an SVG image.", show_default=False)]
 HtmlOpt = Annotated[Optional[str], typer.Option(
     "--html", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False)]
-MaxInputOpt = Annotated[Optional[float], typer.Option(
-    "--max-input-mb", min=0, metavar="MB", help="Largest problem file read (default 1024).", show_default=False)]
-MaxElementsOpt = Annotated[Optional[int], typer.Option(
-    "--max-elements", min=1, metavar="N", help="Most entries in one array (default 100,000,000).",
+MaxInputOpt = Annotated[float, typer.Option(
+    "--max-input-mb", min=0, metavar="MB", help=f"Largest problem file read (default {DEFAULT_MAX_INPUT_MB}).",
     show_default=False)]
-MaxOutputOpt = Annotated[Optional[float], typer.Option(
-    "--max-output-mb", min=0, metavar="MB", help="Largest output written, estimated first (default 512; "
-    "JSON lines are not limited).", show_default=False)]
+MaxElementsOpt = Annotated[int, typer.Option(
+    "--max-elements", min=1, metavar="N", help=f"Most entries in one array (default {DEFAULT_MAX_ELEMENTS:,}).",
+    show_default=False)]
+MaxOutputOpt = Annotated[float, typer.Option(
+    "--max-output-mb", min=0, metavar="MB",
+    help=f"Largest output written, estimated first (default {DEFAULT_MAX_OUTPUT_MB}; JSON lines are not limited).",
+    show_default=False)]
 NonfiniteOpt = Annotated[bool, typer.Option(
     "--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")]
 
@@ -176,14 +182,22 @@ def forward(
     A_prev_shape: APrevShapeOpt = None,
     W_shape: WShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
-    max_input_mb: MaxInputOpt = None,
-    max_elements: MaxElementsOpt = None,
-    max_output_mb: MaxOutputOpt = None,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_output_mb: MaxOutputOpt = DEFAULT_MAX_OUTPUT_MB,
 ) -> None:
     """Forward pass: Z at every output position, as a sum of products per overlay."""
     from .commands import solve
 
-    guarded(solve.run, "forward", locals())
+    problem = ProblemOptions(
+        file=file, input=input, A_prev=A_prev, W=W, b=b, stride=stride, padding=padding, dilation=dilation,
+        groups=groups, layout=layout, mode=mode, dims=dims, exact=exact, symbolic=symbolic,
+        A_prev_shape=A_prev_shape, W_shape=W_shape, float64=float64, allow_nonfinite=allow_nonfinite)
+    output = OutputOptions(json=json_, format=format, precision=precision, overlays=overlays, view=view,
+                           explain=explain, cell=cell, svg=svg, html=html, save=save)
+    limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements,
+                                 max_output_mb=max_output_mb)
+    guarded(solve.run, "forward", problem, output, limits)
 
 
 @app.command(epilog="Example: convgrad backward -x '1 2 3' -w '0.3 0.5' --dZ '-0.1 0.2'")
@@ -218,14 +232,23 @@ def backward(
     W_shape: WShapeOpt = None,
     dZ_shape: DZShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
-    max_input_mb: MaxInputOpt = None,
-    max_elements: MaxElementsOpt = None,
-    max_output_mb: MaxOutputOpt = None,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_output_mb: MaxOutputOpt = DEFAULT_MAX_OUTPUT_MB,
 ) -> None:
     """Backward pass: each overlay's contribution to dW, db and dA_prev, running totals, and the sums."""
     from .commands import solve
 
-    guarded(solve.run, "backward", locals())
+    problem = ProblemOptions(
+        file=file, input=input, A_prev=A_prev, W=W, b=b, dZ=dZ, stride=stride, padding=padding,
+        dilation=dilation, groups=groups, layout=layout, mode=mode, dims=dims, exact=exact, symbolic=symbolic,
+        A_prev_shape=A_prev_shape, W_shape=W_shape, dZ_shape=dZ_shape, float64=float64,
+        allow_nonfinite=allow_nonfinite)
+    output = OutputOptions(json=json_, format=format, precision=precision, overlays=overlays, view=view,
+                           explain=explain, cell=cell, svg=svg, html=html, save=save)
+    limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements,
+                                 max_output_mb=max_output_mb)
+    guarded(solve.run, "backward", problem, output, limits)
 
 
 @app.command(epilog="Examples: convgrad check problem.json --answer mine.json ; "
@@ -236,15 +259,17 @@ def check(
     answer: Annotated[str, typer.Option(
         "--answer", "-a", metavar="FILE|DIR|GLOB",
         help="Answer JSON with any of Z, dW, db, dA_prev; a folder or glob grades every file in it.")] = ...,
-    rtol: Annotated[Optional[float], typer.Option(
-        min=0, help="Relative tolerance for entries not written as rounded decimals (default 1e-9).",
-        show_default=False)] = None,
-    atol: Annotated[Optional[float], typer.Option(
-        min=0, help="Absolute tolerance (default 1e-12).", show_default=False)] = None,
+    rtol: Annotated[float, typer.Option(
+        min=0, help=f"Relative tolerance for entries not written as rounded decimals "
+                    f"(default {number_text(DEFAULT_CHECK_RTOL)}).",
+        show_default=False)] = DEFAULT_CHECK_RTOL,
+    atol: Annotated[float, typer.Option(
+        min=0, help=f"Absolute tolerance (default {number_text(DEFAULT_CHECK_ATOL)}).",
+        show_default=False)] = DEFAULT_CHECK_ATOL,
     json_: JsonOpt = False,
     format: FormatOpt = None,
-    max_input_mb: MaxInputOpt = None,
-    max_elements: MaxElementsOpt = None,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
 ) -> None:
     """Check an answer entry by entry: right or wrong, the right value and its terms, the likely mistake.
 
@@ -253,7 +278,9 @@ def check(
     """
     from .commands import check as command
 
-    guarded(command.run, locals())
+    guarded(command.run, ProblemOptions(file=file, input=input), OutputOptions(json=json_, format=format),
+            CheckOptions(answer=answer, rtol=rtol, atol=atol),
+            Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements))
 
 
 @app.command(epilog="Example: convgrad gradcheck samples/stride2_pad1.json --exact")
@@ -263,37 +290,44 @@ def gradcheck(
     exact: Annotated[bool, typer.Option(
         "--exact", help="Exact rationals: the difference quotients must equal the gradients exactly.")] = False,
     step: Annotated[Optional[str], typer.Option(
-        metavar="H", help="Finite-difference step (default 1e-3; 1/1000 exact).", show_default=False)] = None,
-    rtol: Annotated[Optional[float], typer.Option(
-        min=0, help="Largest relative error that passes (default 1e-6).", show_default=False)] = None,
-    max_entries: Annotated[Optional[int], typer.Option(
-        min=1, metavar="N", help="Check at most N entries per quantity, a seeded sample (default 400).",
+        metavar="H", help=f"Finite-difference step (default {DEFAULT_STEP}; {Fraction(DEFAULT_STEP)} exact).",
         show_default=False)] = None,
+    rtol: Annotated[float, typer.Option(
+        min=0, help=f"Largest relative error that passes (default {number_text(DEFAULT_GRADCHECK_RTOL)}).",
+        show_default=False)] = DEFAULT_GRADCHECK_RTOL,
+    max_entries: Annotated[int, typer.Option(
+        min=1, metavar="N",
+        help=f"Check at most N entries per quantity, a seeded sample (default {DEFAULT_MAX_ENTRIES}).",
+        show_default=False)] = DEFAULT_MAX_ENTRIES,
     json_: JsonOpt = False,
     format: FormatOpt = None,
-    max_input_mb: MaxInputOpt = None,
-    max_elements: MaxElementsOpt = None,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
 ) -> None:
     """Check dW, db and dA_prev against central finite differences of L = sum(Z · dZ)."""
     from .commands import gradcheck as command
 
-    guarded(command.run, locals())
+    # --exact is a plain switch here: it sets the problem's exact (off unless given), as before.
+    guarded(command.run, ProblemOptions(file=file, input=input, exact=exact), OutputOptions(json=json_, format=format),
+            GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries),
+            Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements))
 
 
 @app.command(epilog="Example: convgrad generate --dims 2 --size 4 --kernel 2 --stride 2 --seed 7 "
                     "--output p.json --key p_key")
 def generate(
-    dims: Annotated[int, typer.Option(min=1, max=3, help="Spatial dims.")] = 2,
+    dims: Annotated[int, typer.Option(min=1, max=3, help="Spatial dims.")] = DEFAULT_DIMS,
     size: Annotated[Optional[str], typer.Option(
         metavar="N", help="Input size, one number or one per dim (default 5, 4, 3 for 1-, 2-, 3-D).",
         show_default=False)] = None,
-    kernel: Annotated[Optional[str], typer.Option(metavar="K", help="Kernel size (default 2).",
+    kernel: Annotated[Optional[str], typer.Option(metavar="K", help=f"Kernel size (default {DEFAULT_KERNEL}).",
                                                   show_default=False)] = None,
-    stride: Annotated[Optional[str], typer.Option(metavar="S", help="Stride (default 1).",
+    stride: Annotated[Optional[str], typer.Option(metavar="S", help=f"Stride (default {DEFAULT_STRIDE}).",
                                                   show_default=False)] = None,
-    padding: Annotated[Optional[str], typer.Option(metavar="P", help="Padding, as in the problem JSON (default 0).",
-                                                   show_default=False)] = None,
-    dilation: Annotated[Optional[str], typer.Option(metavar="D", help="Dilation (default 1).",
+    padding: Annotated[Optional[str], typer.Option(
+        metavar="P", help=f"Padding, as in the problem JSON (default {DEFAULT_PADDING}).",
+        show_default=False)] = None,
+    dilation: Annotated[Optional[str], typer.Option(metavar="D", help=f"Dilation (default {DEFAULT_DILATION}).",
                                                     show_default=False)] = None,
     channels: Annotated[Optional[int], typer.Option(min=1, help="Input channels (default: none, the bare form).",
                                                     show_default=False)] = None,
@@ -301,10 +335,11 @@ def generate(
                                                    show_default=False)] = None,
     batch: Annotated[Optional[int], typer.Option(min=1, help="Batch size (default: unbatched).",
                                                  show_default=False)] = None,
-    groups: Annotated[int, typer.Option(min=1, help="Groups.")] = 1,
+    groups: Annotated[int, typer.Option(min=1, help="Groups.")] = DEFAULT_GROUPS,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Give the layer a bias.")] = False,
     values: Annotated[str, typer.Option(
-        help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal.")] = "small",
+        help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal.")
+    ] = DEFAULT_VALUES,
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[Optional[int], typer.Option(min=0, help="The same seed always gives the same problem.",
@@ -319,7 +354,10 @@ def generate(
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
 
-    guarded(command.run, locals())
+    guarded(command.run, GenerateOptions(
+        dims=dims, size=size, kernel=kernel, stride=stride, padding=padding, dilation=dilation, channels=channels,
+        filters=filters, batch=batch, groups=groups, bias=bias, values=values, layout=layout, mode=mode, seed=seed,
+        output=output, key=key))
 
 
 @app.command(epilog="Examples: convgrad shape samples/basic_2d.json ; "
@@ -341,14 +379,17 @@ def shape(
     dims: DimsOpt = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
-    max_input_mb: MaxInputOpt = None,
-    max_elements: MaxElementsOpt = None,
+    max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
+    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
 ) -> None:
     """Output size (formula filled in), padding resolved, overlays, and weights against locally
     connected and dense layers."""
     from .commands import shape as command
 
-    guarded(command.run, locals())
+    problem = ProblemOptions(file=file, input=input, A_prev_shape=A_prev_shape, W_shape=W_shape, stride=stride,
+                             padding=padding, dilation=dilation, groups=groups, layout=layout, mode=mode, dims=dims)
+    guarded(command.run, problem, OutputOptions(json=json_, format=format),
+            Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements))
 
 
 @app.callback()

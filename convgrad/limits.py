@@ -11,6 +11,11 @@ from .errors import InputError
 
 MB = 1 << 20
 
+#: The limits --max-input-mb, --max-elements and --max-output-mb set, when not given.
+DEFAULT_MAX_INPUT_MB = 1024
+DEFAULT_MAX_ELEMENTS = 100_000_000
+DEFAULT_MAX_OUTPUT_MB = 512
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -22,10 +27,10 @@ class Limits:
     max_exact_terms, max_symbolic_terms: multiply-adds in exact rationals (about 2 µs each) and in
     sympy formulas (about 300 µs each): past these a run takes more than seconds."""
 
-    max_input_bytes: int = 1024 * MB
+    max_input_bytes: int = DEFAULT_MAX_INPUT_MB * MB
     max_depth: int = 8
-    max_elements: int = 100_000_000
-    max_output_bytes: int = 512 * MB
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_MB * MB
     max_exact_terms: int = 5_000_000
     max_symbolic_terms: int = 20_000
 

@@ -301,3 +301,124 @@ def test_missing_dependencies_are_one_line(tmp_path):
                          cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": f"{tmp_path}:{ROOT}"})
     assert run.returncode == 2
     assert run.stderr == "error: convgrad needs 'typer', which is not installed: run `pip install .` in the convgrad folder\n"
+
+
+# -- typed options: the declarations cannot drift ------------------------------------------
+
+
+def _params(name):
+    import typer
+
+    from convgrad.cli import app
+
+    return typer.main.get_command(app).commands[name].params
+
+
+def _declaration(param):
+    """What a user sees of one parameter: its name, flags, type, default and help."""
+    return (param.name, tuple(param.opts), tuple(param.secondary_opts), str(param.type), param.default,
+            getattr(param, "help", None), getattr(param, "metavar", None))
+
+
+def test_backward_options_are_forwards_plus_dZ():
+    forward = [_declaration(p) for p in _params("forward")]
+    backward = [_declaration(p) for p in _params("backward")]
+    dz_only = [d for d in backward if d[0] in ("dZ", "dZ_shape")]
+    assert [d[1] for d in dz_only] == [("--dZ",), ("--dZ-shape",)]
+    assert [d for d in backward if d not in dz_only] == forward  # same options, same order, same help
+
+
+def test_no_locals_in_the_cli_or_the_commands():
+    import ast
+
+    from conftest import ROOT
+
+    files = [ROOT / "convgrad" / "cli.py", *sorted((ROOT / "convgrad" / "commands").glob("*.py"))]
+    for path in files:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        calls = [node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Name) and node.func.id in ("locals", "vars")]
+        assert calls == [], f"{path.name} calls {calls}"
+        # options are attributes now: nothing reads them as options["x"] or options.get("x")
+        keyed = [ast.unparse(node) for node in ast.walk(tree)
+                 if isinstance(node, (ast.Subscript, ast.Attribute)) and "options" in ast.unparse(node)
+                 and (isinstance(node, ast.Subscript) or node.attr == "get")]
+        assert keyed == [], f"{path.name} reads options by key: {keyed}"
+
+
+def test_option_dataclasses_are_frozen_and_built_by_keyword():
+    import dataclasses
+
+    from convgrad import options
+
+    for cls in (options.ProblemOptions, options.OutputOptions, options.CheckOptions,
+                options.GradcheckOptions, options.GenerateOptions):
+        assert cls.__dataclass_params__.frozen, cls
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(cls(answer="a") if cls is options.CheckOptions else cls(), "nothing", 1)
+
+
+def test_documented_defaults_are_the_ones_used():
+    import inspect
+    from fractions import Fraction
+
+    from convgrad import options
+    from convgrad.check import Tolerance
+    from convgrad.generate import Spec
+    from convgrad.gradcheck import gradcheck
+    from convgrad.limits import (DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_INPUT_MB, DEFAULT_MAX_OUTPUT_MB, MB,
+                                 Limits)
+    from convgrad.numbers import DEFAULT_SIGNIFICANT_DIGITS
+
+    # The library's own defaults (for API users) agree with the ones the CLI documents.
+    assert options.DEFAULT_PRECISION == DEFAULT_SIGNIFICANT_DIGITS
+    assert Tolerance.of(options.DEFAULT_CHECK_RTOL, options.DEFAULT_CHECK_ATOL) == Tolerance()
+    signature = inspect.signature(gradcheck).parameters
+    assert signature["rtol"].default == options.DEFAULT_GRADCHECK_RTOL
+    assert signature["max_entries"].default == options.DEFAULT_MAX_ENTRIES
+    assert Fraction(options.DEFAULT_STEP) == Fraction(1, 1000) and float(options.DEFAULT_STEP) == 1e-3
+    spec = Spec()
+    assert (spec.dims, spec.kernel, spec.stride, spec.padding, spec.dilation, spec.groups, spec.values) == (
+        options.DEFAULT_DIMS, options.DEFAULT_KERNEL, options.DEFAULT_STRIDE, options.DEFAULT_PADDING,
+        options.DEFAULT_DILATION, options.DEFAULT_GROUPS, options.DEFAULT_VALUES)
+    limits = Limits()
+    assert (limits.max_input_bytes, limits.max_elements, limits.max_output_bytes) == (
+        DEFAULT_MAX_INPUT_MB * MB, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_OUTPUT_MB * MB)
+    assert Limits.from_options(DEFAULT_MAX_INPUT_MB, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_OUTPUT_MB) == limits
+
+
+@pytest.mark.parametrize("command, shown", [
+    ("forward", ["(default 12, no float noise)", "(default 1024)", "(default 100,000,000)", "(default 512;"]),
+    ("check", ["(default 1e-9)", "(default 1e-12)", "(default 1024)"]),
+    ("gradcheck", ["(default 1e-3; 1/1000 exact)", "(default 1e-6)", "(default 400)"]),
+    ("generate", ["Kernel size (default 2)", "Stride (default 1)", "(default 0)", "Dilation (default 1)",
+                  "[default: small]"]),
+])
+def test_help_shows_the_defaults(command, shown):
+    from conftest import make_runner
+
+    from convgrad.cli import app
+
+    result = make_runner().invoke(app, [command, "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    flat = " ".join(result.stdout.split())
+    for text in shown:
+        assert text in flat, text
+
+
+def test_number_text_writes_exponents_as_people_do():
+    from convgrad.options import number_text
+
+    assert [number_text(x) for x in (1e-9, 1e-12, 1e-6, 2.5e-3, 1e3)] == ["1e-9", "1e-12", "1e-6", "2.5e-3", "1e3"]
+
+
+def test_layer_counts_against_locally_connected_and_dense():
+    from convgrad.problem import build_problem
+    from convgrad.shapes import layer_counts
+
+    # 1x3x5x5 input, 4 filters of 3x3x3, no padding: 3x3 output positions.
+    problem = build_problem({"A_prev": np.zeros((1, 3, 5, 5)), "W": np.zeros((4, 3, 3, 3))}, need_dZ=False)
+    counts = layer_counts(problem.geom)
+    assert (counts.kernel_size, counts.positions, counts.inputs, counts.outputs) == (27, 9, 75, 36)
+    assert (counts.weights.conv, counts.weights.locally_connected, counts.weights.dense) == (108, 972, 2700)
+    assert (counts.biases.conv, counts.biases.locally_connected, counts.biases.dense) == (4, 36, 36)

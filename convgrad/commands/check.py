@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import glob
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,9 @@ from typing import Any
 import typer
 
 from ..errors import ConvgradError, InputError, UsageError
-from .common import gather_fields, json_format, limits_of, note, stdout_console, write_json
+from ..limits import Limits
+from ..options import CheckOptions, OutputOptions, ProblemOptions
+from .common import gather_fields, json_format, note, stdout_console, write_json
 
 
 def answer_files(spec: str) -> list[Path] | None:
@@ -24,25 +25,24 @@ def answer_files(spec: str) -> list[Path] | None:
     return None
 
 
-def build_checker(options: dict[str, Any]) -> Any:
+def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) -> Any:
     """The problem solved exactly when that takes seconds at most, else in float64 (said on stderr)."""
     from ..check import Checker, Tolerance
     from ..limits import exact_terms
     from ..numbers import ExactDomain
     from ..problem import build_problem
 
-    fields = gather_fields(options)
+    fields = gather_fields(options, limits)
     if fields.get("symbolic"):
         raise InputError("check compares numbers: a symbolic problem has formulas, not numeric answers")
     fields.pop("exact", None)
-    limits = limits_of(options)
     problem = build_problem(fields, need_dZ=False, float64=True, limits=limits)  # validates, cheaply
     if exact_terms(problem) <= limits.max_exact_terms:
         problem = build_problem(fields, need_dZ=False, domain=ExactDomain(), limits=limits)
     else:
         note(f"this problem is too large to solve in exact rationals ({exact_terms(problem):,} multiply-adds); "
              "checking against float64 results")
-    return Checker(problem, Tolerance.of(options.get("rtol"), options.get("atol")))
+    return Checker(problem, Tolerance.of(check.rtol, check.atol))
 
 
 def read_answer(path: str) -> dict[str, Any]:
@@ -53,12 +53,13 @@ def read_answer(path: str) -> dict[str, Any]:
     return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev"), source)
 
 
-def run(options: dict[str, Any]) -> None:
-    spec = options["answer"]
-    if spec == "-" and "-" in (options.get("input"), options.get("file")):
+def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, limits: Limits) -> None:
+    """Check one answer file, or grade every answer a folder or glob names; exit 1 when any is wrong."""
+    spec = check.answer
+    if spec == "-" and "-" in (options.input, options.file):
         raise UsageError("the problem and the answer cannot both come from stdin")
-    fmt = json_format(options)
-    checker = build_checker(options)
+    fmt = json_format(output)
+    checker = build_checker(options, check, limits)
     files = answer_files(spec)
     if files is None:
         _one(checker, spec, fmt)
@@ -81,41 +82,23 @@ def _one(checker: Any, path: str, fmt: str) -> None:
 
 
 def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
-    from ..render.checkview import diagnosis_object, grading_table, report_object
+    from ..render.gradeview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
 
     if not files:
         raise UsageError(f"no answer files (*.json) found in {spec!r}")
-    rows = []
+    rows: list[tuple[str, Any, str | None]] = []
     for path in files:
         try:
             rows.append((str(path), checker.check(read_answer(str(path))), None))
         except ConvgradError as err:  # a bad file is reported on its row; the others go on
             rows.append((str(path), None, str(err)))
-    # In the table, names relative to the folder they share; JSON keeps the paths as found.
-    base = Path(os.path.commonpath([str(p.parent) for p in files]) or ".")
-    right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
-    errors = sum(1 for _, report, _ in rows if report is None)
     if fmt == "json":
-        answers = []
-        for name, report, error in rows:
-            entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
-            if report is not None:
-                obj = report_object(report)
-                entry["quantities"] = {q: {k: v for k, v in o.items() if k != "entries"}
-                                       for q, o in obj["quantities"].items()}
-                entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
-            answers.append(entry)
-        write_json({"answers": answers, "summary": {"files": len(rows), "correct": right,
-                                                    "wrong": len(rows) - right - errors, "errors": errors}})
+        write_json(grade_object(rows))
     else:
         console = stdout_console()
-        shown = []
-        for name, report, error in rows:
-            relative = os.path.relpath(name, base)
-            shown.append((relative, report, None if error is None else error.replace(name, relative)))
-        console.print(f"answers in {base}", highlight=False, soft_wrap=True)
-        console.print(grading_table(shown))
-        print(f"{right} of {len(rows)} answers right, {len(rows) - right - errors} wrong, "
-              f"{errors} unreadable", file=sys.stderr)
+        console.print(grade_heading(rows), highlight=False, soft_wrap=True)
+        console.print(grade_table(rows))
+        print(grade_summary(rows), file=sys.stderr)
+    right, _, _ = grade_counts(rows)
     if right != len(rows):
         raise typer.Exit(code=1)

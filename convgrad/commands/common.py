@@ -6,6 +6,8 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
+from ..limits import Limits
+from ..options import OutputOptions, ProblemOptions
 
 #: Problem fields that have a flag, and the flag's name.
 FIELD_FLAGS = {
@@ -14,46 +16,39 @@ FIELD_FLAGS = {
 }
 
 
-def problem_path(options: dict[str, Any]) -> str | None:
+def problem_path(options: ProblemOptions) -> str | None:
     """The problem file named by FILE or --input (not both)."""
-    file, path = options.get("file"), options.get("input")
+    file, path = options.file, options.input
     if file is not None and path is not None:
         raise UsageError(f"give the problem file once: as FILE ({file!r}) or --input ({path!r}), not both")
     return path if path is not None else file
 
 
-def limits_of(options: dict[str, Any]) -> Any:
-    """The limits set by --max-input-mb, --max-elements and --max-output-mb (defaults elsewhere)."""
-    from ..limits import Limits
-
-    return Limits.from_options(options.get("max_input_mb"), options.get("max_elements"),
-                               options.get("max_output_mb"))
-
-
-def gather_fields(options: dict[str, Any], *, require: bool = True) -> dict[str, Any]:
-    """The problem's fields: the input file's, overridden by any flags given."""
+def gather_fields(options: ProblemOptions, limits: Limits, *, require: bool = True) -> dict[str, Any]:
+    """The problem's fields: the input file's (read within ``limits``), overridden by any flags given."""
     from ..problem import canonical_fields
     from ..reader import parse_flag_value
 
     path = problem_path(options)
     fields: dict[str, Any] = {}
     if path is not None:
-        fields = canonical_fields(read_problem(path, limits_of(options)), source="stdin" if path == "-" else path)
+        fields = canonical_fields(read_problem(path, limits), source="stdin" if path == "-" else path)
+    values = options.flag_values()
     for name, flag in FIELD_FLAGS.items():
-        text = options.get(name)
+        text = values[name]
         if text is None:
             continue
         fields[name] = text.strip() if name in ("layout", "mode") else parse_flag_value(text, flag)
-    for name in ("A_prev", "W", "dZ"):
-        shape = options.get(f"{name}_shape")
+    for name, shape in options.shapes().items():
         if shape is None:
             continue
-        if options.get(name) is not None:
+        if values[name] is not None:
             raise UsageError(f"give {name} once: as values (--{FIELD_FLAGS[name]}) or as a shape, not both")
         fields[name] = {"shape": shape}
-    for name in ("exact", "symbolic"):
-        if options.get(name) is not None:
-            fields[name] = options[name]
+    if options.exact is not None:
+        fields["exact"] = options.exact
+    if options.symbolic is not None:
+        fields["symbolic"] = options.symbolic
     if require and "A_prev" not in fields and "W" not in fields:
         raise UsageError("no problem given: pass a problem file (--input FILE, - for stdin) or -x/--A-prev and -w/--W")
     return fields
@@ -97,15 +92,14 @@ def write_json(obj: Any) -> None:
     sys.stdout.write(dumps(obj) + "\n")
 
 
-def json_format(options: dict[str, Any], formats: tuple[str, ...] = ("table", "json")) -> str:
+def json_format(options: OutputOptions) -> str:
     """The output format from --json and --format, refusing a contradiction."""
-    fmt = options.get("format")
-    fmt = getattr(fmt, "value", fmt)
-    if options.get("json_"):
+    fmt = None if options.format is None else options.format.value
+    if options.json:
         if fmt is not None and fmt != "json":
             raise UsageError(f"--json and --format {fmt} disagree: give one of them")
         return "json"
-    return fmt or formats[0]
+    return fmt or "table"
 
 
 def check_writable(path: str, flag: str) -> None:

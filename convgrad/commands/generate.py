@@ -6,6 +6,16 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
+from ..options import (
+    DEFAULT_DILATION,
+    DEFAULT_DIMS,
+    DEFAULT_GROUPS,
+    DEFAULT_KERNEL,
+    DEFAULT_PADDING,
+    DEFAULT_STRIDE,
+    DEFAULT_VALUES,
+    GenerateOptions,
+)
 from .common import check_writable, note, write_file_atomically
 
 
@@ -22,7 +32,8 @@ def _ints(text: str | None, flag: str) -> Any:
     return values[0] if len(values) == 1 else values
 
 
-def run(options: dict[str, Any]) -> None:
+def run(options: GenerateOptions) -> None:
+    """Draw the problem (left-out sizes take the defaults), write it, and the answer key if asked."""
     from ..api import solve
     from ..generate import Spec, generate
     from ..numbers import ExactDomain
@@ -31,38 +42,37 @@ def run(options: dict[str, Any]) -> None:
     from ..render.jsonout import document
     from ..render.markdown import key_markdown
 
-    if options.get("output"):
-        check_writable(options["output"], "--output")
-    if options.get("key"):
-        check_writable(f"{options['key']}.json", "--key")
-    padding = options.get("padding")
+    if options.output:
+        check_writable(options.output, "--output")
+    if options.key:
+        check_writable(f"{options.key}.json", "--key")
     spec = Spec(
-        dims=options.get("dims") or 2,
-        size=_ints(options.get("size"), "size"),
-        kernel=_ints(options.get("kernel"), "kernel") or 2,
-        stride=_ints(options.get("stride"), "stride") or 1,
-        padding=0 if padding is None else parse_flag_value(padding, "padding"),
-        dilation=_ints(options.get("dilation"), "dilation") or 1,
-        channels=options.get("channels"),
-        filters=options.get("filters"),
-        batch=options.get("batch"),
-        groups=options.get("groups") or 1,
-        bias=bool(options.get("bias")),
-        values=options.get("values") or "small",
-        layout=options.get("layout"),
-        mode=options.get("mode"),
-        seed=options.get("seed"),
+        dims=options.dims or DEFAULT_DIMS,
+        size=_ints(options.size, "size"),
+        kernel=_ints(options.kernel, "kernel") or DEFAULT_KERNEL,
+        stride=_ints(options.stride, "stride") or DEFAULT_STRIDE,
+        padding=DEFAULT_PADDING if options.padding is None else parse_flag_value(options.padding, "padding"),
+        dilation=_ints(options.dilation, "dilation") or DEFAULT_DILATION,
+        channels=options.channels,
+        filters=options.filters,
+        batch=options.batch,
+        groups=options.groups or DEFAULT_GROUPS,
+        bias=options.bias,
+        values=options.values or DEFAULT_VALUES,
+        layout=options.layout,
+        mode=options.mode,
+        seed=options.seed,
     )
     problem, seed = generate(spec)
     text = document(problem)
-    output = options.get("output")
+    output = options.output
     if output:
         write_file_atomically(output, text)
     else:
         sys.stdout.write(text)
-    if options.get("seed") is None:
+    if options.seed is None:
         note(f"seed {seed}: pass --seed {seed} to generate this problem again")
-    key = options.get("key")
+    key = options.key
     if key:
         fields = canonical_fields(problem, "the generated problem")
         result = solve(build_problem(fields, need_dZ=True, domain=ExactDomain()))

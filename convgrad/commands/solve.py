@@ -6,12 +6,12 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from ..limits import check_output_size
+from ..limits import Limits, check_output_size
+from ..options import OutputOptions, ProblemOptions
 from .common import (
     check_writable,
     gather_fields,
     json_format,
-    limits_of,
     note,
     stdout_console,
     write_file_atomically,
@@ -22,43 +22,42 @@ AUTO_OVERLAY_LIMIT = 50
 AUTO_OVERLAYS_SHOWN = 10
 
 
-def refuse_inapplicable(fmt: str, options: dict[str, Any]) -> None:
+def refuse_inapplicable(fmt: str, options: OutputOptions) -> None:
     """Options that cannot apply to this output are refused, not ignored; output paths checked."""
-    if fmt != "table" and (options.get("svg") or options.get("html")):
+    if fmt != "table" and (options.svg or options.html):
         raise UsageError("--svg and --html save the table view: leave out --json/--format")
-    if options.get("explain") and fmt != "table":
+    if options.explain and fmt != "table":
         raise UsageError("--explain tells the table view in sentences: leave out --json/--format")
-    if options.get("cell") is not None and fmt not in ("table", "json", "jsonl"):
+    if options.cell is not None and fmt not in ("table", "json", "jsonl"):
         raise UsageError(f"--cell adds to the table or the JSON; the {fmt} export has no place for it")
-    if options.get("precision") is not None and fmt in ("json", "jsonl", "csv"):
+    if options.precision is not None and fmt in ("json", "jsonl", "csv"):
         raise UsageError(f"--precision is for people (table, Markdown, LaTeX); {fmt} writes every digit")
-    for flag in ("svg", "html", "save"):
-        if options.get(flag):
-            check_writable(options[flag], f"--{flag}")
+    for flag, path in (("svg", options.svg), ("html", options.html), ("save", options.save)):
+        if path:
+            check_writable(path, f"--{flag}")
 
 
-def run(command: str, options: dict[str, Any]) -> None:
+def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Limits) -> None:
+    """Solve the problem (command: forward or backward) and write it in the format asked for."""
     from ..api import solve
     from ..problem import build_problem
     from ..selection import AUTO, parse_selection
 
-    fmt = json_format(options)
-    refuse_inapplicable(fmt, options)
-    fields = gather_fields(options)
+    fmt = json_format(output)
+    refuse_inapplicable(fmt, output)
+    fields = gather_fields(options, limits)
     if command == "forward":
         fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
-    limits = limits_of(options)
-    problem = build_problem(fields, need_dZ=command == "backward",
-                            allow_nonfinite=options.get("allow_nonfinite", False),
-                            float64=options.get("float64", False), limits=limits)
+    problem = build_problem(fields, need_dZ=command == "backward", allow_nonfinite=options.allow_nonfinite,
+                            float64=options.float64, limits=limits)
     result = solve(problem)
-    selection = parse_selection(options.get("overlays"))
+    selection = parse_selection(output.overlays)
     geom = problem.geom
     if selection.kind == "filter" and selection.is_empty(geom):
         raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
 
     # Everything that can still fail is checked before the first byte of output.
-    cell = options.get("cell")
+    cell = output.cell
     if cell is not None:
         from ..audits import cell_view
 
@@ -69,13 +68,13 @@ def run(command: str, options: dict[str, Any]) -> None:
         if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
             shown = AUTO_OVERLAYS_SHOWN
         check_output_size(problem, shown, fmt, limits)
-    if options.get("save"):
-        save_npz(result, options["save"])
+    if output.save:
+        save_npz(result, output.save)
     if fmt in ("json", "jsonl"):
         from ..render.jsonout import write_document, write_lines
 
         write = write_document if fmt == "json" else write_lines
-        write(result, selection.indices(geom), sys.stdout, cell=options.get("cell"))
+        write(result, selection.indices(geom), sys.stdout, cell=cell)
         return
     if fmt in ("markdown", "latex", "csv"):
         from ..render import exports
@@ -85,9 +84,9 @@ def run(command: str, options: dict[str, Any]) -> None:
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
         elif fmt == "markdown":
-            sys.stdout.write(exports.markdown_document(result, chosen, options.get("precision")))
+            sys.stdout.write(exports.markdown_document(result, chosen, output.precision))
         else:
-            sys.stdout.write(exports.latex_document(result, chosen, options.get("precision")))
+            sys.stdout.write(exports.latex_document(result, chosen, output.precision))
         return
 
     indices: Any = selection.indices(geom)
@@ -97,16 +96,14 @@ def run(command: str, options: dict[str, Any]) -> None:
              f"--overlays all, a range such as --overlays 11-20, or a filter such as --overlays 'n=0 c_out=1'")
     from ..render.human import render
 
-    record = bool(options.get("svg") or options.get("html"))
-    console = stdout_console(record=record)
-    for renderable in render(result, indices, console, precision=options.get("precision"),
-                             view=options["view"].value, command=command, explain=options.get("explain", False),
-                             cell=options.get("cell")):
+    console = stdout_console(record=bool(output.svg or output.html))
+    for renderable in render(result, indices, console, precision=output.precision, view=output.view.value,
+                             command=command, explain=output.explain, cell=cell):
         console.print(renderable, crop=False)  # only a table asked for with --view table is ever wider
-    if options.get("svg"):
-        write_file_atomically(options["svg"], console.export_svg(title=f"convgrad {command}", clear=False))
-    if options.get("html"):
-        write_file_atomically(options["html"], console.export_html(clear=False))
+    if output.svg:
+        write_file_atomically(output.svg, console.export_svg(title=f"convgrad {command}", clear=False))
+    if output.html:
+        write_file_atomically(output.html, console.export_html(clear=False))
 
 
 def save_npz(result: Any, path: str) -> None:
