@@ -176,7 +176,8 @@ def test_parsing_imports_no_result_check_or_view(module):
 #: The views proper: each sits on the leaves, none on another (human.py composes them, exports
 #: reuse the Markdown and JSON writers).
 VIEWS = ("convgrad.render.table", "convgrad.render.explain", "convgrad.render.auditview",
-         "convgrad.render.checkview", "convgrad.render.markdown", "convgrad.render.jsonout")
+         "convgrad.render.checkview", "convgrad.render.markdown", "convgrad.render.jsonout",
+         "convgrad.render.gradcheckview", "convgrad.render.shapeview")
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -82,7 +82,7 @@ def _one(checker: Any, path: str, fmt: str) -> None:
 
 
 def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
-    from ..render.gradeview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
+    from ..render.checkview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
 
     if not files:
         raise UsageError(f"no answer files (*.json) found in {spec!r}")

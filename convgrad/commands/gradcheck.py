@@ -18,7 +18,7 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
     from ..gradcheck import gradcheck
     from ..numbers import ExactDomain, parse_number_text
     from ..problem import build_problem
-    from ..render.checkview import gradcheck_object
+    from ..render.gradcheckview import gradcheck_object
     from ..render.gradcheckview import gradcheck_renderables
 
     fmt = json_format(output)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,6 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
-from ..gradcheck import GradcheckRow
 from ..numbers import format_fraction, index_label
 from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
 from .grids import Cell, grid
@@ -204,32 +205,56 @@ def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Tab
     return table
 
 
-# -- gradient check ---------------------------------------------------------------------------------
+# -- grading a folder: the grade as JSON, as a table, and its one-line summary ------------------------
+
+#: One graded file: its path as found, its report (None when unreadable), and the error if so.
+GradeRow = tuple[str, Any, str | None]
 
 
-def gradcheck_table(rows: list[GradcheckRow], exact: bool) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for title in ("quantity", "entries", "max abs error", "max rel error"):
-        table.add_column(title, justify="right" if title != "quantity" else "left", no_wrap=True)
-    if exact:
-        table.add_column("quotient = gradient", no_wrap=True)
-    for row in rows:
-        checked = f"{row.checked}" if row.checked == row.total else f"{row.checked} of {row.total}"
-        cells = [row.quantity, checked, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}"]
-        if exact:
-            cells.append("exactly equal" if row.exactly_equal else "NOT equal")
-        table.add_row(*cells)
-    return table
+def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int]:
+    """Files right, wrong and unreadable."""
+    right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
+    errors = sum(1 for _, report, _ in rows if report is None)
+    return right, len(rows) - right - errors, errors
 
 
-def gradcheck_object(rows: list[GradcheckRow], rtol: float, passed: bool) -> dict[str, Any]:
-    return {
-        "passed": passed,
-        "rtol": rtol,
-        "quantities": {
-            row.quantity: {"checked": row.checked, "entries": row.total, "max_abs_error": row.max_abs,
-                           "max_rel_error": row.max_rel, "exactly_equal": row.exactly_equal,
-                           "passed": row.passed, "noise_floor": row.noise}
-            for row in rows
-        },
-    }
+def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
+    """The JSON form of a grading: per file its verdict per quantity and its mistakes, then a summary.
+    Paths as found."""
+    answers = []
+    for name, report, error in rows:
+        entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
+        if report is not None:
+            obj = report_object(report)
+            entry["quantities"] = {q: {k: v for k, v in o.items() if k != "entries"}
+                                   for q, o in obj["quantities"].items()}
+            entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
+        answers.append(entry)
+    right, wrong, errors = grade_counts(rows)
+    return {"answers": answers, "summary": {"files": len(rows), "correct": right, "wrong": wrong, "errors": errors}}
+
+
+def _base(rows: list[GradeRow]) -> Path:
+    """The folder all the graded files share."""
+    return Path(os.path.commonpath([str(Path(name).parent) for name, _, _ in rows]) or ".")
+
+
+def grade_heading(rows: list[GradeRow]) -> str:
+    """The line above the table: the folder the names in it are relative to."""
+    return f"answers in {_base(rows)}"
+
+
+def grade_table(rows: list[GradeRow]) -> Table:
+    """The grading table, each file named relative to the folder all of them share."""
+    base = _base(rows)
+    shown = []
+    for name, report, error in rows:
+        relative = os.path.relpath(name, base)
+        shown.append((relative, report, None if error is None else error.replace(name, relative)))
+    return grading_table(shown)
+
+
+def grade_summary(rows: list[GradeRow]) -> str:
+    """One line for stderr: how many answers were right, wrong and unreadable."""
+    right, wrong, errors = grade_counts(rows)
+    return f"{right} of {len(rows)} answers right, {wrong} wrong, {errors} unreadable"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import RenderableType
+from rich.table import Table
 from rich.text import Text
 
 from ..gradcheck import GradcheckRow
-from .checkview import gradcheck_table
 
 
 def gradcheck_renderables(rows: list[GradcheckRow], *, exact: bool, step: Any, rtol: float,
@@ -29,3 +30,31 @@ def gradcheck_renderables(rows: list[GradcheckRow], *, exact: bool, step: Any, r
         verdict = "Passed." if passed else "FAILED: an error is above the tolerance."
     shown.append(Text(verdict, style="bold green" if passed else "bold red"))
     return shown
+
+
+def gradcheck_table(rows: list[GradcheckRow], exact: bool) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for title in ("quantity", "entries", "max abs error", "max rel error"):
+        table.add_column(title, justify="right" if title != "quantity" else "left", no_wrap=True)
+    if exact:
+        table.add_column("quotient = gradient", no_wrap=True)
+    for row in rows:
+        checked = f"{row.checked}" if row.checked == row.total else f"{row.checked} of {row.total}"
+        cells = [row.quantity, checked, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}"]
+        if exact:
+            cells.append("exactly equal" if row.exactly_equal else "NOT equal")
+        table.add_row(*cells)
+    return table
+
+
+def gradcheck_object(rows: list[GradcheckRow], rtol: float, passed: bool) -> dict[str, Any]:
+    return {
+        "passed": passed,
+        "rtol": rtol,
+        "quantities": {
+            row.quantity: {"checked": row.checked, "entries": row.total, "max_abs_error": row.max_abs,
+                           "max_rel_error": row.max_rel, "exactly_equal": row.exactly_equal,
+                           "passed": row.passed, "noise_floor": row.noise}
+            for row in rows
+        },
+    }
