@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
-CONSOLE_BLOCK = re.compile(r"(```console\n)(.*?)(```)", re.S)
+CONSOLE_BLOCK = re.compile(r"(```console\n)(.*?)(```)", re.DOTALL)
 BAD_INPUT_START = "## Bad input"
 BAD_INPUT_END = "Limits are checked"
 
@@ -35,8 +35,8 @@ def pages() -> list[Path]:
 def examples(text: str) -> list[tuple[str, str]]:
     """(command after "$ ", shown output) for every example in a page's console blocks."""
     found = []
-    for block in re.findall(r"```console\n(.*?)```", text, re.S):
-        for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+    for block in re.findall(r"```console\n(.*?)```", text, re.DOTALL):
+        for part in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
             command, _, shown = part.partition("\n")
             found.append((command, shown))
     return found
@@ -62,19 +62,29 @@ def split_row(row: str) -> list[str]:
 
 def bad_input_argv(sent: str) -> tuple[list[str], str]:
     """From the 'sent to' cell: the argv after `convgrad` and the text sent on stdin."""
-    stdin = re.match(r"\s*`(.*?)`", sent).group(1)
+    quoted = re.match(r"\s*`(.*?)`", sent)
+    if quoted is None:
+        raise ValueError(f"a bad-input row's second cell must start with `the text sent`: {sent!r}")
+    stdin = quoted.group(1)
     flags = re.search(r"with `(.*)`", sent)
     argv = ["backward", "-"] + (flags.group(1).split() if flags else [])
     return argv, "" if stdin == "(nothing)" else stdin
 
 
 def run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convgrad", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, env=ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "convgrad", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=ENV,
+        check=False,
+    )
 
 
 def refresh_block(block: str) -> str:
-    parts = re.split(r"^(\$ .*)$", block, flags=re.M)
+    parts = re.split(r"^(\$ .*)$", block, flags=re.MULTILINE)
     out = [parts[0]]
     for i in range(1, len(parts), 2):
         command, shown = parts[i], parts[i + 1]

@@ -21,16 +21,19 @@ refresh = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(refresh)
 
 PAGES = refresh.pages()
-EXAMPLES = [(page.relative_to(ROOT).as_posix(), command, shown)
-            for page in PAGES for command, shown in refresh.examples(page.read_text())]
+EXAMPLES = [
+    (page.relative_to(ROOT).as_posix(), command, shown)
+    for page in PAGES
+    for command, shown in refresh.examples(page.read_text())
+]
 # Written on another branch; the link check skips it only while it is missing.
 PENDING_PAGES = {"docs/adding-a-layer-kind.md"}
 
 
 def _quickstart_commands():
     readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Quickstart"):]
-    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    section = readme[readme.index("## Quickstart") :]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
     return [line for line in block.splitlines() if line.strip()]
 
 
@@ -43,7 +46,7 @@ def test_quickstart_has_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_command = _quickstart_commands()[1]
-    pip, pytest_part = test_command.split(" && ")
+    pip, _pytest = test_command.split(" && ")
     assert pip.replace("pip install", "pip install --quiet") in ci
     assert "pytest" in ci
 
@@ -59,8 +62,9 @@ def test_readme_seed_output_is_what_the_tool_prints(cli):
     assert [line.rstrip() for line in printed.splitlines()] == shown.rstrip("\n").splitlines()
 
 
-@pytest.mark.parametrize(("page", "command", "shown"), EXAMPLES,
-                         ids=[f"{page}: {command}" for page, command, _ in EXAMPLES])
+@pytest.mark.parametrize(
+    ("page", "command", "shown"), EXAMPLES, ids=[f"{page}: {command}" for page, command, _ in EXAMPLES]
+)
 def test_example_prints_what_its_page_shows(cli, monkeypatch, page, command, shown):
     monkeypatch.chdir(ROOT)  # the examples use paths relative to the repository
     args = shlex.split(command)
@@ -118,7 +122,7 @@ def test_bad_input_table_is_what_the_tool_says(cli):
 
 def test_readme_python_example_runs(capsys):
     readme = (ROOT / "README.md").read_text()
-    code = re.search(r"## Python\n\n```python\n(.*?)```", readme, re.S).group(1)
+    code = re.search(r"## Python\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md (Python example)", "exec"), namespace)
+    exec(compile(code, "README.md (Python example)", "exec"), namespace)  # noqa: S102 (our own README)
     assert "(0,) 1.3" in capsys.readouterr().out
