@@ -8,7 +8,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_runner
-
 from convgrad.cli import app
 from fuzzing import make_case, run_case
 
