@@ -125,7 +125,7 @@ def test_single_indices_follow_the_arrays(case):
 @settings(max_examples=60, deadline=None)
 @given(form_and_arrays())
 def test_channels_last_is_channels_first_with_the_channel_axis_moved(case):
-    form, a, w = case
+    form, a, _ = case
     if form.kind == BARE:
         return
     first, last = Form(form.kind, False, form.dims), Form(form.kind, True, form.dims)

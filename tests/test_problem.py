@@ -80,8 +80,8 @@ def test_padding_forms(value, dims, pairs):
 @pytest.mark.parametrize("value,dims,message", [
     (-1, 1, "padding must be a whole number >= 0, got -1"),
     ("middle", 1, "padding 'middle' is not one of: a number, a list, 'valid', 'same', 'full'"),
-    ([1], 2, "padding has 1 entries but the problem has 2 spatial dims: give one number, one per dim, "
-             "or [before, after] per dim"),
+    ([1], 2, ("padding has 1 entries but the problem has 2 spatial dims: give one number, one per dim, "
+              "or [before, after] per dim")),
     ([[1, 2, 3]], 1, "padding[0] has 3 entries: a per-dim padding pair is [before, after]"),
     ([[1, -2], 0], 2, "padding[0][1] must be a whole number >= 0, got -2"),
 ])
@@ -183,8 +183,8 @@ def test_number_kinds():
      "A_prev has 3 channels (shape (3, 3)), not divisible by groups = 2"),
     ({"A_prev": [1, 2, 3], "W": [1, 1], "groups": 2}, False, "groups = 2 needs channels: a bare A_prev has one channel"),
     ({"A_prev": [1, 2, 3], "W": [1, 1, 1, 1, 1]}, False,
-     "the kernel does not fit along spatial axis 0: W has shape (5,) (dilated extent 5) but A_prev has shape (3,) "
-     "(3 + padding 0+0 = 3)"),
+     ("the kernel does not fit along spatial axis 0: W has shape (5,) (dilated extent 5) but A_prev has shape (3,) "
+      "(3 + padding 0+0 = 3)")),
 ])
 def test_build_problem_refusals(fields, need_dZ, message):
     assert _message(lambda: build_problem(fields, need_dZ=need_dZ)) == message

@@ -130,7 +130,7 @@ matrices = st.integers(1, 4).flatmap(lambda cols: st.lists(st.lists(entries, min
                                                              min_size=2, max_size=4))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(matrices, st.sampled_from([" ", ", ", ",", "  "]), st.sampled_from(["; ", ";", " ; "]))
 def test_matrix_text_round_trips(matrix, between, rows):
     text = rows.join(between.join(str(x) for x in row) for row in matrix)

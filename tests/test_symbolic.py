@@ -148,11 +148,11 @@ def test_numeric_runs_do_not_import_sympy():
 
 @pytest.mark.parametrize("args,message", [
     (["-x", '["x","y","z"]', "-w", '["a","b"]', "--dZ", "1 1"],
-     "error: the name 'b' is both W[1] and the automatic name of b (rename the one you typed, or give b a value "
-     "(\"b\": 0 for no bias))\n"),
+     ("error: the name 'b' is both W[1] and the automatic name of b (rename the one you typed, or give b a value "
+      "(\"b\": 0 for no bias))\n")),
     (["-x", '["dz1","x","y"]', "-w", "[1,1]", "-b", "0"],
-     "error: the name 'dz1' is both A_prev[0] and the automatic name of dZ[0] (rename the one you typed, or give "
-     "dZ values)\n"),
+     ("error: the name 'dz1' is both A_prev[0] and the automatic name of dZ[0] (rename the one you typed, or give "
+      "dZ values)\n")),
 ])
 def test_automatic_names_never_merge_with_typed_ones(cli, args, message):
     result = cli("backward", "--symbolic", *args)
