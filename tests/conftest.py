@@ -93,3 +93,14 @@ def torch_or_skip():
     return pytest.importorskip(
         "torch", reason="PyTorch is the autograd oracle: pip install torch==2.13.0 (the CPU build) to run these"
     )
+
+
+def shown(result, *present: str, code: int = 0) -> str:
+    """The stdout of a run that must exit with ``code`` and print every text in ``present``.
+
+    Tests that assert something is absent from the output call this first, so that an empty
+    output, a crash or an error cannot pass them."""
+    assert result.exit_code == code, f"exit {result.exit_code}: {result.stderr}"
+    for text in present:
+        assert text in result.stdout, f"{text!r} not in the output:\n{result.stdout[:2000]}"
+    return result.stdout

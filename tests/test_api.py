@@ -107,3 +107,7 @@ def test_config_describes_everything():
     assert c["padding"] == [[1, 0], [0, 1]] and c["stride"] == [2, 1] and c["dilation"] == [1, 2]
     assert c["output_size"] == [2, 2] and c["overlay_count"] == 1 * 4 * 4
     assert c["shapes"]["Z"] == [1, 4, 2, 2]
+
+
+def test_bias_is_an_alias_of_b():
+    np.testing.assert_allclose(convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=1, bias=1).Z, [2.3, 3.1])

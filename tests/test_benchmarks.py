@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # seconds per run: left out of the quick loop (-m 'not slow')
 
 
 def test_cli_benchmark_runs():

@@ -13,7 +13,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from conftest import ROOT, SEED
+import convgrad
+from conftest import ROOT, SEED, shown
 from reference import reference_backward, reference_forward
 
 
@@ -88,13 +89,42 @@ def test_wrong_shape_and_json_verdict(cli, tmp_path):
     assert "dW: the answer has shape (3,), but dW has shape (2,)" in text
 
 
-def test_json_entries(cli, tmp_path):
+def test_json_entries_show_the_working(cli, tmp_path):
     answer = _write(tmp_path / "a.json", {"dA_prev": [-0.03, 0.02, 0.1]})
     doc = json.loads(cli("check", SEED, "--answer", answer, "--json").stdout)
     entries = doc["quantities"]["dA_prev"]["entries"]
     assert [e["right"] for e in entries] == [True, False, True]
     assert entries[1] == {"index": [1], "given": "0.02", "expected": 0.01, "right": False,
                           "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3"}
+    ben = json.loads(cli("check", SEED, "--answer", ROOT / "samples" / "answers" / "ben.json", "--json").stdout)
+    assert ben["quantities"]["dW"]["entries"][0]["working"] == "dZ[0]·A_prev[0] + dZ[1]·A_prev[1] = (-0.1)·1 + 0.2·2"
+
+
+def test_a_forward_problem_with_a_wrong_Z(cli, tmp_path):
+    problem = _write(tmp_path / "p.json", {"A_prev": [1, 2, 3], "W": ["1/3", "2/3"]})
+    result = cli("check", problem, "--answer", _write(tmp_path / "a.json", {"Z": [1.66, 2.67]}))
+    assert result.exit_code == 1 and "1.66 ✗ 1.67 (5/3)" in result.stdout
+
+
+def test_slices_are_labelled_by_their_indices(cli, tmp_path):
+    sample = ROOT / "samples" / "batch_channels.json"
+    doc = json.loads(cli("backward", sample, "--exact", "--json", "-o", "none").stdout)
+    wrong = np.array(doc["dW"], dtype=float)
+    wrong[0, 0, 0, 0] += 1
+    out = shown(cli("check", sample, "--answer", _write(tmp_path / "a.json", {"dW": wrong.tolist()})), "[0, 0, :, :]",
+                code=1)
+    assert "axis 0" not in out
+
+
+def test_large_problems_are_checked_against_floats(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    A, W, dZ = rng.standard_normal((1, 8, 64, 64)), rng.standard_normal((8, 8, 3, 3)), rng.standard_normal((1, 8, 64, 64))
+    np.savez(tmp_path / "big.npz", A_prev=A, W=W, dZ=dZ, padding=np.array(1))
+    db = convgrad.backward(A, W, dZ, padding=1).db
+    answer = _write(tmp_path / "a.json", {"db": [round(float(x), 3) for x in db]})
+    result = cli("check", tmp_path / "big.npz", "--answer", answer)
+    assert result.exit_code == 0
+    assert "checking against float64 results" in result.stderr
 
 
 BAD_ANSWERS = [
@@ -207,6 +237,15 @@ def test_diagnose_padding_cropped_on_the_wrong_side(cli, tmp_path):
     wrong_side = dA_padded[0, 0, 0:5, 2:7]  # cropped after instead of before, and the reverse
     found = _diagnose(cli, tmp_path, problem, {"dA_prev": _as_text(wrong_side)})
     assert ("dA_prev", "padding_not_cropped") in found
+
+
+def test_diagnose_symmetric_padding_cropped_from_one_side(cli, tmp_path):
+    sample = ROOT / "samples" / "stride2_pad1.json"
+    doc = json.loads(cli("backward", sample, "--exact", "--json").stdout)
+    padded = np.array(doc["audits"]["padding_crop"]["padded_gradient"], dtype=object)
+    answer = _write(tmp_path / "a.json", {"dA_prev": padded[:5, :5].tolist()})
+    verdict = json.loads(cli("check", sample, "--answer", answer, "--json").stdout)  # top-left 5x5: end only
+    assert verdict["quantities"]["dA_prev"]["mistakes"][0]["form"] == "wrong side"
 
 
 def test_diagnose_batch_not_summed(cli, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 
 import convgrad
 from cases import SWEEP, decimal_values, make_case
-from conftest import ROOT, SAMPLES, SEED
+from conftest import ROOT, SAMPLES, SEED, shown
 from convgrad.identities import dA_by_transposed_convolution, dW_by_correlation
 
 SAMPLE = {p.stem: p for p in SAMPLES}
@@ -45,7 +45,7 @@ def test_forward_explain(cli):
 
 
 def test_grids_mark_the_window_without_color(cli):
-    out = cli("backward", SEED, env={"NO_COLOR": "1"}).stdout
+    out = shown(cli("backward", SEED, env={"NO_COLOR": "1"}), "Totals")
     assert "\x1b[" not in out
     assert "[1][2] 3" in out and " 1 [2][3]" in out
 
@@ -73,11 +73,17 @@ def test_stride_leftovers_only_where_they_apply(cli):
             "+ 1 = floor(3/2) + 1 = 2, and the last window ends at index 4, before index 5.") in flat
     assert "A_prev column 5 is never under any window" in flat
     for name in ("seed_1d", "basic_2d", "stride2_pad1"):
-        assert "Stride leftovers" not in cli("backward", SAMPLE[name]).stdout
+        assert "Stride leftovers" not in shown(cli("backward", SAMPLE[name]), "Totals")
     doc = json.loads(cli("backward", SAMPLE["stride_leftover"], "--json").stdout)
     assert [(a["axis"], a["indices"]) for a in doc["audits"]["stride_leftovers"]] == [(0, [5]), (1, [5])]
     dA = np.array(doc["dA_prev"])
     assert (dA[5, :] == 0).all() and (dA[:, 5] == 0).all()
+
+
+def test_leftover_reasons_name_each_gap(cli):
+    out = shown(cli("backward", "-x", "1 2 3 4 5 6", "-w", "[1,1]", "--dZ", "1 1", "--stride", "3", "-o", "none"),
+                "Stride leftovers")
+    assert "stride 3 steps over index 2; the last window ends at index 4, before index 5" in " ".join(out.split())
 
 
 def test_dilation_gaps_are_leftovers_too():
@@ -88,11 +94,11 @@ def test_dilation_gaps_are_leftovers_too():
 
 
 def test_padding_crop_only_where_it_applies(cli):
-    out = cli("backward", SAMPLE["stride2_pad1"], "--overlays", "none").stdout
-    assert "Padding crop" in out and "the inner 5×5 is dA_prev" in out
+    out = shown(cli("backward", SAMPLE["stride2_pad1"], "--overlays", "none"), "Padding crop",
+                "the inner 5×5 is dA_prev")
     assert "(discarded magnitudes add up to" not in out
-    assert "Padding crop" not in cli("backward", SAMPLE["basic_2d"]).stdout
-    assert "Padding crop" not in cli("forward", SAMPLE["stride2_pad1"]).stdout
+    assert "Padding crop" not in shown(cli("backward", SAMPLE["basic_2d"]), "Totals")
+    assert "Padding crop" not in shown(cli("forward", SAMPLE["stride2_pad1"]), "Result")
     doc = json.loads(cli("backward", SAMPLE["stride2_pad1"], "--json", "--exact").stdout)
     crop = doc["audits"]["padding_crop"]
     padded = np.array(crop["padded_gradient"], dtype=float)

@@ -3,12 +3,15 @@ never a traceback, never output on stdout when refused, never a hang."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_runner
 from convgrad.cli import app
 from fuzzing import make_case, run_case
+
+pytestmark = pytest.mark.slow  # seconds per run: left out of the quick loop (-m 'not slow')
 
 RUNNER = make_runner()
 

@@ -46,8 +46,11 @@ def test_options_shape_the_problem_and_backward_reads_it(cli, args, shapes):
 
 
 def test_small_hand_computable_numbers(cli):
-    text = cli("generate", "--seed", "5", "--bias").stdout
+    result = cli("generate", "--seed", "5", "--bias")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
     problem = json.loads(text)
+    assert "A_prev" in problem and "b" in problem
     assert all(isinstance(v, int) and 0 <= v <= 3 for row in problem["A_prev"] for v in row)
     assert all(abs(v) <= 1 and round(v, 1) == v for row in problem["W"] for v in row)
     assert "0000000" not in text
@@ -75,3 +78,8 @@ def test_bad_generate_options(cli):
     assert result.exit_code == 2 and result.stderr == "error: --values must be one of small, int, decimal, got 'huge'\n"
     result = cli("generate", "--size", "x")
     assert result.exit_code == 2
+
+
+def test_generate_refuses_what_nobody_hands_out(cli):
+    result = cli("generate", "--size", "100000", "--dims", "3", "--seed", "1")
+    assert result.exit_code == 2 and "generate makes problems of at most 1,000,000 entries" in result.stderr

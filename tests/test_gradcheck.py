@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cases import SWEEP, make_case
-from conftest import SAMPLES
+from conftest import SAMPLES, SEED
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
@@ -67,3 +67,16 @@ def test_step_option(cli):
     assert cli("gradcheck", SAMPLES[0], "--exact", "--step", "1/3").exit_code == 0
     bad = cli("gradcheck", SAMPLES[0], "--step", "-1")
     assert bad.exit_code == 2 and "--step must be a positive number" in bad.stderr
+
+
+def test_float32_input_is_checked_in_float64(cli, tmp_path):
+    rng = np.random.default_rng(3)
+    np.savez(tmp_path / "p32.npz", A_prev=rng.standard_normal((1, 3, 6, 6)).astype(np.float32),
+             W=rng.standard_normal((2, 3, 3, 3)).astype(np.float32),
+             dZ=rng.standard_normal((1, 2, 3, 3)).astype(np.float32), stride=np.array(2), padding=np.array("same"))
+    assert cli("gradcheck", tmp_path / "p32.npz").exit_code == 0
+
+
+def test_rtol_zero_is_zero(cli):
+    doc = json.loads(cli("gradcheck", SEED, "--rtol", "0", "--json").stdout)
+    assert doc["rtol"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -34,6 +35,7 @@ def test_overflowing_inputs_and_results(cli):
     assert exact.exit_code == 0 and '"Z": [1' + "0" * 400 in exact.stdout
 
 
+@pytest.mark.slow
 def test_limits_are_checked_with_a_way_out(cli, tmp_path):
     big = {"A_prev": np.ones((1, 2, 24, 24)).tolist(), "W": np.ones((2, 2, 3, 3)).tolist(),
            "dZ": np.ones((1, 2, 22, 22)).tolist()}
@@ -98,12 +100,78 @@ def test_an_interrupted_write_leaves_no_partial_file(cli, tmp_path, monkeypatch,
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary file left behind
 
 
-def test_a_failed_write_is_one_line(cli, tmp_path):
-    result = cli("backward", SEED, "--save", tmp_path / "missing" / "r.npz")
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: cannot write {str(tmp_path / 'missing' / 'r.npz')!r}")
-    key = cli("generate", "--seed", "1", "--output", tmp_path / "nodir" / "p.json")
-    assert key.exit_code == 2 and "cannot write" in key.stderr
+@pytest.mark.parametrize("args,message", [
+    (["backward", SEED, "--svg", "{tmp}/no/x.svg"], "cannot write '{tmp}/no/x.svg' (--svg): the folder '{tmp}/no' does not exist"),
+    (["backward", SEED, "--save", "{tmp}/no/x.npz"], "cannot write '{tmp}/no/x.npz' (--save): the folder '{tmp}/no' does not exist"),
+    (["generate", "--seed", "1", "--key", "{tmp}/no/k"], "cannot write '{tmp}/no/k.json' (--key): the folder '{tmp}/no' does not exist"),
+    (["generate", "--seed", "1", "--output", "{tmp}/no/p.json"], "cannot write '{tmp}/no/p.json'"),
+    (["generate", "--seed", "1", "--output", "{tmp}"], "--output '{tmp}' is a directory"),
+])
+def test_unwritable_output_paths_are_refused_before_any_output(cli, tmp_path, args, message):
+    result = cli(*[str(a).format(tmp=tmp_path) for a in args])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {message.format(tmp=tmp_path)}")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_disk_is_one_line():
+    with open("/dev/full", "w") as full:
+        run = subprocess.run([sys.executable, "-m", "convgrad", "backward", str(SEED), "--json"], stdout=full,
+                             stderr=subprocess.PIPE, text=True)
+    assert run.returncode == 2
+    assert run.stderr == "error: cannot write the result: No space left on device\n"
+
+
+@pytest.mark.parametrize("args", [["backward", SEED], ["backward", SEED, "--explain"], ["shape", SEED],
+                                  ["backward", SEED, "--format", "markdown"]])
+def test_closed_pipe_is_141_for_every_view(args):
+    proc = subprocess.Popen([sys.executable, "-m", "convgrad", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # nobody reads: the first write (or the final flush) meets a closed pipe
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, stderr
+    assert stderr == ""
+
+
+def test_written_files_get_ordinary_permissions_and_follow_links(cli, tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert cli("backward", SEED, "--svg", tmp_path / "a.svg").exit_code == 0
+        assert stat.S_IMODE((tmp_path / "a.svg").stat().st_mode) == 0o644
+        real = tmp_path / "real.json"
+        real.write_text("{}")
+        os.chmod(real, 0o640)
+        (tmp_path / "link.json").symlink_to(real)
+        assert cli("generate", "--seed", "2", "--output", tmp_path / "link.json").exit_code == 0
+        assert (tmp_path / "link.json").is_symlink()
+        assert json.loads(real.read_text())["description"].startswith("Generated")
+        assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_non_regular_inputs_are_bounded(cli):
+    result = cli("backward", "/dev/zero", "--max-input-mb", "1")
+    assert result.exit_code == 2 and "holds more than the 1.0 MB input limit" in result.stderr
+
+
+# -- sizes that could hang or exhaust memory ------------------------------------------------------
+
+
+@pytest.mark.parametrize("stride", ["10000000", "100000", "1000000000000000000000"])
+def test_huge_strides_finish_at_once(stride):
+    run = subprocess.run([sys.executable, "-m", "convgrad", "backward", "-x", "1 2 3; 4 5 6; 7 8 9", "-w", "1 1; 1 1",
+                          "--dZ", "1", "--stride", stride, "--json", "-o", "none"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["Z"] == [[12.0]]
+
+
+def test_shape_allocates_nothing(cli_json):
+    doc = cli_json("shape", "--A-prev-shape", "200000x200000", "--W-shape", "3x3")
+    assert doc["output_size"] == [199998, 199998]
+    layer = cli_json("shape", "--A-prev-shape", "64x64x224x224", "--W-shape", "64x64x3x3", "--padding", "1")
+    assert layer["weights"]["conv"] == 64 * 64 * 9
 
 
 def test_paths_in_json_are_only_read(cli, tmp_path):

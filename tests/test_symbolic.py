@@ -141,3 +141,25 @@ def test_numeric_runs_do_not_import_sympy():
     ).replace("{seed!r}", repr(str(SEED)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# -- names: typed ones and automatic ones never merge --------------------------------------------
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-x", '["x","y","z"]', "-w", '["a","b"]', "--dZ", "1 1"],
+     ("error: the name 'b' is both W[1] and the automatic name of b (rename the one you typed, or give b a value "
+      "(\"b\": 0 for no bias))\n")),
+    (["-x", '["dz1","x","y"]', "-w", "[1,1]", "-b", "0"],
+     ("error: the name 'dz1' is both A_prev[0] and the automatic name of dZ[0] (rename the one you typed, or give "
+      "dZ values)\n")),
+])
+def test_automatic_names_never_merge_with_typed_ones(cli, args, message):
+    result = cli("backward", "--symbolic", *args)
+    assert result.exit_code == 2 and result.stderr == message
+
+
+def test_a_name_typed_twice_is_one_symbol(cli):
+    doc = json.loads(cli("backward", "--symbolic", "-x", '["a","a","b"]', "-w", "[1,1]", "-b", "0", "--dZ", "1 1",
+                         "--json").stdout)
+    assert doc["Z"] == ["2*a", "a + b"]
