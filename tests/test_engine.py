@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convgrad import engine
+from convgrad.layers import conv
 from convgrad.geometry import Geometry, output_length, same_padding
 from reference import reference_backward, reference_forward
 
@@ -55,8 +55,8 @@ def _reference(geom, A, W, b, dZ, zero=0.0):
 def test_totals_match_plain_loops(layer):
     geom, A, W, b, dZ = layer
     Z_ref, dW_ref, db_ref, dA_ref = _reference(geom, A, W, b, dZ)
-    np.testing.assert_allclose(engine.forward(A, W, b, geom), Z_ref.astype(float), rtol=1e-12, atol=1e-12)
-    dW, db, dA = engine.backward(A, W, dZ, geom)
+    np.testing.assert_allclose(conv.forward(A, W, b, geom), Z_ref.astype(float), rtol=1e-12, atol=1e-12)
+    dW, db, dA = conv.backward(A, W, dZ, geom)
     np.testing.assert_allclose(dW, dW_ref.astype(float), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(db, db_ref.astype(float), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dA, dA_ref.astype(float), rtol=1e-12, atol=1e-12)
@@ -66,11 +66,11 @@ def test_totals_match_plain_loops(layer):
 @given(layers())
 def test_overlay_contributions_sum_to_totals(layer):
     geom, A, W, b, dZ = layer
-    Z = engine.forward(A, W, b, geom)
-    dW, db, dA = engine.backward(A, W, dZ, geom)
-    running = engine.RunningTotals(A, W, geom)
+    Z = conv.forward(A, W, b, geom)
+    dW, db, dA = conv.backward(A, W, dZ, geom)
+    running = conv.RunningTotals(A, W, geom)
     count = 0
-    for overlay in engine.iter_overlays(A, W, b, dZ, geom):
+    for overlay in conv.iter_overlays(A, W, b, dZ, geom):
         assert overlay.index == count
         np.testing.assert_allclose(overlay.Z, Z[(overlay.n, overlay.c_out) + overlay.position], atol=1e-12)
         running.add(overlay)
@@ -86,10 +86,10 @@ def test_overlay_contributions_sum_to_totals(layer):
 def test_running_totals_jump_equals_walk(layer, data):
     geom, A, W, b, dZ = layer
     index = data.draw(st.integers(0, geom.overlay_count - 1))
-    walked = engine.RunningTotals(A, W, geom)
-    for overlay in engine.iter_overlays(A, W, b, dZ, geom, range(index)):
+    walked = conv.RunningTotals(A, W, geom)
+    for overlay in conv.iter_overlays(A, W, b, dZ, geom, range(index)):
         walked.add(overlay)
-    jumped = engine.RunningTotals.before(index, A, W, dZ, geom)
+    jumped = conv.RunningTotals.before(index, A, W, dZ, geom)
     np.testing.assert_allclose(jumped.dW, walked.dW, atol=1e-12)
     np.testing.assert_allclose(jumped.db, walked.db, atol=1e-12)
     np.testing.assert_allclose(jumped.dA_prev, walked.dA_prev, atol=1e-12)
@@ -101,8 +101,8 @@ def test_gradients_match_central_differences(layer):
     """dL/dx for L = sum(Z * dZ), by (L(x+h) - L(x-h)) / 2h on every entry of W, b and A."""
     geom, A, W, b, dZ = layer
     b = np.zeros(geom.out_channels) if b is None else b
-    loss = lambda A_, W_, b_: float((engine.forward(A_, W_, b_, geom) * dZ).sum())  # noqa: E731
-    dW, db, dA = engine.backward(A, W, dZ, geom)
+    loss = lambda A_, W_, b_: float((conv.forward(A_, W_, b_, geom) * dZ).sum())  # noqa: E731
+    dW, db, dA = conv.backward(A, W, dZ, geom)
     h = 1e-3  # L is linear in each argument, so the difference is exact up to rounding
     for array, grad, which in ((W, dW, 1), (b, db, 2), (A, dA, 0)):
         numeric = np.zeros_like(array)
@@ -126,8 +126,8 @@ def test_exact_rationals_match_plain_loops_exactly(layer):
     A, W, dZ = to_q(A), to_q(W), to_q(dZ)
     b = None if b is None else to_q(b)
     Z_ref, dW_ref, db_ref, dA_ref = _reference(geom, A, W, b, dZ, zero=Fraction(0))
-    assert (engine.forward(A, W, b, geom) == Z_ref).all()
-    dW, db, dA = engine.backward(A, W, dZ, geom)
+    assert (conv.forward(A, W, b, geom) == Z_ref).all()
+    dW, db, dA = conv.backward(A, W, dZ, geom)
     assert (dW == dW_ref).all() and (db == db_ref).all() and (dA == dA_ref).all()
 
 

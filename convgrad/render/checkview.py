@@ -16,7 +16,8 @@ from rich.text import Text
 from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..gradcheck import GradcheckRow
 from ..numbers import format_fraction
-from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
+from ..layers.base import Term
+from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from .grids import Cell, grid
 
 RIGHT, WRONG = "✓", "✗"

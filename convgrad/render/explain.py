@@ -16,7 +16,8 @@ from rich.text import Text
 
 from .. import audits
 from ..api import Result
-from ..engine import Overlay, RunningTotals, interior
+from ..layers.base import Overlay
+from ..layers.conv import RunningTotals, interior
 from ..numbers import drop_noise
 from ..forms import BARE
 from .grids import DISCARDED_STYLE, WINDOW_STYLE, cells_of, stacked, spatial_labels
@@ -44,7 +45,7 @@ def _para(text: str, indent: int = 2) -> Padding:
 
 def output_grid(result: Result, overlay: Overlay, style: Style) -> Text:
     """Z of this sample and filter, the overlay's own output cell bracketed."""
-    Z = result.canonical_totals[0][overlay.n, overlay.c_out]
+    Z = result.canonical_totals.Z[overlay.n, overlay.c_out]
     cells = cells_of(Z, style.fmt)
     cell = cells[overlay.position]
     cell.bracket, cell.style = True, WINDOW_STYLE
@@ -81,8 +82,8 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     finalize = p.domain.finalize
     c = overlay.c_out
     scales = result.scales
-    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales[1][c]))
-    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales[2][c])[()]
+    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales.dW[c]))
+    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales.db[c])[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
     sentence = (f"dZ{z_index} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
@@ -93,7 +94,7 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         lost = [fmt(v) for v, k in zip(np.ravel(overlay.dA_prev), np.ravel(kept)) if k == "lost"]
         sentence += f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, " \
                     f"{'are' if len(lost) != 1 else 'is'} discarded)"
-    dA_scale = None if scales is None else scales[3][interior(g)][overlay.n]
+    dA_scale = None if scales is None else scales.dA_padded[interior(g)][overlay.n]
     dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
     if dA_now.size <= INLINE_LIMIT:
         shown = dA_now[0] if form.kind == BARE else dA_now
@@ -131,8 +132,8 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     yield _para(f"dW is the cross-correlation of the padded A_prev with dZ dilated by the stride (stride − 1 = "
                 f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
                 f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev.")
-    dW_scale = None if scales is None else scales[1]
-    dA_scale = None if scales is None else scales[3][(slice(None), slice(None)) + tuple(
+    dW_scale = None if scales is None else scales.dW
+    dA_scale = None if scales is None else scales.dA_padded[(slice(None), slice(None)) + tuple(
         slice(b, b + n) for n, (b, _) in zip(g.input_size, g.padding))]
     equal_dW = _same(dW_conv, dW_sum, dW_scale)
     equal_dA = _same(dA_conv, dA_sum, dA_scale)
@@ -204,7 +205,7 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
             f"border is padding, not input, so that part is discarded{amount} and the inner "
             f"{'×'.join(map(str, g.input_size))} is dA_prev.", indent=0)
         if is_small(result) and g.dims <= 2:
-            cells = cells_of(drop_noise(crop.padded, None if result.scales is None else result.scales[3]), fmt)
+            cells = cells_of(drop_noise(crop.padded, None if result.scales is None else result.scales.dA_padded), fmt)
             for index in np.ndindex(*crop.padded.shape):
                 if crop.in_padding[index[2:]]:
                     cells[index].text = f"({cells[index].text})"
@@ -247,7 +248,7 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
     yield _para(f"{what}{_index_text(view.user_index)} = sum of the {len(view.terms)} terms = {fmt(view.gradient)}",
                 indent=0)
     if view.array == "W":
-        from ..engine import overlay_index
+        from ..layers.conv import overlay_index
         from .checkview import _ranges
 
         c_out = view.canonical[0]

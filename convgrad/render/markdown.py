@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..api import Result
-from ..engine import Overlay
+from ..layers.base import Overlay
 from ..forms import BARE
 from .human import Formatter, padding_text, per_dim_text, position_text, shape_text, window_words, z_expression
 
