@@ -238,7 +238,7 @@ def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geome
             w = min(width, M - start)
             np.matmul(kernels, _stack_runs(A_cat, m, geom, layout, start, w, buffer), out=Z_cat[:, :, start:start + w])
         found = _outputs(Z_cat.reshape(geom.out_channels, -1), m, geom, layout)
-        if b is None:
+        if bias is None:
             np.moveaxis(Z[n0:n0 + m], 1, 0)[...] = found
         else:
             np.add(found, bias, out=np.moveaxis(Z[n0:n0 + m], 1, 0))

@@ -13,6 +13,8 @@ check the backward pass from the other side.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .geometry import Geometry, applied_kernel, flip_taps
@@ -28,9 +30,23 @@ def dilate(dZ: np.ndarray, stride: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+class InputGradient(NamedTuple):
+    """padded: the gradient of the padded input (N, C_in, *padded); dA_prev: its interior (N, C_in, *spatial)."""
+
+    padded: np.ndarray
+    dA_prev: np.ndarray
+
+
+def _upstream(problem: Problem) -> np.ndarray:
+    """dZ (N, C_out, *out); a forward-only problem has no backward pass to rewrite."""
+    if problem.dZ is None:
+        raise ValueError("the backward pass as convolutions needs dZ")
+    return problem.dZ
+
+
 def dW_by_correlation(problem: Problem) -> np.ndarray:
     """dW (C_out, C_in/G, *k) as corr(pad(A_prev), dilate(dZ, stride)), one group at a time."""
-    g, dZ = problem.geom, problem.dZ
+    g, dZ = problem.geom, _upstream(problem)
     A_pad = conv.pad_input(problem.A_prev, g)
     dZ_dil = dilate(dZ, g.stride)
     Ci, Co = g.in_per_group, g.out_per_group
@@ -49,10 +65,10 @@ def dW_by_correlation(problem: Problem) -> np.ndarray:
     return applied_kernel(applied, g)  # in convolution mode, back to W as given
 
 
-def dA_by_transposed_convolution(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """(gradient of the padded input, dA_prev): full convolution of dilate(dZ) with rot180(W), cropped."""
+def dA_by_transposed_convolution(problem: Problem) -> InputGradient:
+    """The gradient of the padded input and dA_prev: full convolution of dilate(dZ) with rot180(W), cropped."""
     g = problem.geom
-    dZ_dil = dilate(problem.dZ, g.stride)
+    dZ_dil = dilate(_upstream(problem), g.stride)
     rotated = flip_taps(applied_kernel(problem.W, g), g.dims)
     Ci, Co = g.in_per_group, g.out_per_group
     span = tuple(d * (k - 1) for k, d in zip(g.kernel_size, g.dilation))
@@ -67,4 +83,4 @@ def dA_by_transposed_convolution(problem: Problem) -> tuple[np.ndarray, np.ndarr
         # Entries past the last window (stride leftovers) get nothing: they stay 0.
         region = tuple(slice(0, n) for n in result.shape[2:])
         padded[(slice(None), slice(group * Ci, (group + 1) * Ci)) + region] = result
-    return padded, padded[conv.interior(g)]
+    return InputGradient(padded=padded, dA_prev=padded[conv.interior(g)])

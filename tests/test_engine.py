@@ -9,8 +9,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convgrad.layers import conv
-from convgrad.geometry import Geometry, output_length, same_padding
+from convgrad.geometry import Geometry, applied_kernel, applied_tap, flip_taps, output_length, same_padding
+from convgrad.layers import KINDS, conv
+from convgrad.layers.base import Gradients, LayerKind
 from reference import reference_backward, reference_forward
 
 
@@ -129,6 +130,57 @@ def test_exact_rationals_match_plain_loops_exactly(layer):
     assert (conv.forward(A, W, b, geom) == Z_ref).all()
     dW, db, dA = conv.backward(A, W, dZ, geom)
     assert (dW == dW_ref).all() and (db == db_ref).all() and (dA == dA_ref).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(layers(), st.data())
+def test_entry_terms_sum_to_the_totals_exactly(layer, data):
+    """The terms of one entry (what --cell and check's working show) add up to that entry."""
+    geom, A, W, b, dZ = layer
+    to_q = np.vectorize(lambda x: Fraction(round(x * 8), 8), otypes=[object])
+    A, W, dZ = to_q(A), to_q(W), to_q(dZ)
+    b = None if b is None else to_q(b)
+    totals = {"Z": conv.forward(A, W, b, geom)} | conv.backward(A, W, dZ, geom)._asdict()
+    for quantity, total in totals.items():
+        index = tuple(data.draw(st.integers(0, n - 1)) for n in total.shape)
+        terms = list(conv.entry_terms(quantity, index, A, W, b, dZ, geom))
+        assert sum((term.value for term in terms), Fraction(0)) == total[index], quantity
+        overlays = [term.overlay for term in terms if term.overlay is not None]
+        assert overlays == sorted(overlays)
+
+
+def test_every_kind_has_the_protocol_members():
+    """Each registered kind is a module with every LayerKind member (mypy checks their types)."""
+    members = [name for name in vars(LayerKind) if not name.startswith("_")] + list(LayerKind.__annotations__)
+    assert {"name", "geometry", "iter_overlays", "forward", "backward", "entry_terms"} <= set(members)
+    for key, kind in KINDS.items():
+        assert kind.name == key
+        for member in members:
+            assert hasattr(kind, member), (key, member)
+
+
+def test_backward_names_its_gradients():
+    geom = Geometry.build(batch=1, in_channels=1, out_channels=1, groups=1, input_size=(3,), kernel_size=(2,),
+                          stride=(1,), dilation=(1,), padding="valid")
+    gradients = conv.backward(np.array([[[1.0, 2.0, 3.0]]]), np.array([[[0.3, 0.5]]]), np.array([[[-0.1, 0.2]]]), geom)
+    assert isinstance(gradients, Gradients)
+    np.testing.assert_allclose(gradients.dW, [[[0.3, 0.4]]])
+    np.testing.assert_allclose(gradients.db, [0.1])
+    np.testing.assert_allclose(gradients.dA_prev, [[[-0.03, 0.01, 0.1]]])
+
+
+def test_one_flip_for_arrays_and_indices():
+    """applied_kernel and applied_tap are the same flip, and each is its own inverse."""
+    W = np.arange(2 * 1 * 3 * 4).reshape(2, 1, 3, 4)
+    for flip in (False, True):
+        geom = Geometry.build(batch=1, in_channels=1, out_channels=2, groups=1, input_size=(5, 6),
+                              kernel_size=(3, 4), stride=(1, 1), dilation=(1, 1), padding="valid", flip=flip)
+        applied = applied_kernel(W, geom)
+        assert (applied_kernel(applied, geom) == W).all()
+        for tap in np.ndindex(3, 4):
+            assert applied[(1, 0) + tap] == W[(1, 0) + applied_tap(tap, geom)]
+            assert applied_tap(applied_tap(tap, geom), geom) == tap
+    assert (flip_taps(W, 2) == W[:, :, ::-1, ::-1]).all()
 
 
 def test_output_length_formula():

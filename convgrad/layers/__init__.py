@@ -7,16 +7,6 @@ from . import conv
 from .base import Factor, Gradients, LayerKind, NoiseScales, Overlay, Term, Totals
 
 KINDS: dict[str, LayerKind] = {conv.name: conv}
-"""Every layer kind by its name in problems."""
+"""Every layer kind by its name (today convolution alone: problems do not name a kind yet)."""
 
-
-def kind_named(name: str) -> LayerKind:
-    """The layer kind called ``name``; KeyError names the known kinds."""
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise KeyError(f"no layer kind {name!r}; known: {', '.join(sorted(KINDS))}") from None
-
-
-__all__ = ["KINDS", "Factor", "Gradients", "LayerKind", "NoiseScales", "Overlay", "Term", "Totals", "conv",
-           "kind_named"]
+__all__ = ["KINDS", "Factor", "Gradients", "LayerKind", "NoiseScales", "Overlay", "Term", "Totals", "conv"]

@@ -64,11 +64,6 @@ class Overlay:
     db: Any = None
     dA_prev: np.ndarray | None = None
 
-    @property
-    def products(self) -> np.ndarray:
-        """(C_in/G, *k) the terms of Z: kernel * A_slice, tap by tap."""
-        return self.kernel * self.A_slice
-
 
 class Gradients(NamedTuple):
     """The backward totals: dW like W, db (C_out,), dA_prev like A_prev (or padded, if asked)."""

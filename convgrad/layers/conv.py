@@ -401,17 +401,16 @@ def dA_terms(W: np.ndarray, dZ: np.ndarray, index: tuple[int, ...], geom: Geomet
             if offset % s == 0 and 0 <= offset // s < o:
                 pairs.append((offset // s, t))
         per_dim.append(pairs)
-    terms = []
+    terms = {}  # by overlay: an overlay meets x through one tap at most
     for c_out in range(group * geom.out_per_group, (group + 1) * geom.out_per_group):
         for combo in itertools.product(*per_dim):
             position = tuple(p for p, _ in combo)
             tap = tuple(t for _, t in combo)
             z_index = (n, c_out) + position
             w_index = (c_out, ci) + applied_tap(tap, geom)
-            terms.append(Term(overlay_index(n, c_out, position, geom),
-                              (Factor("dZ", z_index, dZ[z_index]), Factor("W", w_index, W[w_index]))))
-    terms.sort(key=lambda term: term.overlay)
-    return terms
+            overlay = overlay_index(n, c_out, position, geom)
+            terms[overlay] = Term(overlay, (Factor("dZ", z_index, dZ[z_index]), Factor("W", w_index, W[w_index])))
+    return [terms[overlay] for overlay in sorted(terms)]
 
 
 def entry_terms(

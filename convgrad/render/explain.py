@@ -121,7 +121,7 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     from ..identities import dA_by_transposed_convolution, dW_by_correlation
 
     dW_conv = dW_by_correlation(p)
-    _, dA_conv = dA_by_transposed_convolution(p)
+    dA_conv = dA_by_transposed_convolution(p).dA_prev
     _, dW_sum, _, dA_sum = result.canonical_totals
     scales = result.scales
     yield Text("")
