@@ -103,7 +103,13 @@ class Geometry:
         padding: str | PaddingPairs,
         flip: bool = False,
     ) -> Geometry:
-        """Resolve the padding and compute the output size (may be < 1: callers validate)."""
+        """Resolve the padding and compute the output size (may be < 1: callers validate).
+
+        Notes
+        -----
+        Per spatial axis, out = floor((n + p_before + p_after - d*(k - 1) - 1) / s) + 1
+        (``output_length``).
+        """
         pairs = resolve_padding(padding, input_size, kernel_size, stride, dilation)
         out = tuple(
             output_length(n, k, s, d, b, a)
