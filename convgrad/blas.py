@@ -24,7 +24,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from .geometry import Geometry, applied_kernel
 
-
 # How it works.
 #
 # The padded input is laid out so that every window tap reads a run of
@@ -224,7 +223,7 @@ def _outputs(runs: np.ndarray, m: int, geom: Geometry, layout: _Layout) -> np.nd
 def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry,
                   dtype: np.dtype) -> np.ndarray:
     """Z (N, C_out, *out), plus b if given: per tile, copy the runs once, then one GEMM per group."""
-    N, G, Ci, Co, P = geom.grouped
+    N, G, Co = geom.batch, geom.groups, geom.out_per_group
     layout = _Layout.of(geom)
     kernels = _stacked_kernels(W, geom, dtype)
     chunk, width = _tiles(geom, layout, dtype.itemsize)
@@ -257,7 +256,7 @@ def backward(
     A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry, dtype: np.dtype, keep_padding: bool
 ) -> AppliedGradients:
     """(dW_applied, dA) by im2col / col2im, tile by tile; see AppliedGradients for shapes."""
-    N, G, Ci, Co, P = geom.grouped
+    N, G, Co = geom.batch, geom.groups, geom.out_per_group
     C = geom.in_channels
     layout = _Layout.of(geom)
     kernels_T = _stacked_kernels(W, geom, dtype).transpose(0, 2, 1)
