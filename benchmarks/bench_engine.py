@@ -1,11 +1,11 @@
-"""Benchmark: convgrad's totals (engine.forward + engine.backward) against PyTorch CPU autograd.
+"""Benchmark: convgrad's totals (conv.forward + conv.backward) against PyTorch CPU autograd.
 
     python benchmarks/bench_engine.py              # the full problems (about 20 s on 2 cores)
     python benchmarks/bench_engine.py --quick      # tiny sizes, a couple of seconds
     python benchmarks/bench_engine.py --repeat 20  # more timed runs per measurement
 
 What is timed, on both sides, is one training step of one convolution layer:
-- ours:  Z = engine.forward(A, W, b); dW, db, dA = engine.backward(A, W, dZ)
+- ours:  Z = conv.forward(A, W, b); dW, db, dA = conv.backward(A, W, dZ)
 - torch: Z = F.conv{1,2,3}d(A, W, b) with requires_grad on A, W and b; Z.backward(dZ)
 Both produce Z, dW, db and dA. A second table times the backward pass alone
 (torch: Z.backward(dZ) on a graph built outside the timer).
@@ -70,7 +70,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from convgrad import engine  # noqa: E402
+from convgrad.layers import conv  # noqa: E402
 from convgrad.geometry import Geometry  # noqa: E402
 from reference import reference_backward, reference_forward  # noqa: E402  (tests/reference.py: plain loops)
 
@@ -185,9 +185,9 @@ def ours(case: Case, dtype: type):
     A, W, b, dZ = case.arrays(dtype)
 
     def step():
-        return (engine.forward(A, W, b, geom),) + engine.backward(A, W, dZ, geom)
+        return (conv.forward(A, W, b, geom),) + conv.backward(A, W, dZ, geom)
 
-    return step, (lambda: engine.backward(A, W, dZ, geom)), step()
+    return step, (lambda: conv.backward(A, W, dZ, geom)), step()
 
 
 def theirs(case: Case, dtype: type):
@@ -331,7 +331,7 @@ def compare(cases: list[Case], repeat: int) -> list[tuple[str, float | None]]:
         ratios.append((case.label, None if torch is None else row["ours64"] / row["torch64"]))
         backward_rows.append((case.label, row["ours bwd64"], row.get("torch bwd64")))
     print()
-    print("backward only, float64, ms (ours: engine.backward; torch: Z.backward(dZ), graph built untimed)")
+    print("backward only, float64, ms (ours: conv.backward; torch: Z.backward(dZ), graph built untimed)")
     print(f"{'problem':44} {'ours':>9} {'torch':>9} {'ratio':>6}")
     for label, mine, other in backward_rows:
         print(f"{label:44} {ms(mine)} {ms(other)} {ratio(mine, other)}")

@@ -19,7 +19,7 @@ _LOCATIONS = {
     "forward": "api",
     "backward": "api",
     "Result": "api",
-    "Overlay": "engine",
+    "Overlay": "layers.base",
     "ConvgradError": "errors",
     "InputError": "errors",
     "UsageError": "errors",
@@ -27,8 +27,8 @@ _LOCATIONS = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Result, backward, forward
-    from .engine import Overlay
     from .errors import ConvgradError, InputError, UsageError
+    from .layers.base import Overlay
 
 
 def __getattr__(name: str) -> Any:

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
-from .engine import Overlay
 from .errors import InputError
 from .numbers import index_label
+from .layers import conv
+from .layers.base import NoiseScales, Overlay, Totals
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
 
@@ -43,17 +43,17 @@ class Result:
         return self.problem.dZ is not None
 
     @cached_property
-    def _totals(self) -> tuple[Any, Any, Any, Any]:
+    def _totals(self) -> Totals:
         p = self.problem
         finalize = p.domain.finalize
         with np.errstate(all="ignore"):  # overflow is reported below, as one clear error
-            Z = finalize(engine.forward(p.A_prev, p.W, p.b, p.geom))
-            totals = (Z, None, None, None)
+            Z = finalize(conv.forward(p.A_prev, p.W, p.b, p.geom))
+            totals = Totals(Z=Z)
             if p.dZ is not None:
-                dW, db, dA_prev = engine.backward(p.A_prev, p.W, p.dZ, p.geom)
-                totals = (Z, finalize(dW), finalize(db), finalize(dA_prev))
+                dW, db, dA_prev = conv.backward(p.A_prev, p.W, p.dZ, p.geom)
+                totals = Totals(Z=Z, dW=finalize(dW), db=finalize(db), dA_prev=finalize(dA_prev))
         if not p.allow_nonfinite and p.domain.dtype != object:
-            for name, array in zip(("Z", "dW", "db", "dA_prev"), totals):
+            for name, array in zip(Totals._fields, totals):
                 if array is not None and not np.isfinite(array).all():
                     index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
                     form = p.form
@@ -67,8 +67,8 @@ class Result:
         return totals
 
     @cached_property
-    def scales(self) -> tuple[Any, Any, Any, Any] | None:
-        """Per entry, the sum of the magnitudes of the terms behind (Z, dW, db, dA_padded).
+    def scales(self) -> NoiseScales | None:
+        """Per entry, the sum of the magnitudes of the terms behind Z, dW, db and dA_padded.
 
         Canonical shapes, dA with its padding. Rounding noise of a float result
         is a small multiple of 1e-16 of its scale; None outside the float domain.
@@ -78,10 +78,11 @@ class Result:
             return None
         A, W = np.abs(p.A_prev), np.abs(p.W)
         b = None if p.b is None else np.abs(p.b)
-        Z = engine.forward(A, W, b, p.geom)
+        Z = conv.forward(A, W, b, p.geom)
         if p.dZ is None:
-            return Z, None, None, None
-        return (Z,) + engine.backward(A, W, np.abs(p.dZ), p.geom, keep_padding=True)
+            return NoiseScales(Z=Z)
+        dW, db, dA_padded = conv.backward(A, W, np.abs(p.dZ), p.geom, keep_padding=True)
+        return NoiseScales(Z=Z, dW=dW, db=db, dA_padded=dA_padded)
 
     def shown(self, name: str) -> Any:
         """A total in the user's form as people should see it: float rounding noise set to 0.
@@ -90,15 +91,17 @@ class Result:
         """
         from .numbers import drop_noise
 
-        index = ("Z", "dW", "db", "dA_prev").index(name)
-        canonical = self._totals[index]
+        if name not in Totals._fields:
+            raise ValueError(f"{name!r} is not one of {Totals._fields}")
+        canonical = getattr(self._totals, name)
         if canonical is None:
             return None
         scales = self.scales
         if scales is not None:
-            scale = scales[index]
             if name == "dA_prev":
-                scale = scale[engine.interior(self.problem.geom)]
+                scale = scales.dA_padded[conv.interior(self.problem.geom)]
+            else:
+                scale = getattr(scales, name)
             canonical = drop_noise(canonical, scale)
         form = self.problem.form
         if name == "dW":
@@ -109,26 +112,26 @@ class Result:
 
     @property
     def Z(self) -> np.ndarray:
-        return self.problem.form.activation_from_canonical(self._totals[0])
+        return self.problem.form.activation_from_canonical(self._totals.Z)
 
     @property
     def dW(self) -> np.ndarray | None:
-        dW = self._totals[1]
+        dW = self._totals.dW
         return None if dW is None else self.problem.form.kernel_from_canonical(dW)
 
     @property
     def db(self) -> Any:
-        db = self._totals[2]
+        db = self._totals.db
         return None if db is None else self.problem.form.bias_from_canonical(db)
 
     @property
     def dA_prev(self) -> np.ndarray | None:
-        dA = self._totals[3]
+        dA = self._totals.dA_prev
         return None if dA is None else self.problem.form.activation_from_canonical(dA)
 
     @property
-    def canonical_totals(self) -> tuple[Any, Any, Any, Any]:
-        """(Z, dW, db, dA_prev) in the engine's channels-first form."""
+    def canonical_totals(self) -> Totals:
+        """Z, dW, db, dA_prev in the canonical channels-first form (see layers/base.py)."""
         return self._totals
 
     @property
@@ -139,10 +142,10 @@ class Result:
         """Engine overlays (channels-first arrays), lazily, in order or at ``indices``."""
         p = self.problem
         finalize = p.domain.finalize
-        for overlay in engine.iter_overlays(p.A_prev, p.W, p.b, p.dZ, p.geom, indices):
+        for overlay in conv.iter_overlays(p.A_prev, p.W, p.b, p.dZ, p.geom, indices):
             yield finalize_overlay(overlay, finalize)
 
-    def walk(self, indices: Iterable[int]) -> Iterator[tuple[Overlay, engine.RunningTotals]]:
+    def walk(self, indices: Iterable[int]) -> Iterator[tuple[Overlay, conv.RunningTotals]]:
         """Overlays at ``indices`` (ascending) with the running totals just after each.
 
         The totals object is updated in place: read it before asking for the next overlay.
@@ -151,12 +154,12 @@ class Result:
         p = self.problem
         if p.dZ is None:
             raise ValueError("running totals need a backward pass")
-        maker = engine.OverlayMaker(p.A_prev, p.W, p.b, p.dZ, p.geom)
+        maker = conv.OverlayMaker(p.A_prev, p.W, p.b, p.dZ, p.geom)
         finalize = p.domain.finalize
-        running = engine.RunningTotals(p.A_prev, p.W, p.geom)
+        running = conv.RunningTotals(p.A_prev, p.W, p.geom)
         for index in indices:
             if index - running.count > _WALK_JUMP:
-                running = engine.RunningTotals.before(index, p.A_prev, p.W, p.dZ, p.geom)
+                running = conv.RunningTotals.before(index, p.A_prev, p.W, p.dZ, p.geom)
             for skipped in range(running.count, index):
                 running.add(maker.make(skipped))
             overlay = maker.make(index)

@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
 from .errors import UsageError
 from .geometry import Geometry
+from .layers import conv
+from .layers.base import Term
+from .layers.conv import dA_terms, db_terms, dW_terms
 from .problem import Problem
-from .terms import Term, dA_terms, db_terms, dW_terms
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,14 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
     g = problem.geom
     if problem.dZ is None or all(b == 0 and a == 0 for b, a in g.padding):
         return None
-    _, _, padded = engine.backward(problem.A_prev, problem.W, problem.dZ, g, keep_padding=True)
+    padded = conv.backward(problem.A_prev, problem.W, problem.dZ, g, keep_padding=True).dA_prev
     padded = problem.domain.finalize(padded)
     mask = np.ones(g.padded_size, dtype=bool)
-    mask[engine.interior(g)[2:]] = False
+    mask[conv.interior(g)[2:]] = False
     outside = padded[(slice(None), slice(None)) + (mask,)] if mask.any() else np.zeros(0)
     discarded = sum((abs(v) for v in np.ravel(outside)), start=0) if padded.dtype == object else float(
         np.abs(outside).sum())
-    return PaddingCrop(padded, mask, padded[engine.interior(g)], discarded)
+    return PaddingCrop(padded, mask, padded[conv.interior(g)], discarded)
 
 
 # -- the reverse view: one cell ------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The float32/float64 totals: im2col and one BLAS GEMM per tile of samples and group.
 
-engine.forward/backward send float arrays here; every other entry type takes
-the engine's tap-by-tap path, and tests check this module against it and
-against plain loops. Shapes are canonical (see engine).
+layers/conv.py's forward/backward send float arrays here; every other entry
+type takes its tap-by-tap path, and tests check this module against it and
+against plain loops. Shapes are canonical (see layers/base.py).
 
 Pure in what it computes, but it keeps two kinds of state for speed: the
 layout of a layer is cached per geometry, and scratch arrays are kept per
@@ -17,23 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd, prod
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .geometry import Geometry
-
-
-def _grouped(geom: Geometry) -> tuple[int, int, int, int, int]:
-    return geom.batch, geom.groups, geom.in_per_group, geom.out_per_group, geom.positions_per_map
-
-
-def _applied(W: np.ndarray, geom: Geometry) -> np.ndarray:
-    """W as slid over the input: flipped along every spatial axis in convolution mode."""
-    if not geom.flip:
-        return W
-    return W[(slice(None), slice(None)) + (slice(None, None, -1),) * geom.dims]
-
+from .geometry import Geometry, applied_kernel
 
 # How it works.
 #
@@ -221,7 +210,7 @@ def _stack_runs(A_cat: np.ndarray, m: int, geom: Geometry, layout: _Layout, star
 
 def _stacked_kernels(W: np.ndarray, geom: Geometry, dtype: np.dtype) -> np.ndarray:
     """(G, Co, Ci*T) the applied kernel, contiguous, columns in the order of X's rows."""
-    return np.ascontiguousarray(_applied(W, geom), dtype=dtype).reshape(geom.groups, geom.out_per_group, -1)
+    return np.ascontiguousarray(applied_kernel(W, geom), dtype=dtype).reshape(geom.groups, geom.out_per_group, -1)
 
 
 def _outputs(runs: np.ndarray, m: int, geom: Geometry, layout: _Layout) -> np.ndarray:
@@ -234,7 +223,7 @@ def _outputs(runs: np.ndarray, m: int, geom: Geometry, layout: _Layout) -> np.nd
 def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry,
                   dtype: np.dtype) -> np.ndarray:
     """Z (N, C_out, *out), plus b if given: per tile, copy the runs once, then one GEMM per group."""
-    N, G, Ci, Co, P = _grouped(geom)
+    N, G, Co = geom.batch, geom.groups, geom.out_per_group
     layout = _Layout.of(geom)
     kernels = _stacked_kernels(W, geom, dtype)
     chunk, width = _tiles(geom, layout, dtype.itemsize)
@@ -248,18 +237,26 @@ def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geome
             w = min(width, M - start)
             np.matmul(kernels, _stack_runs(A_cat, m, geom, layout, start, w, buffer), out=Z_cat[:, :, start:start + w])
         found = _outputs(Z_cat.reshape(geom.out_channels, -1), m, geom, layout)
-        if b is None:
+        if bias is None:
             np.moveaxis(Z[n0:n0 + m], 1, 0)[...] = found
         else:
             np.add(found, bias, out=np.moveaxis(Z[n0:n0 + m], 1, 0))
     return Z
 
 
+class AppliedGradients(NamedTuple):
+    """dW_applied (G, Co, Ci*T): the gradient of the applied (possibly flipped) kernel, taps
+    in C order; dA: dA_prev (N, C_in, *spatial), or (N, C_in, *padded) with keep_padding."""
+
+    dW_applied: np.ndarray
+    dA: np.ndarray
+
+
 def backward(
     A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry, dtype: np.dtype, keep_padding: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(dW_applied (G, Co, Ci*T), dA_prev or dA_pad) by im2col / col2im, tile by tile."""
-    N, G, Ci, Co, P = _grouped(geom)
+) -> AppliedGradients:
+    """(dW_applied, dA) by im2col / col2im, tile by tile; see AppliedGradients for shapes."""
+    N, G, Co = geom.batch, geom.groups, geom.out_per_group
     C = geom.in_channels
     layout = _Layout.of(geom)
     kernels_T = _stacked_kernels(W, geom, dtype).transpose(0, 2, 1)
@@ -301,4 +298,4 @@ def backward(
         for box, phase, grid in back:
             gradient = dA_tile[(slice(None), phase, slice(None)) + grid]
             dA[(slice(n0, n0 + m), slice(None)) + box] = np.moveaxis(gradient, 0, 1)
-    return (dW if Co >= 32 else dW.transpose(0, 2, 1)), dA
+    return AppliedGradients(dW_applied=dW if Co >= 32 else dW.transpose(0, 2, 1), dA=dA)

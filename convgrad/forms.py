@@ -107,9 +107,6 @@ class Form:
         """(C_out,) -> a scalar in the bare form."""
         return array[0] if self.kind == BARE else array
 
-    def position_from_canonical(self, position: tuple[int, ...]) -> list[int]:
-        return list(position)
-
     # -- single indices ---------------------------------------------------------------------
 
     def activation_index(self, index: tuple[int, ...]) -> tuple[int, ...]:

@@ -8,8 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from typing import NamedTuple
+
+import numpy as np
 
 PaddingPairs = tuple[tuple[int, int], ...]
+
+
+class GroupedShape(NamedTuple):
+    """The sizes the grouped products run over: N, G, C_in/G, C_out/G and P = prod(out)."""
+
+    batch: int
+    groups: int
+    in_per_group: int
+    out_per_group: int
+    positions: int
 
 
 def output_length(size: int, kernel: int, stride: int, dilation: int, before: int, after: int) -> int:
@@ -90,7 +103,13 @@ class Geometry:
         padding: str | PaddingPairs,
         flip: bool = False,
     ) -> Geometry:
-        """Resolve the padding and compute the output size (may be < 1: callers validate)."""
+        """Resolve the padding and compute the output size (may be < 1: callers validate).
+
+        Notes
+        -----
+        Per spatial axis, out = floor((n + p_before + p_after - d*(k - 1) - 1) / s) + 1
+        (``output_length``).
+        """
         pairs = resolve_padding(padding, input_size, kernel_size, stride, dilation)
         out = tuple(
             output_length(n, k, s, d, b, a)
@@ -127,6 +146,12 @@ class Geometry:
     def dilated_kernel_size(self) -> tuple[int, ...]:
         return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
 
+    @property
+    def grouped(self) -> GroupedShape:
+        """(N, G, C_in/G, C_out/G, P): the shapes of the per-group matrix products."""
+        return GroupedShape(self.batch, self.groups, self.in_per_group, self.out_per_group,
+                            self.positions_per_map)
+
     def group_of(self, c_out: int) -> int:
         return c_out // self.out_per_group
 
@@ -142,13 +167,6 @@ class Geometry:
         """
         return tuple(p * s - b for p, s, (b, _) in zip(position, self.stride, self.padding))
 
-    def window_indices(self, position: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-        """Per spatial dim, the A_prev coordinates of every tap of the window."""
-        return tuple(
-            tuple(start + d * i for i in range(k))
-            for start, d, k in zip(self.window_start(position), self.dilation, self.kernel_size)
-        )
-
     def covered(self) -> tuple[tuple[bool, ...], ...]:
         """Per spatial dim, for each A_prev index, whether any window tap reaches it."""
         result = []
@@ -162,3 +180,29 @@ class Geometry:
                         hit[x] = True
             result.append(tuple(hit))
         return tuple(result)
+
+
+def flip_taps(array: np.ndarray, dims: int) -> np.ndarray:
+    """``array`` (..., *k) reversed along its last ``dims`` axes (a view): the 180° rotation.
+
+    Used on W (C_out, C_in/G, *k), one filter or window (C_in/G, *k), or dZ (N, C, *out).
+    """
+    return array[(Ellipsis,) + (slice(None, None, -1),) * dims]
+
+
+def applied_kernel(W: np.ndarray, geom: Geometry) -> np.ndarray:
+    """W (C_out, C_in/G, *k) or one filter (C_in/G, *k) as slid over the input.
+
+    Flipped along every spatial axis in convolution mode, as given in
+    cross-correlation mode. Its own inverse: it also maps a gradient with
+    respect to the applied kernel back onto W as given.
+    """
+    return flip_taps(W, geom.dims) if geom.flip else W
+
+
+def applied_tap(tap: tuple[int, ...], geom: Geometry) -> tuple[int, ...]:
+    """The index into W's taps (*k) of the weight met at window tap ``tap``; its own inverse.
+
+    The index form of ``applied_kernel``: k-1-t per axis in convolution mode.
+    """
+    return tuple(k - 1 - t for t, k in zip(tap, geom.kernel_size)) if geom.flip else tap

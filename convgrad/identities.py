@@ -7,16 +7,18 @@
   rotated 180° (the transposed convolution), then cropped to A_prev:
       dA_pad[n, c_in, x] = sum_{c_out, t} dZ_dil[n, c_out, x - d·t] · W[c_out, c_in, t]
 
-Both are evaluated with ``engine.forward`` (never ``engine.backward``), so they
+Both are evaluated with ``conv.forward`` (never ``conv.backward``), so they
 check the backward pass from the other side.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from . import engine
-from .geometry import Geometry
+from .geometry import Geometry, applied_kernel, flip_taps
+from .layers import conv
 from .problem import Problem
 
 
@@ -28,10 +30,24 @@ def dilate(dZ: np.ndarray, stride: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+class InputGradient(NamedTuple):
+    """padded: the gradient of the padded input (N, C_in, *padded); dA_prev: its interior (N, C_in, *spatial)."""
+
+    padded: np.ndarray
+    dA_prev: np.ndarray
+
+
+def _upstream(problem: Problem) -> np.ndarray:
+    """dZ (N, C_out, *out); a forward-only problem has no backward pass to rewrite."""
+    if problem.dZ is None:
+        raise ValueError("the backward pass as convolutions needs dZ")
+    return problem.dZ
+
+
 def dW_by_correlation(problem: Problem) -> np.ndarray:
     """dW (C_out, C_in/G, *k) as corr(pad(A_prev), dilate(dZ, stride)), one group at a time."""
-    g, dZ = problem.geom, problem.dZ
-    A_pad = engine.pad_input(problem.A_prev, g)
+    g, dZ = problem.geom, _upstream(problem)
+    A_pad = conv.pad_input(problem.A_prev, g)
     dZ_dil = dilate(dZ, g.stride)
     Ci, Co = g.in_per_group, g.out_per_group
     parts = []
@@ -42,19 +58,18 @@ def dW_by_correlation(problem: Problem) -> np.ndarray:
         corr = Geometry.build(batch=Ci, in_channels=g.batch, out_channels=Co, groups=1,
                               input_size=g.padded_size, kernel_size=kernels.shape[2:], stride=g.dilation,
                               dilation=(1,) * g.dims, padding="valid")
-        full = engine.forward(np.ascontiguousarray(inputs), np.ascontiguousarray(kernels), None, corr)
+        full = conv.forward(np.ascontiguousarray(inputs), np.ascontiguousarray(kernels), None, corr)
         taps = full[(slice(None), slice(None)) + tuple(slice(0, k) for k in g.kernel_size)]
         parts.append(np.swapaxes(taps, 0, 1))  # (C_out/G, C_in/G, *k)
     applied = np.concatenate(parts, axis=0)
-    return engine.applied_kernel(applied, g)  # in convolution mode, back to W as given
+    return applied_kernel(applied, g)  # in convolution mode, back to W as given
 
 
-def dA_by_transposed_convolution(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
-    """(gradient of the padded input, dA_prev): full convolution of dilate(dZ) with rot180(W), cropped."""
+def dA_by_transposed_convolution(problem: Problem) -> InputGradient:
+    """The gradient of the padded input and dA_prev: full convolution of dilate(dZ) with rot180(W), cropped."""
     g = problem.geom
-    dZ_dil = dilate(problem.dZ, g.stride)
-    applied = engine.applied_kernel(problem.W, g)
-    rotated = applied[(slice(None), slice(None)) + (slice(None, None, -1),) * g.dims]
+    dZ_dil = dilate(_upstream(problem), g.stride)
+    rotated = flip_taps(applied_kernel(problem.W, g), g.dims)
     Ci, Co = g.in_per_group, g.out_per_group
     span = tuple(d * (k - 1) for k, d in zip(g.kernel_size, g.dilation))
     padded = np.zeros(problem.A_prev.shape[:2] + g.padded_size, dtype=np.result_type(problem.W, problem.dZ))
@@ -63,9 +78,9 @@ def dA_by_transposed_convolution(problem: Problem) -> tuple[np.ndarray, np.ndarr
         full = Geometry.build(batch=g.batch, in_channels=Co, out_channels=Ci, groups=1,
                               input_size=dZ_dil.shape[2:], kernel_size=g.kernel_size, stride=(1,) * g.dims,
                               dilation=g.dilation, padding=tuple((e, e) for e in span))
-        result = engine.forward(np.ascontiguousarray(dZ_dil[:, group * Co:(group + 1) * Co]),
+        result = conv.forward(np.ascontiguousarray(dZ_dil[:, group * Co:(group + 1) * Co]),
                                 np.ascontiguousarray(kernels), None, full)
         # Entries past the last window (stride leftovers) get nothing: they stay 0.
         region = tuple(slice(0, n) for n in result.shape[2:])
         padded[(slice(None), slice(group * Ci, (group + 1) * Ci)) + region] = result
-    return padded, padded[engine.interior(g)]
+    return InputGradient(padded=padded, dA_prev=padded[conv.interior(g)])

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .engine import overlay_index
+from .layers.conv import overlay_index
 from .errors import InputError
 from .geometry import Geometry
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from . import engine
-from .geometry import Geometry
+from .geometry import Geometry, applied_kernel, flip_taps
+from .layers import conv
 from .problem import Problem
 
 #: Variants that walk every overlay are skipped above this many overlays.
@@ -58,7 +58,7 @@ def _zeros(problem: Problem, shape: tuple[int, ...]) -> np.ndarray:
 
 def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, keep_padding: bool = False):
     geom = geom or problem.geom
-    return engine.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom,
+    return conv.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom,
                            keep_padding=keep_padding)
 
 
@@ -67,12 +67,12 @@ def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, ke
 
 def _flipped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     geom = dataclasses.replace(problem.geom, flip=not problem.geom.flip)
-    Z = engine.forward(problem.A_prev, problem.W, problem.b, geom)
+    Z = conv.forward(problem.A_prev, problem.W, problem.b, geom)
     if problem.dZ is None:
         return {"Z": [("", _finalize(problem, "Z", Z))]}
     dW, _, dA = _backward(problem, geom)
     # A student sliding the rotated kernel reports dW for the rotated kernel or for W as given: both.
-    dW_as_slid = engine.applied_kernel(dW, geom)
+    dW_as_slid = applied_kernel(dW, geom)
     return {"Z": [("", _finalize(problem, "Z", Z))],
             "dW": [("", _finalize(problem, "dW", dW)), ("rotated", _finalize(problem, "dW", dW_as_slid))],
             "dA_prev": [("", _finalize(problem, "dA_prev", dA))]}
@@ -97,7 +97,7 @@ def _stride_one(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     full = Geometry.build(batch=g.batch, in_channels=g.in_channels, out_channels=g.out_channels, groups=g.groups,
                           input_size=g.input_size, kernel_size=g.kernel_size, stride=ones, dilation=g.dilation,
                           padding=g.padding, flip=g.flip)
-    Z = engine.forward(problem.A_prev, problem.W, problem.b, full)
+    Z = conv.forward(problem.A_prev, problem.W, problem.b, full)
     if problem.dZ is None:
         return {"Z": [("", _finalize(problem, "Z", Z))]}
     # Backward with the given dZ, windows placed one step apart instead of s apart.
@@ -201,14 +201,14 @@ def _overwrite(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
         return {}
     dW, db = _zeros(problem, problem.W.shape), _zeros(problem, (g.out_channels,))
     dA_pad = _zeros(problem, problem.A_prev.shape[:2] + g.padded_size)
-    for overlay in engine.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
+    for overlay in conv.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
         dW[overlay.c_out] = overlay.dW
         db[overlay.c_out] = overlay.db
-        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + engine.window_taps(
+        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + conv.window_taps(
             overlay.window_start, g)
         dA_pad[taps] = overlay.dA_prev
     return {"dW": [("", _finalize(problem, "dW", dW))], "db": [("", _finalize(problem, "db", db))],
-            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[engine.interior(g)]))]}
+            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))]}
 
 
 def _overwrite_sentence(problem: Problem, quantity: str, label: str) -> str:
@@ -227,14 +227,13 @@ def _swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
         return {}
     dW = _zeros(problem, problem.W.shape)
     dA_pad = _zeros(problem, problem.A_prev.shape[:2] + g.padded_size)
-    unflip = (slice(None),) + (slice(None, None, -1) if g.flip else slice(None),) * g.dims
-    for overlay in engine.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
-        dW[overlay.c_out] = dW[overlay.c_out] + (overlay.dZ * overlay.kernel)[unflip]
-        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + engine.window_taps(
+    for overlay in conv.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
+        dW[overlay.c_out] = dW[overlay.c_out] + applied_kernel(overlay.dZ * overlay.kernel, g)
+        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + conv.window_taps(
             overlay.window_start, g)
         dA_pad[taps] = dA_pad[taps] + overlay.dZ * overlay.A_slice
     return {"dW": [("", _finalize(problem, "dW", dW))],
-            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[engine.interior(g)]))]}
+            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))]}
 
 
 def _swapped_sentence(problem: Problem, quantity: str, label: str) -> str:
@@ -252,7 +251,7 @@ def _rotated_dZ(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     g = problem.geom
     if problem.dZ is None:
         return {}
-    rotated = problem.dZ[(slice(None), slice(None)) + (slice(None, None, -1),) * g.dims]
+    rotated = flip_taps(problem.dZ, g.dims)
     dW, _, _ = _backward(problem, dZ=np.ascontiguousarray(rotated))
     return {"dW": [("", _finalize(problem, "dW", dW))]}
 
@@ -269,7 +268,7 @@ def _bias_results(problem: Problem) -> tuple[Any, Any, Any] | None:
     g = problem.geom
     if problem.b is None or not any(problem.b != 0):
         return None
-    Z = engine.forward(problem.A_prev, problem.W, problem.b, g)
+    Z = conv.forward(problem.A_prev, problem.W, problem.b, g)
     return Z, problem.b.reshape((1, -1) + (1,) * g.dims), g.in_per_group * prod(g.kernel_size)
 
 

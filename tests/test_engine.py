@@ -9,8 +9,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convgrad import engine
-from convgrad.geometry import Geometry, output_length, same_padding
+from convgrad.geometry import Geometry, applied_kernel, applied_tap, flip_taps, output_length, same_padding
+from convgrad.layers import KINDS, conv
+from convgrad.layers.base import Gradients, LayerKind
 from reference import reference_backward, reference_forward
 
 
@@ -55,8 +56,8 @@ def _reference(geom, A, W, b, dZ, zero=0.0):
 def test_totals_match_plain_loops(layer):
     geom, A, W, b, dZ = layer
     Z_ref, dW_ref, db_ref, dA_ref = _reference(geom, A, W, b, dZ)
-    np.testing.assert_allclose(engine.forward(A, W, b, geom), Z_ref.astype(float), rtol=1e-12, atol=1e-12)
-    dW, db, dA = engine.backward(A, W, dZ, geom)
+    np.testing.assert_allclose(conv.forward(A, W, b, geom), Z_ref.astype(float), rtol=1e-12, atol=1e-12)
+    dW, db, dA = conv.backward(A, W, dZ, geom)
     np.testing.assert_allclose(dW, dW_ref.astype(float), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(db, db_ref.astype(float), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dA, dA_ref.astype(float), rtol=1e-12, atol=1e-12)
@@ -66,11 +67,11 @@ def test_totals_match_plain_loops(layer):
 @given(layers())
 def test_overlay_contributions_sum_to_totals(layer):
     geom, A, W, b, dZ = layer
-    Z = engine.forward(A, W, b, geom)
-    dW, db, dA = engine.backward(A, W, dZ, geom)
-    running = engine.RunningTotals(A, W, geom)
+    Z = conv.forward(A, W, b, geom)
+    dW, db, dA = conv.backward(A, W, dZ, geom)
+    running = conv.RunningTotals(A, W, geom)
     count = 0
-    for overlay in engine.iter_overlays(A, W, b, dZ, geom):
+    for overlay in conv.iter_overlays(A, W, b, dZ, geom):
         assert overlay.index == count
         np.testing.assert_allclose(overlay.Z, Z[(overlay.n, overlay.c_out) + overlay.position], atol=1e-12)
         running.add(overlay)
@@ -86,10 +87,10 @@ def test_overlay_contributions_sum_to_totals(layer):
 def test_running_totals_jump_equals_walk(layer, data):
     geom, A, W, b, dZ = layer
     index = data.draw(st.integers(0, geom.overlay_count - 1))
-    walked = engine.RunningTotals(A, W, geom)
-    for overlay in engine.iter_overlays(A, W, b, dZ, geom, range(index)):
+    walked = conv.RunningTotals(A, W, geom)
+    for overlay in conv.iter_overlays(A, W, b, dZ, geom, range(index)):
         walked.add(overlay)
-    jumped = engine.RunningTotals.before(index, A, W, dZ, geom)
+    jumped = conv.RunningTotals.before(index, A, W, dZ, geom)
     np.testing.assert_allclose(jumped.dW, walked.dW, atol=1e-12)
     np.testing.assert_allclose(jumped.db, walked.db, atol=1e-12)
     np.testing.assert_allclose(jumped.dA_prev, walked.dA_prev, atol=1e-12)
@@ -101,8 +102,8 @@ def test_gradients_match_central_differences(layer):
     """dL/dx for L = sum(Z * dZ), by (L(x+h) - L(x-h)) / 2h on every entry of W, b and A."""
     geom, A, W, b, dZ = layer
     b = np.zeros(geom.out_channels) if b is None else b
-    loss = lambda A_, W_, b_: float((engine.forward(A_, W_, b_, geom) * dZ).sum())  # noqa: E731
-    dW, db, dA = engine.backward(A, W, dZ, geom)
+    loss = lambda A_, W_, b_: float((conv.forward(A_, W_, b_, geom) * dZ).sum())  # noqa: E731
+    dW, db, dA = conv.backward(A, W, dZ, geom)
     h = 1e-3  # L is linear in each argument, so the difference is exact up to rounding
     for array, grad, which in ((W, dW, 1), (b, db, 2), (A, dA, 0)):
         numeric = np.zeros_like(array)
@@ -126,9 +127,60 @@ def test_exact_rationals_match_plain_loops_exactly(layer):
     A, W, dZ = to_q(A), to_q(W), to_q(dZ)
     b = None if b is None else to_q(b)
     Z_ref, dW_ref, db_ref, dA_ref = _reference(geom, A, W, b, dZ, zero=Fraction(0))
-    assert (engine.forward(A, W, b, geom) == Z_ref).all()
-    dW, db, dA = engine.backward(A, W, dZ, geom)
+    assert (conv.forward(A, W, b, geom) == Z_ref).all()
+    dW, db, dA = conv.backward(A, W, dZ, geom)
     assert (dW == dW_ref).all() and (db == db_ref).all() and (dA == dA_ref).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(layers(), st.data())
+def test_entry_terms_sum_to_the_totals_exactly(layer, data):
+    """The terms of one entry (what --cell and check's working show) add up to that entry."""
+    geom, A, W, b, dZ = layer
+    to_q = np.vectorize(lambda x: Fraction(round(x * 8), 8), otypes=[object])
+    A, W, dZ = to_q(A), to_q(W), to_q(dZ)
+    b = None if b is None else to_q(b)
+    totals = {"Z": conv.forward(A, W, b, geom)} | conv.backward(A, W, dZ, geom)._asdict()
+    for quantity, total in totals.items():
+        index = tuple(data.draw(st.integers(0, n - 1)) for n in total.shape)
+        terms = list(conv.entry_terms(quantity, index, A, W, b, dZ, geom))
+        assert sum((term.value for term in terms), Fraction(0)) == total[index], quantity
+        overlays = [term.overlay for term in terms if term.overlay is not None]
+        assert overlays == sorted(overlays)
+
+
+def test_every_kind_has_the_protocol_members():
+    """Each registered kind is a module with every LayerKind member (mypy checks their types)."""
+    members = [name for name in vars(LayerKind) if not name.startswith("_")] + list(LayerKind.__annotations__)
+    assert {"name", "geometry", "iter_overlays", "forward", "backward", "entry_terms"} <= set(members)
+    for key, kind in KINDS.items():
+        assert kind.name == key
+        for member in members:
+            assert hasattr(kind, member), (key, member)
+
+
+def test_backward_names_its_gradients():
+    geom = Geometry.build(batch=1, in_channels=1, out_channels=1, groups=1, input_size=(3,), kernel_size=(2,),
+                          stride=(1,), dilation=(1,), padding="valid")
+    gradients = conv.backward(np.array([[[1.0, 2.0, 3.0]]]), np.array([[[0.3, 0.5]]]), np.array([[[-0.1, 0.2]]]), geom)
+    assert isinstance(gradients, Gradients)
+    np.testing.assert_allclose(gradients.dW, [[[0.3, 0.4]]])
+    np.testing.assert_allclose(gradients.db, [0.1])
+    np.testing.assert_allclose(gradients.dA_prev, [[[-0.03, 0.01, 0.1]]])
+
+
+def test_one_flip_for_arrays_and_indices():
+    """applied_kernel and applied_tap are the same flip, and each is its own inverse."""
+    W = np.arange(2 * 1 * 3 * 4).reshape(2, 1, 3, 4)
+    for flip in (False, True):
+        geom = Geometry.build(batch=1, in_channels=1, out_channels=2, groups=1, input_size=(5, 6),
+                              kernel_size=(3, 4), stride=(1, 1), dilation=(1, 1), padding="valid", flip=flip)
+        applied = applied_kernel(W, geom)
+        assert (applied_kernel(applied, geom) == W).all()
+        for tap in np.ndindex(3, 4):
+            assert applied[(1, 0) + tap] == W[(1, 0) + applied_tap(tap, geom)]
+            assert applied_tap(applied_tap(tap, geom), geom) == tap
+    assert (flip_taps(W, 2) == W[:, :, ::-1, ::-1]).all()
 
 
 def test_output_length_formula():

@@ -1,6 +1,6 @@
-"""The float32/float64 fast path of engine.forward / engine.backward (im2col + BLAS) against
-plain loops, exact rationals and the generic one-tap-at-a-time path, plus a smoke run of the
-benchmark script. No timing assertions: speed is measured by benchmarks/bench_engine.py only."""
+"""The float32/float64 fast path of conv.forward / conv.backward (im2col + BLAS) against plain
+loops, exact rationals and the generic one-tap-at-a-time path, plus a smoke run of the benchmark
+script. No timing assertions: speed is measured by benchmarks/bench_engine.py only."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convgrad import blas, engine
-from convgrad.geometry import Geometry
+from convgrad import blas
+from convgrad.geometry import Geometry, applied_kernel
+from convgrad.layers import conv
 from reference import reference_backward, reference_forward
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def _reference(geom, A, W, b, dZ, zero=0.0):
 
 
 def _totals(geom, A, W, b, dZ):
-    return (engine.forward(A, W, b, geom),) + engine.backward(A, W, dZ, geom)
+    return (conv.forward(A, W, b, geom),) + conv.backward(A, W, dZ, geom)
 
 
 def _assert_close(ours, reference, rtol):
@@ -99,12 +100,12 @@ def test_float64_matches_plain_loops(layer, tile_bytes):
 def test_keep_padding_matches_the_generic_path(layer, tile_bytes):
     """The gradient of the padded input, padding included, equals the one-tap-at-a-time path's."""
     geom, A, W, b, dZ = layer
-    dW, db, dA_pad = engine.backward(A, W, dZ, geom, keep_padding=True)
+    dW, db, dA_pad = conv.backward(A, W, dZ, geom, keep_padding=True)
     assert dA_pad.shape == (geom.batch, geom.in_channels) + geom.padded_size
-    dW_taps, dA_taps = engine._backward_taps(A, W, dZ, geom)
+    dW_taps, dA_taps = conv._backward_taps(A, W, dZ, geom)
     np.testing.assert_allclose(dA_pad, dA_taps.reshape(dA_pad.shape), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dW, engine.applied_kernel(dW_taps.reshape(W.shape), geom), rtol=1e-12, atol=1e-12)
-    np.testing.assert_array_equal(dA_pad[engine.interior(geom)], engine.backward(A, W, dZ, geom)[2])
+    np.testing.assert_allclose(dW, applied_kernel(dW_taps.reshape(W.shape), geom), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(dA_pad[conv.interior(geom)], conv.backward(A, W, dZ, geom).dA_prev)
 
 
 @settings(max_examples=60, deadline=None)
@@ -125,10 +126,10 @@ def test_mixed_dtypes_promote_as_numpy_does():
     W = rng.standard_normal((4, 1, 3, 2)).astype(np.float32)
     b = rng.standard_normal(4)  # float64 bias over float32 products: Z is float64
     dZ = rng.standard_normal((2, 4) + geom.output_size).astype(np.float32)
-    Z = engine.forward(A.astype(np.float32), W, b, geom)
+    Z = conv.forward(A.astype(np.float32), W, b, geom)
     assert Z.dtype == np.float64
-    assert engine.forward(A.astype(np.float32), W, b.astype(np.float32), geom).dtype == np.float32
-    dW, db, dA = engine.backward(A, W, dZ, geom)  # int64 with float32: float64, as np.result_type says
+    assert conv.forward(A.astype(np.float32), W, b.astype(np.float32), geom).dtype == np.float32
+    dW, db, dA = conv.backward(A, W, dZ, geom)  # int64 with float32: float64, as np.result_type says
     assert dW.dtype == dA.dtype == np.float64 and db.dtype == np.float32
     _assert_close((Z, dW, db, dA), _reference(geom, A.astype(float), W.astype(float), b, dZ.astype(float)), 1e-5)
 

@@ -39,15 +39,15 @@ def test_exact_table_says_equal(cli):
 
 def test_a_wrong_backward_fails(cli, monkeypatch):
     """The check can fail: break the analytic gradient and it says so, exit 1."""
-    from convgrad import engine
+    from convgrad.layers import conv
 
-    real = engine.backward
+    real = conv.backward
 
     def broken(*args, **kwargs):
         dW, db, dA = real(*args, **kwargs)
         return dW * 1.01, db, dA
 
-    monkeypatch.setattr(engine, "backward", broken)
+    monkeypatch.setattr(conv, "backward", broken)
     result = cli("gradcheck", SAMPLES[0], "--json")
     assert result.exit_code == 1
     doc = json.loads(result.stdout)

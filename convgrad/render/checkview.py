@@ -16,8 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
+from ..layers.base import Term
+from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from ..numbers import format_fraction, index_label
-from ..terms import Term, dA_terms, db_terms, dW_terms, z_terms
 from .grids import Cell, grid
 from .text import factor_label, paren_negative, ranges, slice_label
 

@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import Result
-from ..engine import Overlay, RunningTotals, interior
+from ..layers.base import Overlay
+from ..layers.conv import RunningTotals, interior
 from ..forms import BARE
 from ..numbers import drop_noise, index_label
 from .grids import activation_text, is_small, output_grid, paragraph, window_array, window_grid
@@ -51,8 +52,8 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     finalize = p.domain.finalize
     c = overlay.c_out
     scales = result.scales
-    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales[1][c]))
-    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales[2][c])[()]
+    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales.dW[c]))
+    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales.db[c])[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
     sentence = (f"d{z_label} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
@@ -63,7 +64,7 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         lost = [fmt(v) for v, k in zip(np.ravel(overlay.dA_prev), np.ravel(kept)) if k == "lost"]
         sentence += f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, " \
                     f"{'are' if len(lost) != 1 else 'is'} discarded)"
-    dA_scale = None if scales is None else scales[3][interior(g)][overlay.n]
+    dA_scale = None if scales is None else scales.dA_padded[interior(g)][overlay.n]
     dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
     if dA_now.size <= INLINE_LIMIT:
         shown = dA_now[0] if form.kind == BARE else dA_now
@@ -90,7 +91,7 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     from ..identities import dA_by_transposed_convolution, dW_by_correlation
 
     dW_conv = dW_by_correlation(p)
-    _, dA_conv = dA_by_transposed_convolution(p)
+    dA_conv = dA_by_transposed_convolution(p).dA_prev
     _, dW_sum, _, dA_sum = result.canonical_totals
     scales = result.scales
     yield Text("")
@@ -101,8 +102,8 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     yield paragraph(f"dW is the cross-correlation of the padded A_prev with dZ dilated by the stride (stride − 1 = "
                 f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
                 f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev.")
-    dW_scale = None if scales is None else scales[1]
-    dA_scale = None if scales is None else scales[3][interior(g)]
+    dW_scale = None if scales is None else scales.dW
+    dA_scale = None if scales is None else scales.dA_padded[interior(g)]
     equal_dW = _same(dW_conv, dW_sum, dW_scale)
     equal_dA = _same(dA_conv, dA_sum, dA_scale)
     table = Table.grid(padding=(0, 4))

@@ -16,12 +16,12 @@ import numpy as np
 from rich.padding import Padding
 from rich.text import Text
 
-from ..engine import interior, window_taps
+from ..layers.conv import interior, window_taps
 from .text import Formatter, Style
 
 if TYPE_CHECKING:
     from ..api import Result
-    from ..engine import Overlay
+    from ..layers.base import Overlay
     from ..geometry import Geometry
 
 #: Inputs with up to this many padded entries per sample are drawn in full.
@@ -197,7 +197,7 @@ def window_grid(overlay: Overlay, result: Result, style: Style) -> Text:
 
 def output_grid(result: Result, overlay: Overlay, style: Style) -> Text:
     """Z of this sample and filter, the overlay's own output cell bracketed."""
-    Z = result.canonical_totals[0][overlay.n, overlay.c_out]
+    Z = result.canonical_totals.Z[overlay.n, overlay.c_out]
     cells = cells_of(Z, style.fmt)
     cell = cells[overlay.position]
     cell.bracket, cell.style = True, WINDOW_STYLE

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import audits
 from ..api import Result, overlay_in_form
-from ..engine import Overlay
+from ..layers.base import Overlay
 from ..numbers import finite_decimal_text
 from .text import output_formula
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..api import Result
-from ..engine import Overlay
+from ..layers.base import Overlay
 from ..forms import BARE
 from .text import Formatter, config_words, formatter, inline, position_text, shape_text, slice_label, window_words
 from .text import z_expression

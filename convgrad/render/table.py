@@ -21,7 +21,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import Result
-from ..engine import Overlay, RunningTotals, interior, window_taps
+from ..layers.base import Overlay
+from ..layers.conv import RunningTotals, interior, window_taps
 from ..forms import BARE
 from ..problem import entry_names
 from .grids import activation_text, cells_of, grid, is_small, output_grid, window_array, window_grid

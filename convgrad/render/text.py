@@ -17,7 +17,7 @@ from ..problem import fmt_shape
 if TYPE_CHECKING:
     from ..api import Result
     from ..audits import Leftover
-    from ..engine import Overlay
+    from ..layers.base import Overlay
     from ..forms import Form
     from ..geometry import Geometry
 
