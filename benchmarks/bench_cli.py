@@ -60,7 +60,7 @@ def run_once(argv: list[str]) -> tuple[float, int, int]:
 def interleaved(commands: dict[str, list[str]], repeat: int) -> dict[str, dict[str, float]]:
     """Run each command ``repeat`` times, round-robin; min and median wall time, max peak memory."""
     times: dict[str, list[float]] = {name: [] for name in commands}
-    peaks: dict[str, int] = {name: 0 for name in commands}
+    peaks: dict[str, int] = dict.fromkeys(commands, 0)
     for name, argv in commands.items():  # warm the file cache once
         _, _, code = run_once(argv)
         if code != 0:
@@ -70,8 +70,7 @@ def interleaved(commands: dict[str, list[str]], repeat: int) -> dict[str, dict[s
             elapsed, peak, _ = run_once(argv)
             times[name].append(elapsed)
             peaks[name] = max(peaks[name], peak)
-    return {name: {"min": min(t), "median": statistics.median(t), "peak_kib": peaks[name]}
-            for name, t in times.items()}
+    return {name: {"min": min(t), "median": statistics.median(t), "peak_kib": peaks[name]} for name, t in times.items()}
 
 
 def machine() -> str:
@@ -119,25 +118,35 @@ def streaming(size: int, channels: int, repeat: int) -> None:
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         problem = Path(tmp) / "layer.npz"
-        np.savez(problem, A_prev=rng.standard_normal((1, channels, size, size)),
-                 W=rng.standard_normal((channels, channels, 3, 3)),
-                 dZ=rng.standard_normal((1, channels, size, size)), padding=np.array(1))
+        np.savez(
+            problem,
+            A_prev=rng.standard_normal((1, channels, size, size)),
+            W=rng.standard_normal((channels, channels, 3, 3)),
+            dZ=rng.standard_normal((1, channels, size, size)),
+            padding=np.array(1),
+        )
         overlays = channels * size * size
         base = [sys.executable, "-m", "convgrad", "backward", str(problem)]
-        results = interleaved({
-            "totals only (--json --overlays none)": base + ["--json", "--overlays", "none"],
-            "every overlay (--format jsonl)": base + ["--format", "jsonl"],
-        }, repeat)
+        results = interleaved(
+            {
+                "totals only (--json --overlays none)": base + ["--json", "--overlays", "none"],
+                "every overlay (--format jsonl)": base + ["--format", "jsonl"],
+            },
+            repeat,
+        )
     totals = results["totals only (--json --overlays none)"]
     lines = results["every overlay (--format jsonl)"]
-    print(f"(d) N1 C{channels} {size}x{size}, {channels} filters 3x3, padding 1: {overlays} overlays, "
-          f"{repeat} runs each")
+    print(
+        f"(d) N1 C{channels} {size}x{size}, {channels} filters 3x3, padding 1: {overlays} overlays, {repeat} runs each"
+    )
     print(f"    {'run':38} {'median s':>9} {'peak MiB':>9}")
     for name, r in results.items():
         print(f"    {name:38} {r['median']:9.3f} {r['peak_kib'] / 1024:9.1f}")
     stream_time = lines["median"] - totals["median"]
-    print(f"    jsonl throughput: {overlays / lines['median']:,.0f} overlays/s over the whole command "
-          f"({overlays / max(stream_time, 1e-9):,.0f}/s for the overlays alone)")
+    print(
+        f"    jsonl throughput: {overlays / lines['median']:,.0f} overlays/s over the whole command "
+        f"({overlays / max(stream_time, 1e-9):,.0f}/s for the overlays alone)"
+    )
     print(f"    peak memory ratio jsonl / totals-only: {lines['peak_kib'] / totals['peak_kib']:.2f}  (target <= 1.3)")
 
 
@@ -145,9 +154,11 @@ def exact(repeat: int) -> None:
     import numpy as np
 
     rng = np.random.default_rng(1)
-    problem = {"A_prev": (rng.integers(-20, 21, (1, 3, 8, 8)) / 10).tolist(),
-               "W": (rng.integers(-20, 21, (4, 3, 3, 3)) / 10).tolist(),
-               "dZ": (rng.integers(-20, 21, (1, 4, 6, 6)) / 10).tolist()}
+    problem = {
+        "A_prev": (rng.integers(-20, 21, (1, 3, 8, 8)) / 10).tolist(),
+        "W": (rng.integers(-20, 21, (4, 3, 3, 3)) / 10).tolist(),
+        "dZ": (rng.integers(-20, 21, (1, 4, 6, 6)) / 10).tolist(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hw.json"
         path.write_text(json.dumps(problem))
@@ -166,8 +177,10 @@ def main() -> None:
     args = parser.parse_args()
     repeat = args.repeat or (2 if args.quick else 15)
     print(f"machine: {machine()}")
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; bytecode cached in the children "
-          f"(PYTHONDONTWRITEBYTECODE here: {os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')})")
+    print(
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; bytecode cached in the children "
+        f"(PYTHONDONTWRITEBYTECODE here: {os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')})"
+    )
     print()
     startup(repeat)
     print()

@@ -44,10 +44,15 @@ def _usable_cores() -> int:
 def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the script runs, times mean little")
-    parser.add_argument("--repeat", type=int, default=None,
-                        help="timed runs per round (3 rounds) of each measurement (default 5, 2 with --quick)")
-    parser.add_argument("--threads", type=int, default=_usable_cores(),
-                        help="BLAS and torch threads (default: usable cores)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="timed runs per round (3 rounds) of each measurement (default 5, 2 with --quick)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=_usable_cores(), help="BLAS and torch threads (default: usable cores)"
+    )
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 2 if args.quick else 5
@@ -70,9 +75,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from convgrad.layers import conv  # noqa: E402
-from convgrad.geometry import Geometry  # noqa: E402
 from reference import reference_backward, reference_forward  # noqa: E402  (tests/reference.py: plain loops)
+
+from convgrad.geometry import Geometry  # noqa: E402
+from convgrad.layers import conv  # noqa: E402
 
 try:
     import torch
@@ -110,9 +116,15 @@ class Case:
     def geometry(self) -> Geometry:
         d = self.dims
         return Geometry.build(
-            batch=self.batch, in_channels=self.in_channels, out_channels=self.out_channels, groups=self.groups,
-            input_size=self.size, kernel_size=self.kernel, stride=(self.stride,) * d,
-            dilation=(self.dilation,) * d, padding=((self.padding, self.padding),) * d,
+            batch=self.batch,
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            groups=self.groups,
+            input_size=self.size,
+            kernel_size=self.kernel,
+            stride=(self.stride,) * d,
+            dilation=(self.dilation,) * d,
+            padding=((self.padding, self.padding),) * d,
         )
 
     def arrays(self, dtype: type, seed: int = 0) -> tuple[np.ndarray, ...]:
@@ -159,6 +171,7 @@ def best_times(runners: dict[str, object], repeat: int, rounds: int = 3) -> dict
     moment of the machine does not hit one runner only. A runner is a callable,
     or a pair (setup, timed): setup() runs untimed and its result goes to timed().
     """
+
     def once(runner) -> float:
         if isinstance(runner, tuple):
             setup, timed = runner
@@ -237,8 +250,10 @@ def numpy_blas() -> list[str]:
     try:
         config = np.show_config(mode="dicts")
         blas = config["Build Dependencies"]["blas"]
-        lines.append(f"numpy BLAS (build): {blas.get('name')} {blas.get('version')}"
-                     f" [{blas.get('openblas configuration', '').strip()}]")
+        lines.append(
+            f"numpy BLAS (build): {blas.get('name')} {blas.get('version')}"
+            f" [{blas.get('openblas configuration', '').strip()}]"
+        )
     except Exception as error:  # older numpy: no dicts mode
         lines.append(f"numpy BLAS (build): unknown ({error})")
     if threadpoolctl is not None:
@@ -264,8 +279,12 @@ def openblas_runtime() -> str:
     found = []
     for path in paths:
         lib = ctypes.CDLL(path)
-        for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
-                               ("openblas_", "64_"), ("openblas_", "")):
+        for prefix, suffix in (
+            ("scipy_openblas_", "64_"),
+            ("scipy_openblas_", ""),
+            ("openblas_", "64_"),
+            ("openblas_", ""),
+        ):
             try:
                 corename = getattr(lib, f"{prefix}get_corename{suffix}")
                 threads = getattr(lib, f"{prefix}get_num_threads{suffix}")
@@ -282,8 +301,10 @@ def header(args: argparse.Namespace) -> None:
     print("convgrad engine benchmark" + (" (--quick: tiny sizes, times are not meaningful)" if args.quick else ""))
     print(f"CPU: {cpu_model()}; {os.cpu_count()} logical CPUs, {_usable_cores()} usable by this process")
     missing = "NOT INSTALLED (pip install torch: torch columns are n/a)"
-    print(f"Python {platform.python_version()}, numpy {np.__version__}, "
-          f"torch {torch.__version__ if torch is not None else missing}")
+    print(
+        f"Python {platform.python_version()}, numpy {np.__version__}, "
+        f"torch {torch.__version__ if torch is not None else missing}"
+    )
     for line in numpy_blas():
         print(line)
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -291,10 +312,14 @@ def header(args: argparse.Namespace) -> None:
     if torch is not None:
         torch.set_num_threads(args.threads)
         blas = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
-        print(f"torch: {torch.get_num_threads()} threads, BLAS {blas.group(1) if blas else 'unknown'},"
-              f" CPU capability {torch.backends.cpu.get_cpu_capability()}")
-    print(f"threads: numpy BLAS {args.threads}, torch {args.threads};"
-          f" timings: min over 3 rounds of (1 warm-up + {args.repeat} runs in a row)")
+        print(
+            f"torch: {torch.get_num_threads()} threads, BLAS {blas.group(1) if blas else 'unknown'},"
+            f" CPU capability {torch.backends.cpu.get_cpu_capability()}"
+        )
+    print(
+        f"threads: numpy BLAS {args.threads}, torch {args.threads};"
+        f" timings: min over 3 rounds of (1 warm-up + {args.repeat} runs in a row)"
+    )
     print()
 
 
@@ -312,8 +337,10 @@ def ratio(a: float | None, b: float | None) -> str:
 def compare(cases: list[Case], repeat: int) -> list[tuple[str, float | None]]:
     """Print the fwd+bwd table (float64 and float32) and the bwd-only table; return the float64 fwd+bwd ratios."""
     print("forward+backward, ms (ratio = ours / torch; below 1: convgrad faster)")
-    print(f"{'problem':44} {'ours f64':>9} {'torch f64':>9} {'ratio':>6} |"
-          f" {'ours f32':>9} {'torch f32':>9} {'ratio':>6} | f64 agreement")
+    print(
+        f"{'problem':44} {'ours f64':>9} {'torch f64':>9} {'ratio':>6} |"
+        f" {'ours f32':>9} {'torch f32':>9} {'ratio':>6} | f64 agreement"
+    )
     ratios, backward_rows = [], []
     for case in cases:
         row, runners, results = {}, {}, {}
@@ -323,11 +350,12 @@ def compare(cases: list[Case], repeat: int) -> list[tuple[str, float | None]]:
                 runners["torch" + tag], runners["torch bwd" + tag], results["torch" + tag] = theirs(case, dtype)
         times = best_times(runners, repeat)
         row = {name: times.get(name) for name in runners}
-        check = (f"max rel diff {agreement(results['ours64'], results['torch64']):.1e}"
-                 if torch is not None else "n/a")
-        print(f"{case.label:44} {ms(row['ours64'])} {ms(row.get('torch64'))}"
-              f" {ratio(row['ours64'], row.get('torch64'))} |"
-              f" {ms(row['ours32'])} {ms(row.get('torch32'))} {ratio(row['ours32'], row.get('torch32'))} | {check}")
+        check = f"max rel diff {agreement(results['ours64'], results['torch64']):.1e}" if torch is not None else "n/a"
+        print(
+            f"{case.label:44} {ms(row['ours64'])} {ms(row.get('torch64'))}"
+            f" {ratio(row['ours64'], row.get('torch64'))} |"
+            f" {ms(row['ours32'])} {ms(row.get('torch32'))} {ratio(row['ours32'], row.get('torch32'))} | {check}"
+        )
         ratios.append((case.label, None if torch is None else row["ours64"] / row["torch64"]))
         backward_rows.append((case.label, row["ours bwd64"], row.get("torch bwd64")))
     print()
@@ -350,10 +378,13 @@ def loops_versus_ours(case: Case, repeat: int) -> None:
     step, _, mine = ours(case, np.float64)
     our_time = best_times({"ours": step}, repeat)["ours"]
     same = all(np.allclose(m, l.astype(np.float64), rtol=1e-12, atol=1e-12) for m, l in zip(mine, loops))
-    print("plain loops (tests/reference.py: loops over n, c_out, position, c_in, taps) vs ours,"
-          " forward+backward, float64")
-    print(f"{case.label}: loops {loop_time * 1e3:.1f} ms (one run), ours {our_time * 1e3:.3f} ms,"
-          f" speed-up {loop_time / our_time:,.0f}x; results {'agree' if same else 'DIFFER'}")
+    print(
+        "plain loops (tests/reference.py: loops over n, c_out, position, c_in, taps) vs ours, forward+backward, float64"
+    )
+    print(
+        f"{case.label}: loops {loop_time * 1e3:.1f} ms (one run), ours {our_time * 1e3:.3f} ms,"
+        f" speed-up {loop_time / our_time:,.0f}x; results {'agree' if same else 'DIFFER'}"
+    )
 
 
 def main() -> int:
@@ -365,9 +396,11 @@ def main() -> int:
         print("torch is not installed: no ratios against PyTorch (pip install torch to get them)")
         return 0
     met = [r <= 1.0 for _, r in ratios]
-    print(f"float64 forward+backward ratios: {', '.join(f'{r:.2f}' for _, r in ratios)}"
-          f" (geometric mean {float(np.exp(np.mean(np.log([r for _, r in ratios])))):.2f});"
-          f" ratio <= 1.0 on {sum(met)} of {len(met)} problems")
+    print(
+        f"float64 forward+backward ratios: {', '.join(f'{r:.2f}' for _, r in ratios)}"
+        f" (geometric mean {float(np.exp(np.mean(np.log([r for _, r in ratios])))):.2f});"
+        f" ratio <= 1.0 on {sum(met)} of {len(met)} problems"
+    )
     return 0
 
 

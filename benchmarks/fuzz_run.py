@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from conftest import make_runner  # noqa: E402
-from fuzzing import make_case, run_case  # noqa: E402
+from conftest import make_runner
+from fuzzing import make_case, run_case
 
-from convgrad.cli import app  # noqa: E402
+from convgrad.cli import app
 
 
 def main() -> int:
@@ -52,8 +52,9 @@ def main() -> int:
     for verdict in ("ok", "refused", "crash", "hang"):
         print(f"  {verdict:8} {verdicts[verdict]:6}")
     for command in sorted({c for c, _ in by_command}):
-        parts = ", ".join(f"{v} {by_command[(command, v)]}" for v in ("ok", "refused", "crash", "hang")
-                          if by_command[(command, v)])
+        parts = ", ".join(
+            f"{v} {by_command[(command, v)]}" for v in ("ok", "refused", "crash", "hang") if by_command[(command, v)]
+        )
         print(f"  {command:10} {parts}")
     for number, argv, done, outcome in problems[:20]:
         print(f"\ncase {number}: {' '.join(argv)} after {done}: exit {outcome.exit_code}")

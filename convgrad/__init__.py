@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["forward", "backward", "Result", "Overlay", "ConvgradError", "InputError", "UsageError"]
+__all__ = ["ConvgradError", "InputError", "Overlay", "Result", "UsageError", "backward", "forward"]
 
 _LOCATIONS = {
     "forward": "api",

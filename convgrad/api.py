@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .numbers import index_label
 from .layers import conv
 from .layers.base import NoiseScales, Overlay, Totals
+from .numbers import index_label
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
 
@@ -57,8 +57,13 @@ class Result:
                 if array is not None and not np.isfinite(array).all():
                     index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
                     form = p.form
-                    where = (form.kernel_index(index) if name == "dW" else form.bias_index(index[0]) if name == "db"
-                             else form.activation_index(index))
+                    where = (
+                        form.kernel_index(index)
+                        if name == "dW"
+                        else form.bias_index(index[0])
+                        if name == "db"
+                        else form.activation_index(index)
+                    )
                     label = index_label(name, where)
                     raise InputError(
                         f"the result overflows {array.dtype}: {label} is {array[index]}",

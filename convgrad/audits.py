@@ -72,8 +72,9 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
     mask = np.ones(g.padded_size, dtype=bool)
     mask[conv.interior(g)[2:]] = False
     outside = padded[(slice(None), slice(None)) + (mask,)] if mask.any() else np.zeros(0)
-    discarded = sum((abs(v) for v in np.ravel(outside)), start=0) if padded.dtype == object else float(
-        np.abs(outside).sum())
+    discarded = (
+        sum((abs(v) for v in np.ravel(outside)), start=0) if padded.dtype == object else float(np.abs(outside).sum())
+    )
     return PaddingCrop(padded, mask, padded[conv.interior(g)], discarded)
 
 
@@ -117,8 +118,10 @@ def cell_view(problem: Problem, text: str) -> CellView:
     shapes = problem.user_shapes
     shape = tuple(shapes["A_prev" if array == "A_prev" else "W" if array == "W" else "b"])
     if len(index) != len(shape):
-        raise UsageError(f"--cell {text!r}: {array} has shape {shape}, so an entry needs {len(shape)} "
-                         f"index{'es' if len(shape) != 1 else ''}")
+        raise UsageError(
+            f"--cell {text!r}: {array} has shape {shape}, so an entry needs {len(shape)} "
+            f"index{'es' if len(shape) != 1 else ''}"
+        )
     if any(not 0 <= i < n for i, n in zip(index, shape)):
         raise UsageError(f"--cell {text!r} is outside {array}, whose shape is {shape} (indices count from 0)")
     if array == "A_prev":
@@ -130,6 +133,7 @@ def cell_view(problem: Problem, text: str) -> CellView:
     else:
         canonical = (index[0] if index else 0,)
         terms = list(db_terms(problem.dZ, canonical[0], g))
-    total = sum((t.value for t in terms), start=problem.domain.zeros(()).item() if problem.A_prev.dtype == object
-                else 0.0)
+    total = sum(
+        (t.value for t in terms), start=problem.domain.zeros(()).item() if problem.A_prev.dtype == object else 0.0
+    )
     return CellView(array, index, canonical, terms, problem.domain.finalize(np.asarray(total))[()])

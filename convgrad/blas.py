@@ -73,7 +73,7 @@ class _Layout:
     def of(cls, geom: Geometry) -> _Layout:
         stride = geom.stride
         grid = tuple(-(-p // s) for p, s in zip(geom.padded_size, stride))
-        strides = tuple(prod(grid[i + 1:]) for i in range(geom.dims))
+        strides = tuple(prod(grid[i + 1 :]) for i in range(geom.dims))
 
         def place(tap: tuple[int, ...]) -> tuple[int, int]:
             """(phase, shift in it) of the inputs tap ``tap`` meets beyond the window start."""
@@ -173,8 +173,9 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype, key: obje
     return memory[:nbytes].view(dtype).reshape(shape), kept
 
 
-def _input_tiles(A_prev: np.ndarray, geom: Geometry, layout: _Layout, chunk: int,
-                 dtype: np.dtype) -> Iterator[tuple[int, int, np.ndarray]]:
+def _input_tiles(
+    A_prev: np.ndarray, geom: Geometry, layout: _Layout, chunk: int, dtype: np.dtype
+) -> Iterator[tuple[int, int, np.ndarray]]:
     """(n0, m, A_cat (C_in, phases * m * B)): the samples n0 : n0 + m in the phase layout.
 
     The padding positions are zero and never written: the scratch is zeroed only
@@ -184,7 +185,7 @@ def _input_tiles(A_prev: np.ndarray, geom: Geometry, layout: _Layout, chunk: int
     lo = tuple(b for b, _ in geom.padding)
     copies = layout.phase_copies(lo, tuple(b + n for b, n in zip(lo, geom.input_size)))
     for n0 in range(0, geom.batch, chunk):
-        part = A_prev[n0:n0 + chunk]
+        part = A_prev[n0 : n0 + chunk]
         m = part.shape[0]
         tile, kept = _scratch_array("input", (C, layout.phases, m) + layout.grid, dtype, key=geom)
         if not kept:
@@ -194,8 +195,9 @@ def _input_tiles(A_prev: np.ndarray, geom: Geometry, layout: _Layout, chunk: int
         yield n0, m, tile.reshape(C, -1)
 
 
-def _stack_runs(A_cat: np.ndarray, m: int, geom: Geometry, layout: _Layout, start: int, width: int,
-                buffer: np.ndarray) -> np.ndarray:
+def _stack_runs(
+    A_cat: np.ndarray, m: int, geom: Geometry, layout: _Layout, start: int, width: int, buffer: np.ndarray
+) -> np.ndarray:
     """X (G, Ci*T, width): columns [start, start + width) of every tap's run, copied into ``buffer``."""
     C = geom.in_channels
     X = buffer[: C * prod(geom.kernel_size) * width].reshape((C,) + geom.kernel_size + (width,))
@@ -203,8 +205,11 @@ def _stack_runs(A_cat: np.ndarray, m: int, geom: Geometry, layout: _Layout, star
     for index, phase, shift, counts, jumps in layout.classes:
         first = layout.offset(phase, shift, m) + start
         X[(slice(None),) + index] = as_strided(
-            A_cat[:, first:], (C,) + counts + (width,), (s_c,) + tuple(item * j for j in jumps) + (item,),
-            writeable=False)
+            A_cat[:, first:],
+            (C,) + counts + (width,),
+            (s_c,) + tuple(item * j for j in jumps) + (item,),
+            writeable=False,
+        )
     return X.reshape(geom.groups, -1, width)
 
 
@@ -216,12 +221,14 @@ def _stacked_kernels(W: np.ndarray, geom: Geometry, dtype: np.dtype) -> np.ndarr
 def _outputs(runs: np.ndarray, m: int, geom: Geometry, layout: _Layout) -> np.ndarray:
     """(C, m, *out) view of the output positions in runs (C, >= M)."""
     item = runs.itemsize
-    return as_strided(runs, (runs.shape[0], m) + geom.output_size,
-                      (runs.strides[0], item * layout.block) + tuple(item * q for q in layout.outputs))
+    return as_strided(
+        runs,
+        (runs.shape[0], m) + geom.output_size,
+        (runs.strides[0], item * layout.block) + tuple(item * q for q in layout.outputs),
+    )
 
 
-def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry,
-                  dtype: np.dtype) -> np.ndarray:
+def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry, dtype: np.dtype) -> np.ndarray:
     """Z (N, C_out, *out), plus b if given: per tile, copy the runs once, then one GEMM per group."""
     N, G, Co = geom.batch, geom.groups, geom.out_per_group
     layout = _Layout.of(geom)
@@ -235,12 +242,14 @@ def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geome
         M = layout.runs(m)
         for start in range(0, M, width):
             w = min(width, M - start)
-            np.matmul(kernels, _stack_runs(A_cat, m, geom, layout, start, w, buffer), out=Z_cat[:, :, start:start + w])
+            np.matmul(
+                kernels, _stack_runs(A_cat, m, geom, layout, start, w, buffer), out=Z_cat[:, :, start : start + w]
+            )
         found = _outputs(Z_cat.reshape(geom.out_channels, -1), m, geom, layout)
         if bias is None:
-            np.moveaxis(Z[n0:n0 + m], 1, 0)[...] = found
+            np.moveaxis(Z[n0 : n0 + m], 1, 0)[...] = found
         else:
-            np.add(found, bias, out=np.moveaxis(Z[n0:n0 + m], 1, 0))
+            np.add(found, bias, out=np.moveaxis(Z[n0 : n0 + m], 1, 0))
     return Z
 
 
@@ -275,14 +284,14 @@ def backward(
     dW = np.zeros((G, Co, kernels_T.shape[1]) if Co >= 32 else (G, kernels_T.shape[1], Co), dtype=dtype)
     for n0, m, A_cat in _input_tiles(A_prev, geom, layout, chunk, dtype):
         M = layout.runs(m)
-        _outputs(dZ_cat.reshape(geom.out_channels, -1), m, geom, layout)[...] = np.moveaxis(dZ[n0:n0 + m], 1, 0)
+        _outputs(dZ_cat.reshape(geom.out_channels, -1), m, geom, layout)[...] = np.moveaxis(dZ[n0 : n0 + m], 1, 0)
         dA_tile, _ = _scratch_array("gradient", (C, layout.phases, m) + layout.grid, dtype)
         dA_tile.fill(0)
         dA_cat = dA_tile.reshape(C, -1)
         for start in range(0, M, width):
             w = min(width, M - start)
             X = _stack_runs(A_cat, m, geom, layout, start, w, buffer)
-            dZ_t = dZ_cat[:, :, start:start + w]
+            dZ_t = dZ_cat[:, :, start : start + w]
             if Co >= 32:
                 dW += dZ_t @ X.transpose(0, 2, 1)
             else:
@@ -294,7 +303,7 @@ def backward(
             dX = dX.reshape(C, -1, w)
             for t, (phase, shift) in enumerate(layout.taps):
                 at = layout.offset(phase, shift, m) + start
-                dA_cat[:, at:at + w] += dX[:, t]
+                dA_cat[:, at : at + w] += dX[:, t]
         for box, phase, grid in back:
             gradient = dA_tile[(slice(None), phase, slice(None)) + grid]
             dA[(slice(n0, n0 + m), slice(None)) + box] = np.moveaxis(gradient, 0, 1)

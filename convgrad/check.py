@@ -25,8 +25,18 @@ from .variants import VARIANTS
 
 QUANTITIES = ("Z", "dW", "db", "dA_prev")
 ANSWER_ALIASES = {
-    "z": "Z", "dw": "dW", "dB": "db", "dA": "dA_prev", "da": "dA_prev", "dx": "dA_prev", "dX": "dA_prev",
-    "da_prev": "dA_prev", "dA_prev": "dA_prev", "Z": "Z", "dW": "dW", "db": "db",
+    "z": "Z",
+    "dw": "dW",
+    "dB": "db",
+    "dA": "dA_prev",
+    "da": "dA_prev",
+    "dx": "dA_prev",
+    "dX": "dA_prev",
+    "da_prev": "dA_prev",
+    "dA_prev": "dA_prev",
+    "Z": "Z",
+    "dW": "dW",
+    "db": "db",
 }
 ANSWER_META = ("description", "student", "name")
 
@@ -48,8 +58,10 @@ class Tolerance:
     @classmethod
     def of(cls, rtol: float | None, atol: float | None) -> Tolerance:
         default = cls()
-        return cls(default.rtol if rtol is None else Fraction(repr(float(rtol))),
-                   default.atol if atol is None else Fraction(repr(float(atol))))
+        return cls(
+            default.rtol if rtol is None else Fraction(repr(float(rtol))),
+            default.atol if atol is None else Fraction(repr(float(atol))),
+        )
 
 
 #: How far a float64 expected value may be from the true one (a large problem checked in floats).
@@ -58,8 +70,13 @@ FLOAT_SLACK = Fraction(1, 10**12)
 
 def matches(given: Given, value: Any, tolerance: Tolerance) -> bool:
     """Whether a written entry is right for this value (exact; or float64, allowed its rounding)."""
-    true = value if isinstance(value, Fraction) else Fraction(float(value)) if not isinstance(value, int) \
+    true = (
+        value
+        if isinstance(value, Fraction)
+        else Fraction(float(value))
+        if not isinstance(value, int)
         else Fraction(value)
+    )
     slack = 0 if isinstance(value, (Fraction, int)) else FLOAT_SLACK * (abs(true) + 1)
     diff = abs(given.value - true)
     if given.decimals and (diff - slack) * 2 * 10**given.decimals <= 1:
@@ -86,7 +103,7 @@ def _given(value: Any, path: str) -> Given:
         text = value.strip()
         exact = parse_number_text(text)
         if exact is None:
-            raise InputError(f"{path} is {describe_value(value)}, not a number or a fraction like \"1/3\"")
+            raise InputError(f'{path} is {describe_value(value)}, not a number or a fraction like "1/3"')
         if "/" in text:
             return Given(exact, None, text)
         return _given(Decimal(text), path)
@@ -230,8 +247,9 @@ class Checker:
         if wrong:
             verdict.diagnoses = self._diagnose(verdict.name, given, expected, wrong)
 
-    def _diagnose(self, name: str, given: np.ndarray, expected: np.ndarray,
-                  wrong: list[EntryVerdict] | None) -> list[Diagnosis]:
+    def _diagnose(
+        self, name: str, given: np.ndarray, expected: np.ndarray, wrong: list[EntryVerdict] | None
+    ) -> list[Diagnosis]:
         """Variants that reproduce the given numbers: every entry, else the best share of the wrong ones."""
         complete, partial = [], []
         for variant in VARIANTS:

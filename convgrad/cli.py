@@ -10,7 +10,7 @@ import errno
 import os
 import sys
 from fractions import Fraction
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -42,6 +42,7 @@ from .options import (
     number_text,
 )
 
+
 def _version(value: bool) -> None:
     if value:
         from . import __version__
@@ -62,94 +63,229 @@ app = typer.Typer(
 
 # -- options shared by forward and backward ----------------------------------------------
 
-FileArg = Annotated[Optional[str], typer.Argument(
-    metavar="FILE", help="Problem JSON file (same as --input); - reads stdin.", show_default=False)]
-InputOpt = Annotated[Optional[str], typer.Option(
-    "--input", "-i", metavar="FILE", help="Problem JSON file; - reads stdin.", show_default=False)]
-APrevOpt = Annotated[Optional[str], typer.Option(
-    "--A-prev", "-x", metavar="ARRAY", help='Input A_prev: JSON or rows like "1 2; 3 4".', show_default=False)]
-WOpt = Annotated[Optional[str], typer.Option(
-    "--W", "-w", metavar="ARRAY", help='Kernel W: JSON or rows like "0.1 0.2; 0.3 0.4".', show_default=False)]
-BOpt = Annotated[Optional[str], typer.Option(
-    "--b", "-b", metavar="VALUE", help="Bias: a number, or one per filter.", show_default=False)]
-DZOpt = Annotated[Optional[str], typer.Option(
-    "--dZ", metavar="ARRAY", help="Upstream gradient dL/dZ, shaped like Z.", show_default=False)]
-StrideOpt = Annotated[Optional[str], typer.Option(
-    "--stride", metavar="S", help="Stride: one number, or one per spatial dim (2,1).", show_default=False)]
-PaddingOpt = Annotated[Optional[str], typer.Option(
-    "--padding", metavar="P", help="Padding: N, one per dim (1,2), [[before,after],...] per dim, valid, same or full.",
-    show_default=False)]
-DilationOpt = Annotated[Optional[str], typer.Option(
-    "--dilation", metavar="D", help="Dilation: one number, or one per spatial dim.", show_default=False)]
-GroupsOpt = Annotated[Optional[str], typer.Option(
-    "--groups", metavar="G", help="Groups (C_in for depthwise).", show_default=False)]
-LayoutOpt = Annotated[Optional[str], typer.Option(
-    "--layout", metavar="LAYOUT", help="NCHW (channels-first, default) or NHWC (channels-last), any rank.",
-    show_default=False)]
-ModeOpt = Annotated[Optional[str], typer.Option(
-    "--mode", metavar="MODE", help="cross-correlation (default, as frameworks) or convolution (kernel flipped).",
-    show_default=False)]
-DimsOpt = Annotated[Optional[str], typer.Option(
-    "--dims", metavar="D", help="Number of spatial dims, where the shapes leave it open.", show_default=False)]
+FileArg = Annotated[
+    str | None,
+    typer.Argument(metavar="FILE", help="Problem JSON file (same as --input); - reads stdin.", show_default=False),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option("--input", "-i", metavar="FILE", help="Problem JSON file; - reads stdin.", show_default=False),
+]
+APrevOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--A-prev", "-x", metavar="ARRAY", help='Input A_prev: JSON or rows like "1 2; 3 4".', show_default=False
+    ),
+]
+WOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--W", "-w", metavar="ARRAY", help='Kernel W: JSON or rows like "0.1 0.2; 0.3 0.4".', show_default=False
+    ),
+]
+BOpt = Annotated[
+    str | None,
+    typer.Option("--b", "-b", metavar="VALUE", help="Bias: a number, or one per filter.", show_default=False),
+]
+DZOpt = Annotated[
+    str | None,
+    typer.Option("--dZ", metavar="ARRAY", help="Upstream gradient dL/dZ, shaped like Z.", show_default=False),
+]
+StrideOpt = Annotated[
+    str | None,
+    typer.Option("--stride", metavar="S", help="Stride: one number, or one per spatial dim (2,1).", show_default=False),
+]
+PaddingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--padding",
+        metavar="P",
+        help="Padding: N, one per dim (1,2), [[before,after],...] per dim, valid, same or full.",
+        show_default=False,
+    ),
+]
+DilationOpt = Annotated[
+    str | None,
+    typer.Option("--dilation", metavar="D", help="Dilation: one number, or one per spatial dim.", show_default=False),
+]
+GroupsOpt = Annotated[
+    str | None, typer.Option("--groups", metavar="G", help="Groups (C_in for depthwise).", show_default=False)
+]
+LayoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        metavar="LAYOUT",
+        help="NCHW (channels-first, default) or NHWC (channels-last), any rank.",
+        show_default=False,
+    ),
+]
+ModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mode",
+        metavar="MODE",
+        help="cross-correlation (default, as frameworks) or convolution (kernel flipped).",
+        show_default=False,
+    ),
+]
+DimsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dims", metavar="D", help="Number of spatial dims, where the shapes leave it open.", show_default=False
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document (same as --format json).")]
-FormatOpt = Annotated[Optional[OutputFormat], typer.Option(
-    "--format", "-f", help="Output format.", show_default=False, case_sensitive=False)]
-PrecisionOpt = Annotated[Optional[int], typer.Option(
-    "--precision", "-p", min=1, max=17, metavar="N",
-    help=f"Significant digits shown (default {DEFAULT_PRECISION}, no float noise).",
-    show_default=False)]
-OverlaysOpt = Annotated[Optional[str], typer.Option(
-    "--overlays", "-o", metavar="WHICH",
-    help='Overlays to show: all, none, numbers (1-5,9), or filters ("n=0 c_out=1 pos=2,3").',
-    show_default=False)]
-ViewOpt = Annotated[View, typer.Option(
-    help="Overlay table, one block per overlay, or auto (table when it fits the terminal).",
-    case_sensitive=False)]
-ExactOpt = Annotated[Optional[bool], typer.Option(
-    "--exact/--no-exact", help="Exact rational arithmetic on the values as typed: 0.3 is 3/10, 1/3 stays 1/3.",
-    show_default=False)]
-SymbolicOpt = Annotated[Optional[bool], typer.Option(
-    "--symbolic/--no-symbolic", help="Entries may be names (x11, w_12); results are formulas.", show_default=False)]
-APrevShapeOpt = Annotated[Optional[str], typer.Option(
-    "--A-prev-shape", metavar="SHAPE", help="With --symbolic: name every entry of an A_prev of this shape (3x3).",
-    show_default=False)]
-WShapeOpt = Annotated[Optional[str], typer.Option(
-    "--W-shape", metavar="SHAPE", help="With --symbolic: name every entry of a W of this shape (2x2).",
-    show_default=False)]
-DZShapeOpt = Annotated[Optional[str], typer.Option(
-    "--dZ-shape", metavar="SHAPE", help="With --symbolic: name every entry of dZ (named anyway when dZ is not given).",
-    show_default=False)]
-ExportOpt = Annotated[Optional[ExportFormat], typer.Option(
-    "--format", "-f",
-    help="Output: the table; JSON; JSON lines (one overlay per line as computed, then the totals); "
-         "Markdown or LaTeX for write-ups; CSV (one row per overlay).",
-    show_default=False, case_sensitive=False)]
-SaveOpt = Annotated[Optional[str], typer.Option(
-    "--save", metavar="FILE.npz", help="Also write Z, dW, db, dA_prev to an .npz file.", show_default=False)]
-Float64Opt = Annotated[bool, typer.Option(
-    "--float64", help="Compute in float64 even when every input array is float32.")]
-ExplainOpt = Annotated[bool, typer.Option(
-    "--explain", help="Tell it step by step in sentences, with the identities behind the backward pass.")]
-CellOpt = Annotated[Optional[str], typer.Option(
-    "--cell", metavar="ENTRY",
-    help="Every overlay that touched one entry: 1,2 or A_prev[0,1,2] (dA_prev), W[0,1] (dW), b[0] (db).",
-    show_default=False)]
-SvgOpt = Annotated[Optional[str], typer.Option(
-    "--svg", metavar="FILE", help="Also save what the terminal shows as an SVG image.", show_default=False)]
-HtmlOpt = Annotated[Optional[str], typer.Option(
-    "--html", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False)]
-MaxInputOpt = Annotated[float, typer.Option(
-    "--max-input-mb", min=0, metavar="MB", help=f"Largest problem file read (default {DEFAULT_MAX_INPUT_MB}).",
-    show_default=False)]
-MaxElementsOpt = Annotated[int, typer.Option(
-    "--max-elements", min=1, metavar="N", help=f"Most entries in one array (default {DEFAULT_MAX_ELEMENTS:,}).",
-    show_default=False)]
-MaxOutputOpt = Annotated[float, typer.Option(
-    "--max-output-mb", min=0, metavar="MB",
-    help=f"Largest output written, estimated first (default {DEFAULT_MAX_OUTPUT_MB}; JSON lines are not limited).",
-    show_default=False)]
-NonfiniteOpt = Annotated[bool, typer.Option(
-    "--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")]
+FormatOpt = Annotated[
+    OutputFormat | None, typer.Option("--format", "-f", help="Output format.", show_default=False, case_sensitive=False)
+]
+PrecisionOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--precision",
+        "-p",
+        min=1,
+        max=17,
+        metavar="N",
+        help=f"Significant digits shown (default {DEFAULT_PRECISION}, no float noise).",
+        show_default=False,
+    ),
+]
+OverlaysOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--overlays",
+        "-o",
+        metavar="WHICH",
+        help='Overlays to show: all, none, numbers (1-5,9), or filters ("n=0 c_out=1 pos=2,3").',
+        show_default=False,
+    ),
+]
+ViewOpt = Annotated[
+    View,
+    typer.Option(
+        help="Overlay table, one block per overlay, or auto (table when it fits the terminal).", case_sensitive=False
+    ),
+]
+ExactOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--exact/--no-exact",
+        help="Exact rational arithmetic on the values as typed: 0.3 is 3/10, 1/3 stays 1/3.",
+        show_default=False,
+    ),
+]
+SymbolicOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--symbolic/--no-symbolic", help="Entries may be names (x11, w_12); results are formulas.", show_default=False
+    ),
+]
+APrevShapeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--A-prev-shape",
+        metavar="SHAPE",
+        help="With --symbolic: name every entry of an A_prev of this shape (3x3).",
+        show_default=False,
+    ),
+]
+WShapeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--W-shape",
+        metavar="SHAPE",
+        help="With --symbolic: name every entry of a W of this shape (2x2).",
+        show_default=False,
+    ),
+]
+DZShapeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dZ-shape",
+        metavar="SHAPE",
+        help="With --symbolic: name every entry of dZ (named anyway when dZ is not given).",
+        show_default=False,
+    ),
+]
+ExportOpt = Annotated[
+    ExportFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output: the table; JSON; JSON lines (one overlay per line as computed, then the totals); "
+        "Markdown or LaTeX for write-ups; CSV (one row per overlay).",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+SaveOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--save", metavar="FILE.npz", help="Also write Z, dW, db, dA_prev to an .npz file.", show_default=False
+    ),
+]
+Float64Opt = Annotated[
+    bool, typer.Option("--float64", help="Compute in float64 even when every input array is float32.")
+]
+ExplainOpt = Annotated[
+    bool,
+    typer.Option("--explain", help="Tell it step by step in sentences, with the identities behind the backward pass."),
+]
+CellOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cell",
+        metavar="ENTRY",
+        help="Every overlay that touched one entry: 1,2 or A_prev[0,1,2] (dA_prev), W[0,1] (dW), b[0] (db).",
+        show_default=False,
+    ),
+]
+SvgOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--svg", metavar="FILE", help="Also save what the terminal shows as an SVG image.", show_default=False
+    ),
+]
+HtmlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--html", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False
+    ),
+]
+MaxInputOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-input-mb",
+        min=0,
+        metavar="MB",
+        help=f"Largest problem file read (default {DEFAULT_MAX_INPUT_MB}).",
+        show_default=False,
+    ),
+]
+MaxElementsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-elements",
+        min=1,
+        metavar="N",
+        help=f"Most entries in one array (default {DEFAULT_MAX_ELEMENTS:,}).",
+        show_default=False,
+    ),
+]
+MaxOutputOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-output-mb",
+        min=0,
+        metavar="MB",
+        help=f"Largest output written, estimated first (default {DEFAULT_MAX_OUTPUT_MB}; JSON lines are not limited).",
+        show_default=False,
+    ),
+]
+NonfiniteOpt = Annotated[
+    bool, typer.Option("--allow-nonfinite", help="Compute with NaN and infinities instead of refusing them.")
+]
 
 
 @app.command(epilog="Example: convgrad forward -x '1 2 3' -w '0.3 0.5'")
@@ -190,13 +326,38 @@ def forward(
     from .commands import solve
 
     problem = ProblemOptions(
-        file=file, input=input, A_prev=A_prev, W=W, b=b, stride=stride, padding=padding, dilation=dilation,
-        groups=groups, layout=layout, mode=mode, dims=dims, exact=exact, symbolic=symbolic,
-        A_prev_shape=A_prev_shape, W_shape=W_shape, float64=float64, allow_nonfinite=allow_nonfinite)
-    output = OutputOptions(json=json_, format=format, precision=precision, overlays=overlays, view=view,
-                           explain=explain, cell=cell, svg=svg, html=html, save=save)
-    limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements,
-                                 max_output_mb=max_output_mb)
+        file=file,
+        input=input,
+        A_prev=A_prev,
+        W=W,
+        b=b,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        layout=layout,
+        mode=mode,
+        dims=dims,
+        exact=exact,
+        symbolic=symbolic,
+        A_prev_shape=A_prev_shape,
+        W_shape=W_shape,
+        float64=float64,
+        allow_nonfinite=allow_nonfinite,
+    )
+    output = OutputOptions(
+        json=json_,
+        format=format,
+        precision=precision,
+        overlays=overlays,
+        view=view,
+        explain=explain,
+        cell=cell,
+        svg=svg,
+        html=html,
+        save=save,
+    )
+    limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
     guarded(solve.run, "forward", problem, output, limits)
 
 
@@ -240,32 +401,74 @@ def backward(
     from .commands import solve
 
     problem = ProblemOptions(
-        file=file, input=input, A_prev=A_prev, W=W, b=b, dZ=dZ, stride=stride, padding=padding,
-        dilation=dilation, groups=groups, layout=layout, mode=mode, dims=dims, exact=exact, symbolic=symbolic,
-        A_prev_shape=A_prev_shape, W_shape=W_shape, dZ_shape=dZ_shape, float64=float64,
-        allow_nonfinite=allow_nonfinite)
-    output = OutputOptions(json=json_, format=format, precision=precision, overlays=overlays, view=view,
-                           explain=explain, cell=cell, svg=svg, html=html, save=save)
-    limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements,
-                                 max_output_mb=max_output_mb)
+        file=file,
+        input=input,
+        A_prev=A_prev,
+        W=W,
+        b=b,
+        dZ=dZ,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        layout=layout,
+        mode=mode,
+        dims=dims,
+        exact=exact,
+        symbolic=symbolic,
+        A_prev_shape=A_prev_shape,
+        W_shape=W_shape,
+        dZ_shape=dZ_shape,
+        float64=float64,
+        allow_nonfinite=allow_nonfinite,
+    )
+    output = OutputOptions(
+        json=json_,
+        format=format,
+        precision=precision,
+        overlays=overlays,
+        view=view,
+        explain=explain,
+        cell=cell,
+        svg=svg,
+        html=html,
+        save=save,
+    )
+    limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
     guarded(solve.run, "backward", problem, output, limits)
 
 
-@app.command(epilog="Examples: convgrad check problem.json --answer mine.json ; "
-                    "convgrad check problem.json --answer 'submissions/*.json'")
+@app.command(
+    epilog="Examples: convgrad check problem.json --answer mine.json ; "
+    "convgrad check problem.json --answer 'submissions/*.json'"
+)
 def check(
     file: FileArg = None,
     input: InputOpt = None,
-    answer: Annotated[str, typer.Option(
-        "--answer", "-a", metavar="FILE|DIR|GLOB",
-        help="Answer JSON with any of Z, dW, db, dA_prev; a folder or glob grades every file in it.")] = ...,
-    rtol: Annotated[float, typer.Option(
-        min=0, help=f"Relative tolerance for entries not written as rounded decimals "
-                    f"(default {number_text(DEFAULT_CHECK_RTOL)}).",
-        show_default=False)] = DEFAULT_CHECK_RTOL,
-    atol: Annotated[float, typer.Option(
-        min=0, help=f"Absolute tolerance (default {number_text(DEFAULT_CHECK_ATOL)}).",
-        show_default=False)] = DEFAULT_CHECK_ATOL,
+    answer: Annotated[
+        str,
+        typer.Option(
+            "--answer",
+            "-a",
+            metavar="FILE|DIR|GLOB",
+            help="Answer JSON with any of Z, dW, db, dA_prev; a folder or glob grades every file in it.",
+        ),
+    ] = ...,
+    rtol: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help=f"Relative tolerance for entries not written as rounded decimals "
+            f"(default {number_text(DEFAULT_CHECK_RTOL)}).",
+            show_default=False,
+        ),
+    ] = DEFAULT_CHECK_RTOL,
+    atol: Annotated[
+        float,
+        typer.Option(
+            min=0, help=f"Absolute tolerance (default {number_text(DEFAULT_CHECK_ATOL)}).", show_default=False
+        ),
+    ] = DEFAULT_CHECK_ATOL,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -278,27 +481,48 @@ def check(
     """
     from .commands import check as command
 
-    guarded(command.run, ProblemOptions(file=file, input=input), OutputOptions(json=json_, format=format),
-            CheckOptions(answer=answer, rtol=rtol, atol=atol),
-            Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements))
+    guarded(
+        command.run,
+        ProblemOptions(file=file, input=input),
+        OutputOptions(json=json_, format=format),
+        CheckOptions(answer=answer, rtol=rtol, atol=atol),
+        Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
+    )
 
 
 @app.command(epilog="Example: convgrad gradcheck samples/stride2_pad1.json --exact")
 def gradcheck(
     file: FileArg = None,
     input: InputOpt = None,
-    exact: Annotated[bool, typer.Option(
-        "--exact", help="Exact rationals: the difference quotients must equal the gradients exactly.")] = False,
-    step: Annotated[Optional[str], typer.Option(
-        metavar="H", help=f"Finite-difference step (default {DEFAULT_STEP}; {Fraction(DEFAULT_STEP)} exact).",
-        show_default=False)] = None,
-    rtol: Annotated[float, typer.Option(
-        min=0, help=f"Largest relative error that passes (default {number_text(DEFAULT_GRADCHECK_RTOL)}).",
-        show_default=False)] = DEFAULT_GRADCHECK_RTOL,
-    max_entries: Annotated[int, typer.Option(
-        min=1, metavar="N",
-        help=f"Check at most N entries per quantity, a seeded sample (default {DEFAULT_MAX_ENTRIES}).",
-        show_default=False)] = DEFAULT_MAX_ENTRIES,
+    exact: Annotated[
+        bool,
+        typer.Option("--exact", help="Exact rationals: the difference quotients must equal the gradients exactly."),
+    ] = False,
+    step: Annotated[
+        str | None,
+        typer.Option(
+            metavar="H",
+            help=f"Finite-difference step (default {DEFAULT_STEP}; {Fraction(DEFAULT_STEP)} exact).",
+            show_default=False,
+        ),
+    ] = None,
+    rtol: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help=f"Largest relative error that passes (default {number_text(DEFAULT_GRADCHECK_RTOL)}).",
+            show_default=False,
+        ),
+    ] = DEFAULT_GRADCHECK_RTOL,
+    max_entries: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help=f"Check at most N entries per quantity, a seeded sample (default {DEFAULT_MAX_ENTRIES}).",
+            show_default=False,
+        ),
+    ] = DEFAULT_MAX_ENTRIES,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -308,68 +532,124 @@ def gradcheck(
     from .commands import gradcheck as command
 
     # --exact is a plain switch here: it sets the problem's exact (off unless given), as before.
-    guarded(command.run, ProblemOptions(file=file, input=input, exact=exact), OutputOptions(json=json_, format=format),
-            GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries),
-            Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements))
+    guarded(
+        command.run,
+        ProblemOptions(file=file, input=input, exact=exact),
+        OutputOptions(json=json_, format=format),
+        GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries),
+        Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
+    )
 
 
-@app.command(epilog="Example: convgrad generate --dims 2 --size 4 --kernel 2 --stride 2 --seed 7 "
-                    "--output p.json --key p_key")
+@app.command(
+    epilog="Example: convgrad generate --dims 2 --size 4 --kernel 2 --stride 2 --seed 7 --output p.json --key p_key"
+)
 def generate(
     dims: Annotated[int, typer.Option(min=1, max=3, help="Spatial dims.")] = DEFAULT_DIMS,
-    size: Annotated[Optional[str], typer.Option(
-        metavar="N", help="Input size, one number or one per dim (default 5, 4, 3 for 1-, 2-, 3-D).",
-        show_default=False)] = None,
-    kernel: Annotated[Optional[str], typer.Option(metavar="K", help=f"Kernel size (default {DEFAULT_KERNEL}).",
-                                                  show_default=False)] = None,
-    stride: Annotated[Optional[str], typer.Option(metavar="S", help=f"Stride (default {DEFAULT_STRIDE}).",
-                                                  show_default=False)] = None,
-    padding: Annotated[Optional[str], typer.Option(
-        metavar="P", help=f"Padding, as in the problem JSON (default {DEFAULT_PADDING}).",
-        show_default=False)] = None,
-    dilation: Annotated[Optional[str], typer.Option(metavar="D", help=f"Dilation (default {DEFAULT_DILATION}).",
-                                                    show_default=False)] = None,
-    channels: Annotated[Optional[int], typer.Option(min=1, help="Input channels (default: none, the bare form).",
-                                                    show_default=False)] = None,
-    filters: Annotated[Optional[int], typer.Option(min=1, help="Filters, C_out (default: one, bare).",
-                                                   show_default=False)] = None,
-    batch: Annotated[Optional[int], typer.Option(min=1, help="Batch size (default: unbatched).",
-                                                 show_default=False)] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            metavar="N",
+            help="Input size, one number or one per dim (default 5, 4, 3 for 1-, 2-, 3-D).",
+            show_default=False,
+        ),
+    ] = None,
+    kernel: Annotated[
+        str | None, typer.Option(metavar="K", help=f"Kernel size (default {DEFAULT_KERNEL}).", show_default=False)
+    ] = None,
+    stride: Annotated[
+        str | None, typer.Option(metavar="S", help=f"Stride (default {DEFAULT_STRIDE}).", show_default=False)
+    ] = None,
+    padding: Annotated[
+        str | None,
+        typer.Option(
+            metavar="P", help=f"Padding, as in the problem JSON (default {DEFAULT_PADDING}).", show_default=False
+        ),
+    ] = None,
+    dilation: Annotated[
+        str | None, typer.Option(metavar="D", help=f"Dilation (default {DEFAULT_DILATION}).", show_default=False)
+    ] = None,
+    channels: Annotated[
+        int | None, typer.Option(min=1, help="Input channels (default: none, the bare form).", show_default=False)
+    ] = None,
+    filters: Annotated[
+        int | None, typer.Option(min=1, help="Filters, C_out (default: one, bare).", show_default=False)
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option(min=1, help="Batch size (default: unbatched).", show_default=False)
+    ] = None,
     groups: Annotated[int, typer.Option(min=1, help="Groups.")] = DEFAULT_GROUPS,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Give the layer a bias.")] = False,
-    values: Annotated[str, typer.Option(
-        help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal.")
+    values: Annotated[
+        str,
+        typer.Option(
+            help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal."
+        ),
     ] = DEFAULT_VALUES,
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
-    seed: Annotated[Optional[int], typer.Option(min=0, help="The same seed always gives the same problem.",
-                                                show_default=False)] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE",
-                                                  help="Write the problem here instead of stdout.",
-                                                  show_default=False)] = None,
-    key: Annotated[Optional[str], typer.Option(metavar="PREFIX",
-                                               help="Also write the answer key: PREFIX.json and PREFIX.md (working).",
-                                               show_default=False)] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="The same seed always gives the same problem.", show_default=False)
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the problem here instead of stdout.", show_default=False
+        ),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PREFIX", help="Also write the answer key: PREFIX.json and PREFIX.md (working).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
 
-    guarded(command.run, GenerateOptions(
-        dims=dims, size=size, kernel=kernel, stride=stride, padding=padding, dilation=dilation, channels=channels,
-        filters=filters, batch=batch, groups=groups, bias=bias, values=values, layout=layout, mode=mode, seed=seed,
-        output=output, key=key))
+    guarded(
+        command.run,
+        GenerateOptions(
+            dims=dims,
+            size=size,
+            kernel=kernel,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            channels=channels,
+            filters=filters,
+            batch=batch,
+            groups=groups,
+            bias=bias,
+            values=values,
+            layout=layout,
+            mode=mode,
+            seed=seed,
+            output=output,
+            key=key,
+        ),
+    )
 
 
-@app.command(epilog="Examples: convgrad shape samples/basic_2d.json ; "
-                    "convgrad shape --A-prev-shape 1x3x32x32 --W-shape 16x3x5x5 --stride 2 --padding same")
+@app.command(
+    epilog="Examples: convgrad shape samples/basic_2d.json ; "
+    "convgrad shape --A-prev-shape 1x3x32x32 --W-shape 16x3x5x5 --stride 2 --padding same"
+)
 def shape(
     file: FileArg = None,
     input: InputOpt = None,
-    A_prev_shape: Annotated[Optional[str], typer.Option(
-        "--A-prev-shape", metavar="SHAPE", help="A_prev's shape (3x3, 1x3x32x32), instead of a file.",
-        show_default=False)] = None,
-    W_shape: Annotated[Optional[str], typer.Option(
-        "--W-shape", metavar="SHAPE", help="W's shape (2x2, 16x3x5x5).", show_default=False)] = None,
+    A_prev_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--A-prev-shape",
+            metavar="SHAPE",
+            help="A_prev's shape (3x3, 1x3x32x32), instead of a file.",
+            show_default=False,
+        ),
+    ] = None,
+    W_shape: Annotated[
+        str | None, typer.Option("--W-shape", metavar="SHAPE", help="W's shape (2x2, 16x3x5x5).", show_default=False)
+    ] = None,
     stride: StrideOpt = None,
     padding: PaddingOpt = None,
     dilation: DilationOpt = None,
@@ -386,16 +666,32 @@ def shape(
     connected and dense layers."""
     from .commands import shape as command
 
-    problem = ProblemOptions(file=file, input=input, A_prev_shape=A_prev_shape, W_shape=W_shape, stride=stride,
-                             padding=padding, dilation=dilation, groups=groups, layout=layout, mode=mode, dims=dims)
-    guarded(command.run, problem, OutputOptions(json=json_, format=format),
-            Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements))
+    problem = ProblemOptions(
+        file=file,
+        input=input,
+        A_prev_shape=A_prev_shape,
+        W_shape=W_shape,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        layout=layout,
+        mode=mode,
+        dims=dims,
+    )
+    guarded(
+        command.run,
+        problem,
+        OutputOptions(json=json_, format=format),
+        Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
+    )
 
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Forward and backward passes through a convolution layer, overlay by overlay."""
 
@@ -405,8 +701,10 @@ SCHEMAS = schemas.NAMES
 
 @app.command(epilog="Example: convgrad schema backward > backward.schema.json")
 def schema(
-    name: Annotated[str, typer.Argument(
-        metavar="NAME", help=f"One of: {', '.join(SCHEMAS)} (grade: check with a folder of answers).")],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help=f"One of: {', '.join(SCHEMAS)} (grade: check with a folder of answers)."),
+    ],
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of the input or of a command's JSON output."""
     guarded(_print_schema, name)
@@ -457,8 +755,11 @@ def guarded(func: Any, *args: Any) -> None:
 def _internal(err: Exception) -> None:
     if os.environ.get("CONVGRAD_DEBUG"):
         raise err
-    print(f"error: internal error ({type(err).__name__}: {err}); "
-          "set CONVGRAD_DEBUG=1 for the traceback, and please report it", file=sys.stderr)
+    print(
+        f"error: internal error ({type(err).__name__}: {err}); "
+        "set CONVGRAD_DEBUG=1 for the traceback, and please report it",
+        file=sys.stderr,
+    )
     raise typer.Exit(code=70) from None
 
 

@@ -115,8 +115,9 @@ class Geometry:
             output_length(n, k, s, d, b, a)
             for n, k, s, d, (b, a) in zip(input_size, kernel_size, stride, dilation, pairs)
         )
-        return cls(batch, in_channels, out_channels, groups, input_size, kernel_size,
-                   stride, dilation, pairs, out, flip)
+        return cls(
+            batch, in_channels, out_channels, groups, input_size, kernel_size, stride, dilation, pairs, out, flip
+        )
 
     @property
     def dims(self) -> int:
@@ -149,8 +150,7 @@ class Geometry:
     @property
     def grouped(self) -> GroupedShape:
         """(N, G, C_in/G, C_out/G, P): the shapes of the per-group matrix products."""
-        return GroupedShape(self.batch, self.groups, self.in_per_group, self.out_per_group,
-                            self.positions_per_map)
+        return GroupedShape(self.batch, self.groups, self.in_per_group, self.out_per_group, self.positions_per_map)
 
     def group_of(self, c_out: int) -> int:
         return c_out // self.out_per_group
@@ -170,8 +170,9 @@ class Geometry:
     def covered(self) -> tuple[tuple[bool, ...], ...]:
         """Per spatial dim, for each A_prev index, whether any window tap reaches it."""
         result = []
-        for n, k, s, d, (b, _), o in zip(self.input_size, self.kernel_size, self.stride,
-                                         self.dilation, self.padding, self.output_size):
+        for n, k, s, d, (b, _), o in zip(
+            self.input_size, self.kernel_size, self.stride, self.dilation, self.padding, self.output_size
+        ):
             hit = [False] * n
             for p in range(o):
                 for i in range(k):

@@ -46,8 +46,9 @@ def _loss(problem: Problem, A: np.ndarray, W: np.ndarray, b: np.ndarray | None) 
     return (Z * problem.dZ).sum()
 
 
-def gradcheck(problem: Problem, step: Any = None, max_entries: int = DEFAULT_MAX_ENTRIES,
-              seed: int = 0, rtol: float = 1e-6) -> list[GradcheckRow]:
+def gradcheck(
+    problem: Problem, step: Any = None, max_entries: int = DEFAULT_MAX_ENTRIES, seed: int = 0, rtol: float = 1e-6
+) -> list[GradcheckRow]:
     """Compare backward's dW, db, dA_prev with central differences, quantity by quantity.
 
     step: h (default 1e-3 in floats, 1/1000 exact). Quantities with more than
@@ -90,8 +91,15 @@ def gradcheck(problem: Problem, step: Any = None, max_entries: int = DEFAULT_MAX
     return rows
 
 
-def _row(name: str, analytic: np.ndarray, numeric: dict[tuple[int, ...], Any], total: int,
-         exact: bool, rtol: float, noise: float) -> GradcheckRow:
+def _row(
+    name: str,
+    analytic: np.ndarray,
+    numeric: dict[tuple[int, ...], Any],
+    total: int,
+    exact: bool,
+    rtol: float,
+    noise: float,
+) -> GradcheckRow:
     values = np.array([float(analytic[i]) for i in numeric])
     estimates = np.array([float(v) for v in numeric.values()])
     abs_err = np.abs(values - estimates)
@@ -105,6 +113,16 @@ def _row(name: str, analytic: np.ndarray, numeric: dict[tuple[int, ...], Any], t
         passed = all(analytic[i] == v for i, v in numeric.items())
     else:
         passed = bool(np.all(abs_err <= rtol * size + noise))
-    return GradcheckRow(name, len(numeric), total, float(abs_err.max(initial=0.0)), float(rel_err.max(initial=0.0)),
-                        passed if exact else None, passed, noise, index,
-                        None if index is None else analytic[index], None if index is None else numeric[index])
+    return GradcheckRow(
+        name,
+        len(numeric),
+        total,
+        float(abs_err.max(initial=0.0)),
+        float(rel_err.max(initial=0.0)),
+        passed if exact else None,
+        passed,
+        noise,
+        index,
+        None if index is None else analytic[index],
+        None if index is None else numeric[index],
+    )

@@ -53,11 +53,19 @@ def dW_by_correlation(problem: Problem) -> np.ndarray:
     parts = []
     for group in range(g.groups):
         # The batch is summed by making it the channel axis: inputs (C_in/G, N, *padded), kernels (C_out/G, N, *).
-        inputs = np.swapaxes(A_pad[:, group * Ci:(group + 1) * Ci], 0, 1)
-        kernels = np.swapaxes(dZ_dil[:, group * Co:(group + 1) * Co], 0, 1)
-        corr = Geometry.build(batch=Ci, in_channels=g.batch, out_channels=Co, groups=1,
-                              input_size=g.padded_size, kernel_size=kernels.shape[2:], stride=g.dilation,
-                              dilation=(1,) * g.dims, padding="valid")
+        inputs = np.swapaxes(A_pad[:, group * Ci : (group + 1) * Ci], 0, 1)
+        kernels = np.swapaxes(dZ_dil[:, group * Co : (group + 1) * Co], 0, 1)
+        corr = Geometry.build(
+            batch=Ci,
+            in_channels=g.batch,
+            out_channels=Co,
+            groups=1,
+            input_size=g.padded_size,
+            kernel_size=kernels.shape[2:],
+            stride=g.dilation,
+            dilation=(1,) * g.dims,
+            padding="valid",
+        )
         full = conv.forward(np.ascontiguousarray(inputs), np.ascontiguousarray(kernels), None, corr)
         taps = full[(slice(None), slice(None)) + tuple(slice(0, k) for k in g.kernel_size)]
         parts.append(np.swapaxes(taps, 0, 1))  # (C_out/G, C_in/G, *k)
@@ -74,12 +82,21 @@ def dA_by_transposed_convolution(problem: Problem) -> InputGradient:
     span = tuple(d * (k - 1) for k, d in zip(g.kernel_size, g.dilation))
     padded = np.zeros(problem.A_prev.shape[:2] + g.padded_size, dtype=np.result_type(problem.W, problem.dZ))
     for group in range(g.groups):
-        kernels = np.swapaxes(rotated[group * Co:(group + 1) * Co], 0, 1)  # (C_in/G, C_out/G, *k)
-        full = Geometry.build(batch=g.batch, in_channels=Co, out_channels=Ci, groups=1,
-                              input_size=dZ_dil.shape[2:], kernel_size=g.kernel_size, stride=(1,) * g.dims,
-                              dilation=g.dilation, padding=tuple((e, e) for e in span))
-        result = conv.forward(np.ascontiguousarray(dZ_dil[:, group * Co:(group + 1) * Co]),
-                                np.ascontiguousarray(kernels), None, full)
+        kernels = np.swapaxes(rotated[group * Co : (group + 1) * Co], 0, 1)  # (C_in/G, C_out/G, *k)
+        full = Geometry.build(
+            batch=g.batch,
+            in_channels=Co,
+            out_channels=Ci,
+            groups=1,
+            input_size=dZ_dil.shape[2:],
+            kernel_size=g.kernel_size,
+            stride=(1,) * g.dims,
+            dilation=g.dilation,
+            padding=tuple((e, e) for e in span),
+        )
+        result = conv.forward(
+            np.ascontiguousarray(dZ_dil[:, group * Co : (group + 1) * Co]), np.ascontiguousarray(kernels), None, full
+        )
         # Entries past the last window (stride leftovers) get nothing: they stay 0.
         region = tuple(slice(0, n) for n in result.shape[2:])
         padded[(slice(None), slice(group * Ci, (group + 1) * Ci)) + region] = result

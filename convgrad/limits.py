@@ -35,8 +35,9 @@ class Limits:
     max_symbolic_terms: int = 20_000
 
     @classmethod
-    def from_options(cls, max_input_mb: float | None = None, max_elements: int | None = None,
-                     max_output_mb: float | None = None) -> Limits:
+    def from_options(
+        cls, max_input_mb: float | None = None, max_elements: int | None = None, max_output_mb: float | None = None
+    ) -> Limits:
         default = cls()
         return cls(
             max_input_bytes=default.max_input_bytes if max_input_mb is None else int(max_input_mb * MB),
@@ -65,8 +66,10 @@ def check_input_size(nbytes: int, source: str, limits: Limits) -> None:
 
 def check_elements(count: int, field: str, limits: Limits) -> None:
     if count > limits.max_elements:
-        raise InputError(f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
-                         hint="raise it with --max-elements")
+        raise InputError(
+            f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
+            hint="raise it with --max-elements",
+        )
 
 
 def exact_terms(problem: Any) -> int:
@@ -95,8 +98,11 @@ def estimate_output_bytes(problem: Any, overlays: int, fmt: str) -> int:
     per_overlay = 24 * ((3 if problem.dZ is not None else 1) * window + 2 * g.dims + 8)
     if fmt == "table":
         per_overlay *= 4  # grids, running totals, padding
-    totals = 24 * (problem.A_prev.size * (2 if problem.dZ is not None else 1) + problem.W.size
-                   + g.batch * g.out_channels * prod(g.output_size))
+    totals = 24 * (
+        problem.A_prev.size * (2 if problem.dZ is not None else 1)
+        + problem.W.size
+        + g.batch * g.out_channels * prod(g.output_size)
+    )
     return overlays * per_overlay + totals
 
 
@@ -107,5 +113,5 @@ def check_output_size(problem: Any, overlays: int, fmt: str, limits: Limits) -> 
             f"the {fmt} output would be about {size_text(estimate)} ({overlays:,} overlays), over the "
             f"{size_text(limits.max_output_bytes)} output limit",
             hint="choose fewer overlays (--overlays none, or a selection such as --overlays 'n=0 c_out=0'), "
-                 "stream them with --format jsonl, or raise the limit with --max-output-mb",
+            "stream them with --format jsonl, or raise the limit with --max-output-mb",
         )

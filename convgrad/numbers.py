@@ -296,8 +296,10 @@ class SymbolicDomain(Domain):
                 made, typed = (path, first) if automatic else (first, path)
                 field = made.split("[")[0]
                 fix = 'give b a value ("b": 0 for no bias)' if field == "b" else f"give {field} values"
-                raise InputError(f"the name {name!r} is both {typed} and the automatic name of {made}",
-                                 hint=f"rename the one you typed, or {fix}")
+                raise InputError(
+                    f"the name {name!r} is both {typed} and the automatic name of {made}",
+                    hint=f"rename the one you typed, or {fix}",
+                )
             return self._symbols[name]
         if name in RESERVED_NAMES or (name.startswith("__") and name.endswith("__")) or hasattr(self.sympy, name):
             raise InputError(
@@ -348,10 +350,66 @@ def formula_text(expr: Any) -> str:
 
 #: Names that do not read back as a plain symbol: Python keywords and builtins sympy's parser knows.
 RESERVED_NAMES = frozenset(
-    "False None True and as assert async await break class continue def del elif else except finally for "
-    "from global if import in is lambda nonlocal not or pass raise return try while with yield "
-    "abs all any bool complex dict divmod eval exec float int len list max min pow range round set str sum "
-    "tuple type".split()
+    [
+        "False",
+        "None",
+        "True",
+        "and",
+        "as",
+        "assert",
+        "async",
+        "await",
+        "break",
+        "class",
+        "continue",
+        "def",
+        "del",
+        "elif",
+        "else",
+        "except",
+        "finally",
+        "for",
+        "from",
+        "global",
+        "if",
+        "import",
+        "in",
+        "is",
+        "lambda",
+        "nonlocal",
+        "not",
+        "or",
+        "pass",
+        "raise",
+        "return",
+        "try",
+        "while",
+        "with",
+        "yield",
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "complex",
+        "dict",
+        "divmod",
+        "eval",
+        "exec",
+        "float",
+        "int",
+        "len",
+        "list",
+        "max",
+        "min",
+        "pow",
+        "range",
+        "round",
+        "set",
+        "str",
+        "sum",
+        "tuple",
+        "type",
+    ]
 )
 
 

@@ -92,9 +92,19 @@ class ProblemOptions:
 
     def flag_values(self) -> dict[str, str | None]:
         """The problem fields that have a flag, by field name, as typed (None: not given)."""
-        return {"A_prev": self.A_prev, "W": self.W, "b": self.b, "dZ": self.dZ, "stride": self.stride,
-                "padding": self.padding, "dilation": self.dilation, "groups": self.groups,
-                "layout": self.layout, "mode": self.mode, "dims": self.dims}
+        return {
+            "A_prev": self.A_prev,
+            "W": self.W,
+            "b": self.b,
+            "dZ": self.dZ,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "groups": self.groups,
+            "layout": self.layout,
+            "mode": self.mode,
+            "dims": self.dims,
+        }
 
     def shapes(self) -> dict[str, str | None]:
         """The arrays named by shape alone, by field name (None: not given)."""

@@ -121,7 +121,7 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     unknown = set(value) - {"shape", "prefix"}
     if unknown or "shape" not in value:
         raise InputError(
-            f"{field} is an object; as an array spec it takes \"shape\" and optionally \"prefix\""
+            f'{field} is an object; as an array spec it takes "shape" and optionally "prefix"'
             + (f", not {sorted(unknown)[0]!r}" if unknown else "")
         )
     if not isinstance(domain, SymbolicDomain):
@@ -138,8 +138,9 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     return out
 
 
-def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = False,
-             limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
+def to_array(
+    value: Any, field: str, domain: Domain, allow_nonfinite: bool = False, limits: Limits = DEFAULT_LIMITS
+) -> np.ndarray:
     """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
     if isinstance(value, dict):
         return _shape_spec(value, field, domain, limits)
@@ -150,9 +151,11 @@ def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = Fal
     else:
         shape, flat = _flatten(value, field, limits)
         array = np.empty(len(flat), dtype=domain.dtype)
-        array[:] = [domain.convert(v, p) for v, p in flat] if domain.dtype == object else [
-            _float_entry(v, p, domain) for v, p in flat
-        ]
+        array[:] = (
+            [domain.convert(v, p) for v, p in flat]
+            if domain.dtype == object
+            else [_float_entry(v, p, domain) for v, p in flat]
+        )
         array = array.reshape(shape)
     if not allow_nonfinite and array.dtype != object:
         _refuse_nonfinite(array, field, flat)
@@ -194,8 +197,10 @@ def _flatten(value: Any, field: str, limits: Limits = DEFAULT_LIMITS) -> tuple[t
                 check_elements(len(flat), field, limits)
             return ()
         if depth > limits.max_depth:
-            raise InputError(f"{field} is nested more than {limits.max_depth} lists deep (at {path}); "
-                             f"an array here has at most {limits.max_depth} axes")
+            raise InputError(
+                f"{field} is nested more than {limits.max_depth} lists deep (at {path}); "
+                f"an array here has at most {limits.max_depth} axes"
+            )
         if len(node) == 0:
             raise InputError(f"{path} is an empty list")
         first = walk(node[0], f"{path}[0]", depth + 1)
@@ -221,13 +226,23 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
         value = array[index]
         path = entry_path(field, index)
         typed = flat[int(np.ravel_multi_index(index, array.shape))][0] if flat else None
-        exact = typed if isinstance(typed, (Decimal, int)) and not isinstance(typed, bool) else (
-            parse_number_text(typed) if isinstance(typed, str) else None)
+        exact = (
+            typed
+            if isinstance(typed, (Decimal, int)) and not isinstance(typed, bool)
+            else (parse_number_text(typed) if isinstance(typed, str) else None)
+        )
         if exact is not None and (not isinstance(exact, Decimal) or exact.is_finite()):
-            shown = typed.strip() if isinstance(typed, str) else f"{typed:g}" if isinstance(typed, Decimal) else (
-                str(typed) if len(str(typed)) < 30 else f"{Decimal(typed):.3e}")
-            raise InputError(f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
-                             hint="--exact computes with it exactly")
+            shown = (
+                typed.strip()
+                if isinstance(typed, str)
+                else f"{typed:g}"
+                if isinstance(typed, Decimal)
+                else (str(typed) if len(str(typed)) < 30 else f"{Decimal(typed):.3e}")
+            )
+            raise InputError(
+                f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
+                hint="--exact computes with it exactly",
+            )
         raise InputError(
             f"{path} is {value}, not a finite number",
             hint="forward and backward compute with it under --allow-nonfinite",
@@ -283,7 +298,7 @@ def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:
 
 
 def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
-    """"valid", "same", "full", an int, one int per dim, or [before, after] per dim."""
+    """ "valid", "same", "full", an int, one int per dim, or [before, after] per dim."""
     if isinstance(value, str):
         word = value.strip().lower()
         if word in ("valid", "same", "full"):
@@ -306,9 +321,7 @@ def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
     for i, entry in enumerate(value):
         if isinstance(entry, (list, tuple)):
             if len(entry) != 2:
-                raise InputError(
-                    f"padding[{i}] has {len(entry)} entries: a per-dim padding pair is [before, after]"
-                )
+                raise InputError(f"padding[{i}] has {len(entry)} entries: a per-dim padding pair is [before, after]")
             pairs.append((_whole(entry[0], f"padding[{i}][0]", 0), _whole(entry[1], f"padding[{i}][1]", 0)))
         else:
             p = _whole(entry, f"padding[{i}]", 0)
@@ -320,9 +333,7 @@ def parse_mode(value: Any) -> bool:
     """True (flip the kernel) for convolution, False for cross-correlation."""
     key = str(value).strip().lower().replace(" ", "-") if isinstance(value, str) else None
     if key not in MODES:
-        raise InputError(
-            f"mode must be 'cross-correlation' or 'convolution', got {describe_value(value)}"
-        )
+        raise InputError(f"mode must be 'cross-correlation' or 'convolution', got {describe_value(value)}")
     return MODES[key]
 
 
@@ -332,8 +343,7 @@ def parse_layout_field(value: Any) -> bool:
         if channels_last is not None:
             return channels_last
     raise InputError(
-        f"layout must be channels-first (NCHW, NCW, ...) or channels-last (NHWC, NWC, ...), "
-        f"got {describe_value(value)}"
+        f"layout must be channels-first (NCHW, NCW, ...) or channels-last (NHWC, NWC, ...), got {describe_value(value)}"
     )
 
 
@@ -373,13 +383,11 @@ class Problem:
             "Z": list(z_shape),
         }
         if self.dZ is not None:
-            shapes.update({"dZ": list(z_shape), "dW": shapes["W"], "db": bias_shape,
-                           "dA_prev": shapes["A_prev"]})
+            shapes.update({"dZ": list(z_shape), "dW": shapes["W"], "db": bias_shape, "dA_prev": shapes["A_prev"]})
         return shapes
 
 
-def infer_form(a_shape: tuple[int, ...], w_shape: tuple[int, ...], dims: int | None,
-               channels_last: bool) -> Form:
+def infer_form(a_shape: tuple[int, ...], w_shape: tuple[int, ...], dims: int | None, channels_last: bool) -> Form:
     """Which form the arrays are in, from their ranks (``dims`` settles a bare 3-D volume)."""
     w_rank, a_rank = len(w_shape), len(a_shape)
     if w_rank == 0:
@@ -467,9 +475,13 @@ def build_problem(
     batch, c_in = A.shape[:2]
     c_out, c_in_per_group = W.shape[:2]
     if c_in % groups:
-        raise InputError(f"A_prev has {c_in} channels (shape {_fmt_shape(A_user.shape)}), not divisible by groups = {groups}")
+        raise InputError(
+            f"A_prev has {c_in} channels (shape {_fmt_shape(A_user.shape)}), not divisible by groups = {groups}"
+        )
     if c_out % groups:
-        raise InputError(f"W has {c_out} filters (shape {_fmt_shape(W_user.shape)}), not divisible by groups = {groups}")
+        raise InputError(
+            f"W has {c_out} filters (shape {_fmt_shape(W_user.shape)}), not divisible by groups = {groups}"
+        )
     if c_in_per_group * groups != c_in:
         raise InputError(
             f"W has shape {_fmt_shape(W_user.shape)}, {c_in_per_group} input channel"
@@ -486,9 +498,16 @@ def build_problem(
     flip = parse_mode(mode_value)
 
     geom = Geometry.build(
-        batch=batch, in_channels=c_in, out_channels=c_out, groups=groups,
-        input_size=tuple(A.shape[2:]), kernel_size=tuple(W.shape[2:]),
-        stride=stride, dilation=dilation, padding=padding, flip=flip,
+        batch=batch,
+        in_channels=c_in,
+        out_channels=c_out,
+        groups=groups,
+        input_size=tuple(A.shape[2:]),
+        kernel_size=tuple(W.shape[2:]),
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        flip=flip,
     )
     # Padding and stride decide how big the padded input and Z get: check before allocating them.
     check_elements(batch * c_in * int(np.prod(geom.padded_size, dtype=object)), "the padded A_prev", limits)
@@ -524,8 +543,10 @@ def build_problem(
     if dZ_value is None and symbolic and need_dZ:
         dZ_value = {"shape": list(z_shape)}
     if dZ_value is None and need_dZ:
-        raise InputError("dZ is missing: backward needs the upstream gradient (--dZ or \"dZ\" in the input)",
-                         hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output")
+        raise InputError(
+            'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)',
+            hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output",
+        )
     if dZ_value is not None:
         dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite, limits)
         if dZ_user.ndim == 0:  # one number for every output: L = dZ * sum(Z)

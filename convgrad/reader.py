@@ -58,8 +58,11 @@ def read_text(path: str, limits: Limits = DEFAULT) -> str:
             text = sys.stdin.read(limits.max_input_bytes + 1)
         except UnicodeDecodeError as err:
             raise InputError(f"stdin is not UTF-8 text (byte {err.start} cannot be decoded)") from None
-        check_input_size(len(text.encode("utf-8", "surrogatepass")) if len(text) > limits.max_input_bytes // 4
-                         else len(text), "stdin", limits)
+        check_input_size(
+            len(text.encode("utf-8", "surrogatepass")) if len(text) > limits.max_input_bytes // 4 else len(text),
+            "stdin",
+            limits,
+        )
         return text
     file = Path(path)
     try:
@@ -68,8 +71,10 @@ def read_text(path: str, limits: Limits = DEFAULT) -> str:
         with file.open("rb") as handle:
             data = handle.read(limits.max_input_bytes + 1)
         if len(data) > limits.max_input_bytes:
-            raise InputError(f"input file {path!r} holds more than the {size_text(limits.max_input_bytes)} "
-                             "input limit", hint="raise it with --max-input-mb")
+            raise InputError(
+                f"input file {path!r} holds more than the {size_text(limits.max_input_bytes)} input limit",
+                hint="raise it with --max-input-mb",
+            )
         return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"input file {path!r} does not exist") from None
@@ -81,8 +86,9 @@ def read_text(path: str, limits: Limits = DEFAULT) -> str:
         raise InputError(f"cannot read input file {path!r}: {err.strerror}") from None
 
 
-def read_problem_document(path: str, expected: str = "object with A_prev, W, ...",
-                          limits: Limits = DEFAULT) -> dict[str, Any]:
+def read_problem_document(
+    path: str, expected: str = "object with A_prev, W, ...", limits: Limits = DEFAULT
+) -> dict[str, Any]:
     """The JSON object in a problem (or answer) file; "-" reads stdin."""
     source = "stdin" if path == "-" else path
     text = read_text(path, limits)
@@ -129,7 +135,7 @@ def parse_flag_value(text: str, field: str) -> Any:
     stripped = text.strip()
     if not stripped:
         raise InputError(f"--{field} is empty")
-    if stripped[0] in "[{\"" or stripped in ("true", "false", "null"):
+    if stripped[0] in '[{"' or stripped in ("true", "false", "null"):
         return parse_json(stripped, f"--{field}")
     rows = [row.strip() for row in stripped.split(";")]
     if rows and rows[-1] == "":
@@ -184,8 +190,9 @@ def _regular_file(path: Path, what: str) -> None:
         raise InputError(f"{what}: {str(path)!r} is not a regular file")
 
 
-def resolve_array_paths(document: dict[str, Any], base: Path, fields: tuple[str, ...],
-                        limits: Limits = DEFAULT) -> dict[str, Any]:
+def resolve_array_paths(
+    document: dict[str, Any], base: Path, fields: tuple[str, ...], limits: Limits = DEFAULT
+) -> dict[str, Any]:
     """Array fields given as "name.npy" are read from that file, relative to ``base`` (read only)."""
     out = dict(document)
     for key, value in document.items():
@@ -202,8 +209,11 @@ def _check_npz_members(path: str, limits: Limits) -> None:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 if info.file_size > 16 * limits.max_elements + 4096:
-                    raise InputError(f"{path}: {info.filename!r} unpacks to {info.file_size:,} bytes, over the "
-                                     f"limit of {limits.max_elements:,} entries", hint="raise it with --max-elements")
+                    raise InputError(
+                        f"{path}: {info.filename!r} unpacks to {info.file_size:,} bytes, over the "
+                        f"limit of {limits.max_elements:,} entries",
+                        hint="raise it with --max-elements",
+                    )
     except zipfile.BadZipFile:
         raise InputError(f"cannot read {path!r} as an .npz archive (it is not a zip file)") from None
 

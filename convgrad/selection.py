@@ -17,15 +17,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .layers.conv import overlay_index
 from .errors import InputError
 from .geometry import Geometry
+from .layers.conv import overlay_index
 
 Ranges = tuple[tuple[int, int], ...]  # inclusive (first, last) pairs
 
 
 def _ranges(text: str, what: str, base: int = 0) -> Ranges:
-    """"1-3,9" -> ((1, 3), (9, 9)); ``base`` is subtracted (1-based overlay numbers)."""
+    """ "1-3,9" -> ((1, 3), (9, 9)); ``base`` is subtracted (1-based overlay numbers)."""
     result = []
     for part in text.split(","):
         m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
@@ -148,8 +148,7 @@ def parse_selection(text: str | None) -> Selection:
                 raise InputError("--overlays: overlay numbers start at 1")
         elif key == "pos":
             found[key] = tuple(
-                None if coord.strip() == "*" else _ranges(coord, "a pos coordinate")
-                for coord in value.split(",")
+                None if coord.strip() == "*" else _ranges(coord, "a pos coordinate") for coord in value.split(",")
             )
         else:
             found[key] = _ranges(value, key)

@@ -42,8 +42,14 @@ def layer_counts(geom: Geometry) -> LayerCounts:
     inputs = geom.in_channels * prod(geom.input_size)
     outputs = geom.out_channels * positions
     return LayerCounts(
-        weights=ParameterCounts(conv=geom.out_channels * kernel,
-                                locally_connected=geom.out_channels * kernel * positions, dense=inputs * outputs),
+        weights=ParameterCounts(
+            conv=geom.out_channels * kernel,
+            locally_connected=geom.out_channels * kernel * positions,
+            dense=inputs * outputs,
+        ),
         biases=ParameterCounts(conv=geom.out_channels, locally_connected=outputs, dense=outputs),
-        kernel_size=kernel, positions=positions, inputs=inputs, outputs=outputs,
+        kernel_size=kernel,
+        positions=positions,
+        inputs=inputs,
+        outputs=outputs,
     )

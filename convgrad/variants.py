@@ -58,8 +58,7 @@ def _zeros(problem: Problem, shape: tuple[int, ...]) -> np.ndarray:
 
 def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, keep_padding: bool = False):
     geom = geom or problem.geom
-    return conv.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom,
-                           keep_padding=keep_padding)
+    return conv.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom, keep_padding=keep_padding)
 
 
 # -- 1. the kernel flipped, or not flipped ----------------------------------------------------
@@ -73,17 +72,23 @@ def _flipped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     dW, _, dA = _backward(problem, geom)
     # A student sliding the rotated kernel reports dW for the rotated kernel or for W as given: both.
     dW_as_slid = applied_kernel(dW, geom)
-    return {"Z": [("", _finalize(problem, "Z", Z))],
-            "dW": [("", _finalize(problem, "dW", dW)), ("rotated", _finalize(problem, "dW", dW_as_slid))],
-            "dA_prev": [("", _finalize(problem, "dA_prev", dA))]}
+    return {
+        "Z": [("", _finalize(problem, "Z", Z))],
+        "dW": [("", _finalize(problem, "dW", dW)), ("rotated", _finalize(problem, "dW", dW_as_slid))],
+        "dA_prev": [("", _finalize(problem, "dA_prev", dA))],
+    }
 
 
 def _flipped_sentence(problem: Problem, quantity: str, label: str) -> str:
     if problem.geom.flip:
-        return (f"your {quantity} is what the kernel gives without flipping it: this problem says "
-                f"convolution, so rotate W 180° before sliding it (or use cross-correlation's rule if that was meant)")
-    return (f"your {quantity} is what the kernel rotated 180° gives: this problem is cross-correlation "
-            f"(what deep-learning frameworks compute), so slide W as given, without flipping it")
+        return (
+            f"your {quantity} is what the kernel gives without flipping it: this problem says "
+            f"convolution, so rotate W 180° before sliding it (or use cross-correlation's rule if that was meant)"
+        )
+    return (
+        f"your {quantity} is what the kernel rotated 180° gives: this problem is cross-correlation "
+        f"(what deep-learning frameworks compute), so slide W as given, without flipping it"
+    )
 
 
 # -- 2. the stride treated as 1 ----------------------------------------------------------------
@@ -94,24 +99,38 @@ def _stride_one(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     if all(s == 1 for s in g.stride):
         return {}
     ones = (1,) * g.dims
-    full = Geometry.build(batch=g.batch, in_channels=g.in_channels, out_channels=g.out_channels, groups=g.groups,
-                          input_size=g.input_size, kernel_size=g.kernel_size, stride=ones, dilation=g.dilation,
-                          padding=g.padding, flip=g.flip)
+    full = Geometry.build(
+        batch=g.batch,
+        in_channels=g.in_channels,
+        out_channels=g.out_channels,
+        groups=g.groups,
+        input_size=g.input_size,
+        kernel_size=g.kernel_size,
+        stride=ones,
+        dilation=g.dilation,
+        padding=g.padding,
+        flip=g.flip,
+    )
     Z = conv.forward(problem.A_prev, problem.W, problem.b, full)
     if problem.dZ is None:
         return {"Z": [("", _finalize(problem, "Z", Z))]}
     # Backward with the given dZ, windows placed one step apart instead of s apart.
     placed = dataclasses.replace(g, stride=ones)
     dW, _, dA = _backward(problem, placed)
-    return {"Z": [("", _finalize(problem, "Z", Z))], "dW": [("", _finalize(problem, "dW", dW))],
-            "dA_prev": [("", _finalize(problem, "dA_prev", dA))]}
+    return {
+        "Z": [("", _finalize(problem, "Z", Z))],
+        "dW": [("", _finalize(problem, "dW", dW))],
+        "dA_prev": [("", _finalize(problem, "dA_prev", dA))],
+    }
 
 
 def _stride_sentence(problem: Problem, quantity: str, label: str) -> str:
     s = problem.geom.stride
     stride = str(s[0]) if len(set(s)) == 1 else str(tuple(s))
-    return (f"your {quantity} places the windows as if the stride were 1: with stride {stride}, "
-            f"output position i's window starts at i·{stride} (minus the padding), not at i")
+    return (
+        f"your {quantity} places the windows as if the stride were 1: with stride {stride}, "
+        f"output position i's window starts at i·{stride} (minus the padding), not at i"
+    )
 
 
 # -- 3. padding not cropped from dA_prev, or cropped on the wrong side ---------------------
@@ -141,18 +160,24 @@ def _padding_sentence(problem: Problem, quantity: str, label: str) -> str:
     pads = problem.geom.padding
     if label == "wrong side":
         sides = ", ".join(f"{b} before and {a} after" for b, a in pads)
-        return (f"your dA_prev is the padded input's gradient cropped on the wrong side: the padding "
-                f"is {sides} (per spatial dim), so crop that many from those sides")
+        return (
+            f"your dA_prev is the padded input's gradient cropped on the wrong side: the padding "
+            f"is {sides} (per spatial dim), so crop that many from those sides"
+        )
     if all(b == a for b, a in pads) and len({b for b, _ in pads}) == 1:
         p = pads[0][0]
         unit = {1: "entry", 2: "row and column"}.get(problem.geom.dims, "slice along every axis")
         plural = {1: "entries", 2: "rows and columns"}.get(problem.geom.dims, "slices along every axis")
         what = f"{p} {unit if p == 1 else plural}"
-        return (f"your dA_prev equals the gradient of the padded input: crop {what} from each side "
-                f"(the padding is not part of A_prev)")
+        return (
+            f"your dA_prev equals the gradient of the padded input: crop {what} from each side "
+            f"(the padding is not part of A_prev)"
+        )
     sides = ", ".join(f"{b} before and {a} after" for b, a in pads)
-    return (f"your dA_prev equals the gradient of the padded input: crop the padding ({sides}, per "
-            f"spatial dim) off, since it is not part of A_prev")
+    return (
+        f"your dA_prev equals the gradient of the padded input: crop the padding ({sides}, per "
+        f"spatial dim) off, since it is not part of A_prev"
+    )
 
 
 # -- 4. dW and db not summed over the batch --------------------------------------------------
@@ -184,10 +209,14 @@ def _inverse(problem: Problem, n: int) -> Any:
 
 def _batch_sentence(problem: Problem, quantity: str, label: str) -> str:
     if label == "mean":
-        return (f"your {quantity} is the mean over the batch: {quantity} sums every sample's "
-                f"contributions (divide by N only when the loss itself is a mean and dZ does not already include it)")
-    return (f"your {quantity} is {label}'s contribution alone: {quantity} sums the contributions "
-            f"of every sample in the batch ({problem.geom.batch} here)")
+        return (
+            f"your {quantity} is the mean over the batch: {quantity} sums every sample's "
+            f"contributions (divide by N only when the loss itself is a mean and dZ does not already include it)"
+        )
+    return (
+        f"your {quantity} is {label}'s contribution alone: {quantity} sums the contributions "
+        f"of every sample in the batch ({problem.geom.batch} here)"
+    )
 
 
 # -- 5. only the last overlay's contribution (= instead of +=) ---------------------------------
@@ -205,15 +234,21 @@ def _overwrite(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
         dW[overlay.c_out] = overlay.dW
         db[overlay.c_out] = overlay.db
         taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + conv.window_taps(
-            overlay.window_start, g)
+            overlay.window_start, g
+        )
         dA_pad[taps] = overlay.dA_prev
-    return {"dW": [("", _finalize(problem, "dW", dW))], "db": [("", _finalize(problem, "db", db))],
-            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))]}
+    return {
+        "dW": [("", _finalize(problem, "dW", dW))],
+        "db": [("", _finalize(problem, "db", db))],
+        "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))],
+    }
 
 
 def _overwrite_sentence(problem: Problem, quantity: str, label: str) -> str:
-    return (f"your {quantity} holds only the last overlay's contribution: every overlay adds its share "
-            f"to {quantity} (+=) instead of overwriting it (=); weight sharing means the shares are summed")
+    return (
+        f"your {quantity} holds only the last overlay's contribution: every overlay adds its share "
+        f"to {quantity} (+=) instead of overwriting it (=); weight sharing means the shares are summed"
+    )
 
 
 # -- 6. dW and dA_prev swapped roles ---------------------------------------------------------
@@ -230,18 +265,25 @@ def _swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
     for overlay in conv.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
         dW[overlay.c_out] = dW[overlay.c_out] + applied_kernel(overlay.dZ * overlay.kernel, g)
         taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + conv.window_taps(
-            overlay.window_start, g)
+            overlay.window_start, g
+        )
         dA_pad[taps] = dA_pad[taps] + overlay.dZ * overlay.A_slice
-    return {"dW": [("", _finalize(problem, "dW", dW))],
-            "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))]}
+    return {
+        "dW": [("", _finalize(problem, "dW", dW))],
+        "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))],
+    }
 
 
 def _swapped_sentence(problem: Problem, quantity: str, label: str) -> str:
     if quantity == "dW":
-        return ("your dW adds dZ × the kernel, which is dA_prev's rule: dW adds dZ × the input slice "
-                "under the window (dW[i] += dZ · A_slice[i])")
-    return ("your dA_prev adds dZ × the input slice, which is dW's rule: dA_prev adds dZ × the kernel "
-            "onto the window (dA_prev[window] += dZ · W)")
+        return (
+            "your dW adds dZ × the kernel, which is dA_prev's rule: dW adds dZ × the input slice "
+            "under the window (dW[i] += dZ · A_slice[i])"
+        )
+    return (
+        "your dA_prev adds dZ × the input slice, which is dW's rule: dA_prev adds dZ × the kernel "
+        "onto the window (dA_prev[window] += dZ · W)"
+    )
 
 
 # -- 7. dZ rotated 180° in dW --------------------------------------------------------------------
@@ -257,8 +299,10 @@ def _rotated_dZ(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
 
 
 def _rotated_sentence(problem: Problem, quantity: str, label: str) -> str:
-    return ("your dW used dZ rotated 180°: dW is the cross-correlation of A_prev with dZ as it is "
-            "(only dA_prev involves a rotated kernel, and only in convolution-as-correlation form)")
+    return (
+        "your dW used dZ rotated 180°: dW is the cross-correlation of A_prev with dZ as it is "
+        "(only dA_prev involves a rotated kernel, and only in convolution-as-correlation form)"
+    )
 
 
 # -- 8./9. the bias once per kernel element, or left out ---------------------------------------
@@ -287,8 +331,10 @@ def _bias_left_out(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
 
 def _per_element_sentence(problem: Problem, quantity: str, label: str) -> str:
     taps = problem.geom.in_per_group * prod(problem.geom.kernel_size)
-    return (f"your Z adds the bias once per kernel element ({taps}·b, as np.sum(A_slice * W + b) does): "
-            f"it is added once per output, Z = np.sum(A_slice * W) + b")
+    return (
+        f"your Z adds the bias once per kernel element ({taps}·b, as np.sum(A_slice * W + b) does): "
+        f"it is added once per output, Z = np.sum(A_slice * W) + b"
+    )
 
 
 def _left_out_sentence(problem: Problem, quantity: str, label: str) -> str:

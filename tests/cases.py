@@ -74,8 +74,15 @@ def make_case(rng, *, dims, form, last, groups, stride, dilation, padding, bias,
             return w[0, 0]
         return np.transpose(w, tuple(range(2, 2 + dims)) + (1, 0)) if last else w
 
-    problem = {"A_prev": user_act(A).tolist(), "W": user_kernel(W).tolist(), "dZ": user_act(dZ).tolist(),
-               "stride": stride, "dilation": dilation, "padding": padding, "mode": mode}
+    problem = {
+        "A_prev": user_act(A).tolist(),
+        "W": user_kernel(W).tolist(),
+        "dZ": user_act(dZ).tolist(),
+        "stride": stride,
+        "dilation": dilation,
+        "padding": padding,
+        "mode": mode,
+    }
     if form != "bare":
         problem["groups"] = groups
         problem["layout"] = {1: "NWC", 2: "NHWC", 3: "channels_last"}[dims] if last else "NCHW"
@@ -85,25 +92,65 @@ def make_case(rng, *, dims, form, last, groups, stride, dilation, padding, bias,
         problem["b"] = 0.75
     elif bias == "vector":
         problem["b"] = b.tolist() if form != "bare" else float(b[0])
-    canonical = dict(A=A, W=W, b=b, dZ=dZ, stride=stride_l, dilation=dil_l, pairs=pairs, groups=groups,
-                     flip=mode == "convolution")
+    canonical = {
+        "A": A,
+        "W": W,
+        "b": b,
+        "dZ": dZ,
+        "stride": stride_l,
+        "dilation": dil_l,
+        "pairs": pairs,
+        "groups": groups,
+        "flip": mode == "convolution",
+    }
     return problem, canonical, (user_act, user_kernel)
 
 
 def _sweep():
     cases = []
     # Every option on its own, then random combinations.
-    base = dict(dims=2, form="batched", last=False, groups=1, stride=1, dilation=1, padding=0,
-                bias="vector", mode="cross-correlation")
+    base = {
+        "dims": 2,
+        "form": "batched",
+        "last": False,
+        "groups": 1,
+        "stride": 1,
+        "dilation": 1,
+        "padding": 0,
+        "bias": "vector",
+        "mode": "cross-correlation",
+    }
     variations = [
-        {}, {"dims": 1}, {"dims": 3}, {"form": "bare"}, {"form": "bare", "dims": 1},
-        {"form": "bare", "dims": 3}, {"form": "unbatched"}, {"last": True}, {"last": True, "dims": 1},
-        {"last": True, "dims": 3}, {"last": True, "form": "unbatched"}, {"groups": 2}, {"groups": 3},
-        {"stride": 2}, {"stride": [2, 1]}, {"dilation": 2}, {"dilation": [1, 2]}, {"padding": 1},
-        {"padding": [1, 2]}, {"padding": [[1, 0], [0, 2]]}, {"padding": "valid"}, {"padding": "same"},
-        {"padding": "same", "stride": 2}, {"padding": "full"}, {"bias": None}, {"bias": "scalar"},
-        {"mode": "convolution"}, {"mode": "convolution", "form": "bare", "dims": 1},
-        {"dims": 1, "padding": [2, 1]}, {"mode": "convolution", "last": True, "groups": 2, "padding": 1},
+        {},
+        {"dims": 1},
+        {"dims": 3},
+        {"form": "bare"},
+        {"form": "bare", "dims": 1},
+        {"form": "bare", "dims": 3},
+        {"form": "unbatched"},
+        {"last": True},
+        {"last": True, "dims": 1},
+        {"last": True, "dims": 3},
+        {"last": True, "form": "unbatched"},
+        {"groups": 2},
+        {"groups": 3},
+        {"stride": 2},
+        {"stride": [2, 1]},
+        {"dilation": 2},
+        {"dilation": [1, 2]},
+        {"padding": 1},
+        {"padding": [1, 2]},
+        {"padding": [[1, 0], [0, 2]]},
+        {"padding": "valid"},
+        {"padding": "same"},
+        {"padding": "same", "stride": 2},
+        {"padding": "full"},
+        {"bias": None},
+        {"bias": "scalar"},
+        {"mode": "convolution"},
+        {"mode": "convolution", "form": "bare", "dims": 1},
+        {"dims": 1, "padding": [2, 1]},
+        {"mode": "convolution", "last": True, "groups": 2, "padding": 1},
     ]
     for v in variations:
         cases.append({**base, **v})
@@ -111,15 +158,17 @@ def _sweep():
     for _ in range(40):
         dims = int(rng.integers(1, 4))
         form = str(rng.choice(["bare", "unbatched", "batched"]))
-        case = dict(
-            dims=dims, form=form, last=bool(rng.integers(0, 2)),
-            groups=1 if form == "bare" else int(rng.choice([1, 2, 3])),
-            stride=int(rng.integers(1, 4)) if rng.integers(0, 2) else [int(s) for s in rng.integers(1, 3, dims)],
-            dilation=int(rng.integers(1, 3)),
-            padding=[0, 1, 2, "valid", "same", "full", [[1, 2]] * dims][int(rng.integers(0, 7))],
-            bias=[None, "scalar", "vector"][int(rng.integers(0, 3))],
-            mode=str(rng.choice(["cross-correlation", "convolution"])),
-        )
+        case = {
+            "dims": dims,
+            "form": form,
+            "last": bool(rng.integers(0, 2)),
+            "groups": 1 if form == "bare" else int(rng.choice([1, 2, 3])),
+            "stride": int(rng.integers(1, 4)) if rng.integers(0, 2) else [int(s) for s in rng.integers(1, 3, dims)],
+            "dilation": int(rng.integers(1, 3)),
+            "padding": [0, 1, 2, "valid", "same", "full", [[1, 2]] * dims][int(rng.integers(0, 7))],
+            "bias": [None, "scalar", "vector"][int(rng.integers(0, 3))],
+            "mode": str(rng.choice(["cross-correlation", "convolution"])),
+        }
         cases.append(case)
     return cases
 

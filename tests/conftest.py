@@ -40,7 +40,9 @@ def check_schema_of_output(args: list[str], result) -> None:
     if result.exit_code not in (0, 1) or not result.stdout.strip() or not args:
         return
     command = args[0]
-    fmt = args[args.index("--format") + 1] if "--format" in args else args[args.index("-f") + 1] if "-f" in args else None
+    fmt = (
+        args[args.index("--format") + 1] if "--format" in args else args[args.index("-f") + 1] if "-f" in args else None
+    )
     if command == "generate" and "--output" not in args:
         validate(json.loads(result.stdout), "input")
     elif fmt == "jsonl":

@@ -21,21 +21,89 @@ ROOT = Path(__file__).resolve().parent.parent
 VALID = [json.loads(p.read_text()) for p in sorted((ROOT / "samples").glob("*.json"))]
 
 JUNK: list[Any] = [
-    None, True, False, "", "abc", "1/3", "1/0", "1e400", "NaN", "Infinity", "-0", "\u202e1", "𝟙", "½", " 2 ",
-    "1_000", "x11", "__import__('os')", {}, {"shape": [2]}, {"shape": "9x9x9x9x9x9"}, [], [[]], [1, [2]], -1, 0,
-    1, 2, 3, 2**63, -(2**70), 1e308, 1e-320, 3.5, -0.0, "same", "valid", "full", "NHWC", "convolution", [1, 2],
-    [[1, 0], [0, 1]], [0, -1], "a.npy", "../../etc/passwd.npy", "𝒳", "\x00", "\ud800x",
+    None,
+    True,
+    False,
+    "",
+    "abc",
+    "1/3",
+    "1/0",
+    "1e400",
+    "NaN",
+    "Infinity",
+    "-0",
+    "\u202e1",
+    "𝟙",
+    "½",
+    " 2 ",
+    "1_000",
+    "x11",
+    "__import__('os')",
+    {},
+    {"shape": [2]},
+    {"shape": "9x9x9x9x9x9"},
+    [],
+    [[]],
+    [1, [2]],
+    -1,
+    0,
+    1,
+    2,
+    3,
+    2**63,
+    -(2**70),
+    1e308,
+    1e-320,
+    3.5,
+    -0.0,
+    "same",
+    "valid",
+    "full",
+    "NHWC",
+    "convolution",
+    [1, 2],
+    [[1, 0], [0, 1]],
+    [0, -1],
+    "a.npy",
+    "../../etc/passwd.npy",
+    "𝒳",
+    "\x00",
+    "\ud800x",
 ]
 ARRAY_KEYS = ("A_prev", "W", "dZ", "b")
 CONFIG_KEYS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
 ODD_KEYS = ("strides ", "Ä_prev", "A_prev\u200b", "w", "kernel", "x", "bias", "delta", "$schema", "🙂", "", "a" * 300)
 FLAG_CHOICES: list[list[str]] = [
-    [], [], ["--json"], ["--json"], ["--format", "jsonl"], ["--format", "csv"], ["--format", "markdown"],
-    ["--exact"], ["--exact", "--json"], ["--symbolic", "--json"], ["--overlays", "all"], ["--overlays", "none"],
-    ["--overlays", "n=0 pos=0,*"], ["--overlays", "3-1"], ["--overlays", "pos=99"], ["--cell", "0,0"],
-    ["--cell", "W[0,0]"], ["--cell", "b"], ["--explain"], ["--precision", "3"], ["--allow-nonfinite", "--json"],
-    ["--view", "blocks"], ["--float64", "--json"], ["--layout", "NHWC"], ["--padding", "same"], ["--stride", "0"],
-    ["--dims", "3"], ["-x", "1 2; 3"], ["-w", "[[1,2],[3]]"], ["--dZ", "1 2 3"],
+    [],
+    [],
+    ["--json"],
+    ["--json"],
+    ["--format", "jsonl"],
+    ["--format", "csv"],
+    ["--format", "markdown"],
+    ["--exact"],
+    ["--exact", "--json"],
+    ["--symbolic", "--json"],
+    ["--overlays", "all"],
+    ["--overlays", "none"],
+    ["--overlays", "n=0 pos=0,*"],
+    ["--overlays", "3-1"],
+    ["--overlays", "pos=99"],
+    ["--cell", "0,0"],
+    ["--cell", "W[0,0]"],
+    ["--cell", "b"],
+    ["--explain"],
+    ["--precision", "3"],
+    ["--allow-nonfinite", "--json"],
+    ["--view", "blocks"],
+    ["--float64", "--json"],
+    ["--layout", "NHWC"],
+    ["--padding", "same"],
+    ["--stride", "0"],
+    ["--dims", "3"],
+    ["-x", "1 2; 3"],
+    ["-w", "[[1,2],[3]]"],
+    ["--dZ", "1 2 3"],
 ]
 
 
@@ -58,8 +126,22 @@ def _at(node: Any, path: tuple[int, ...]) -> Any:
 def mutate_structure(problem: dict[str, Any], rng: random.Random) -> str:
     """Change the problem as a Python object; returns what was done."""
     keys = [k for k in problem if k in ARRAY_KEYS]
-    op = rng.choice(["drop", "append", "replace", "wrap", "unwrap", "junk_field", "config", "delete_key",
-                     "rename_key", "add_key", "empty", "deep"])
+    op = rng.choice(
+        [
+            "drop",
+            "append",
+            "replace",
+            "wrap",
+            "unwrap",
+            "junk_field",
+            "config",
+            "delete_key",
+            "rename_key",
+            "add_key",
+            "empty",
+            "deep",
+        ]
+    )
     if op in ("drop", "append", "replace", "wrap", "unwrap", "empty", "deep") and keys:
         key = rng.choice(keys)
         value = problem[key]
@@ -109,17 +191,19 @@ def mutate_structure(problem: dict[str, Any], rng: random.Random) -> str:
 
 def mutate_text(text: str, rng: random.Random) -> tuple[str, str]:
     """Break the JSON text itself."""
-    op = rng.choice(["truncate", "insert", "duplicate_key", "trailing_comma", "nonfinite", "garbage", "bom",
-                     "wrap", "brackets"])
+    op = rng.choice(
+        ["truncate", "insert", "duplicate_key", "trailing_comma", "nonfinite", "garbage", "bom", "wrap", "brackets"]
+    )
     if op == "truncate":
         return text[: rng.randrange(len(text) + 1)], "truncated"
     if op == "insert":
         at = rng.randrange(len(text) + 1)
-        return text[:at] + rng.choice(["\u2028", "\x00", "'", "\\", "{", "]", ",", "é", "\ufeff", "NaN"]) + text[at:], \
-            "inserted a character"
+        return text[:at] + rng.choice(["\u2028", "\x00", "'", "\\", "{", "]", ",", "é", "\ufeff", "NaN"]) + text[
+            at:
+        ], "inserted a character"
     if op == "duplicate_key" and text.startswith("{") and '"' in text:
         key_end = text.index('"', 2)
-        key = text[1:key_end + 1].strip()
+        key = text[1 : key_end + 1].strip()
         return text.replace("{", "{" + key + ": 0, ", 1), "duplicated a key"
     if op == "trailing_comma":
         at = text.rfind("]")
@@ -184,12 +268,16 @@ def run_case(runner: Any, app: Any, text: str, args: list[str], timeout: float =
         signal.signal(signal.SIGALRM, previous)
     seconds = time.perf_counter() - start
     stdout, stderr = result.stdout, result.stderr
-    crashed = (result.exit_code not in (0, 1, 2) or "Traceback" in stderr or "internal error" in stderr
-               or (result.exception is not None and not isinstance(result.exception, SystemExit)))
+    crashed = (
+        result.exit_code not in (0, 1, 2)
+        or "Traceback" in stderr
+        or "internal error" in stderr
+        or (result.exception is not None and not isinstance(result.exception, SystemExit))
+    )
     if crashed:
         verdict = "crash"
     elif result.exit_code == 2:
-        one_line = stderr.count("\n") == 1 and stderr.startswith("error: ") or stderr.startswith("Usage:")
+        one_line = (stderr.count("\n") == 1 and stderr.startswith("error: ")) or stderr.startswith("Usage:")
         verdict = "refused" if stdout == "" and one_line else "crash"
     else:
         verdict = "ok"

@@ -17,8 +17,7 @@ import numpy as np
 
 def out_size(S, K, stride, dilation, padding):
     return tuple(
-        (n + pb + pa - d * (k - 1) - 1) // s + 1
-        for n, k, s, d, (pb, pa) in zip(S, K, stride, dilation, padding)
+        (n + pb + pa - d * (k - 1) - 1) // s + 1 for n, k, s, d, (pb, pa) in zip(S, K, stride, dilation, padding)
     )
 
 
@@ -31,7 +30,7 @@ def _kernel_index(tap, K, flip):
 
 
 def reference_forward(A, W, b, stride, dilation, padding, groups=1, flip=False, zero=0):
-    N, C_in = A.shape[:2]
+    N, _C_in = A.shape[:2]
     C_out, C_in_g = W.shape[:2]
     S, K = A.shape[2:], W.shape[2:]
     O = out_size(S, K, stride, dilation, padding)
@@ -52,7 +51,7 @@ def reference_forward(A, W, b, stride, dilation, padding, groups=1, flip=False, 
 
 
 def reference_backward(A, W, dZ, stride, dilation, padding, groups=1, flip=False, zero=0):
-    N, C_in = A.shape[:2]
+    N, _C_in = A.shape[:2]
     C_out, C_in_g = W.shape[:2]
     S, K = A.shape[2:], W.shape[2:]
     O = dZ.shape[2:]

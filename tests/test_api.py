@@ -46,8 +46,9 @@ def test_channels_last_is_channels_first_transposed(dims, seed, name):
     W = rng.standard_normal((c_out, c_in) + K)
     dZ = rng.standard_normal((N, c_out) + (3,) * dims)
     first = convgrad.backward(A, W, dZ, padding=0, layout="NCHW")
-    last = convgrad.backward(np.moveaxis(A, 1, -1), np.transpose(W, tuple(range(2, 2 + dims)) + (1, 0)),
-                             np.moveaxis(dZ, 1, -1), layout=name)
+    last = convgrad.backward(
+        np.moveaxis(A, 1, -1), np.transpose(W, tuple(range(2, 2 + dims)) + (1, 0)), np.moveaxis(dZ, 1, -1), layout=name
+    )
     np.testing.assert_allclose(np.moveaxis(last.Z, -1, 1), first.Z)
     np.testing.assert_allclose(np.moveaxis(last.dA_prev, -1, 1), first.dA_prev)
     np.testing.assert_allclose(np.transpose(last.dW, (dims + 1, dims) + tuple(range(dims))), first.dW)
@@ -101,8 +102,9 @@ def test_float32_arrays_accepted():
 
 
 def test_config_describes_everything():
-    r = convgrad.forward(np.ones((1, 2, 5, 5)), np.ones((4, 1, 3, 3)), groups=2, padding=[[1, 0], [0, 1]],
-                         stride=[2, 1], dilation=[1, 2])
+    r = convgrad.forward(
+        np.ones((1, 2, 5, 5)), np.ones((4, 1, 3, 3)), groups=2, padding=[[1, 0], [0, 1]], stride=[2, 1], dilation=[1, 2]
+    )
     c = r.config
     assert c["padding"] == [[1, 0], [0, 1]] and c["stride"] == [2, 1] and c["dilation"] == [1, 2]
     assert c["output_size"] == [2, 2] and c["overlay_count"] == 1 * 4 * 4

@@ -6,22 +6,29 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow  # seconds per run: left out of the quick loop (-m 'not slow')
 
 
 def test_cli_benchmark_runs():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_cli.py"), "--quick", "--repeat", "1"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_cli.py"), "--quick", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     for line in ("ratio convgrad / import numpy:", "peak memory ratio jsonl / totals-only:", "ratio exact / floats:"):
         assert line in run.stdout
 
 
 def test_fuzz_script_runs():
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_run.py"), "--cases", "30", "--seed", "3"],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "fuzz_run.py"), "--cases", "30", "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "30 cases (seed 3)" in run.stdout and "crash         0" in run.stdout

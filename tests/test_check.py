@@ -12,10 +12,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
-import convgrad
 from conftest import ROOT, SEED, shown
 from reference import reference_backward, reference_forward
+
+import convgrad
 
 
 def _write(path, obj):
@@ -54,8 +54,15 @@ def test_wrong_answer_exits_1_naming_entries_and_right_values(cli, tmp_path):
 
 def test_rounded_decimals_are_right(cli, tmp_path):
     problem = _write(tmp_path / "p.json", {"A_prev": [1, 2, 3], "W": ["1/3", "2/3"], "dZ": [1, 1]})
-    for z, ok in (([1.67, 2.67], True), (["5/3", "8/3"], True), ([1.7, 2.7], True), ([1.66, 2.67], False),
-                  ([1.6667, 2.6667], True), ([2, 3], False), ([1.666, 2.667], False)):
+    for z, ok in (
+        ([1.67, 2.67], True),
+        (["5/3", "8/3"], True),
+        ([1.7, 2.7], True),
+        ([1.66, 2.67], False),
+        ([1.6667, 2.6667], True),
+        ([2, 3], False),
+        ([1.666, 2.667], False),
+    ):
         result = cli("check", problem, "--answer", _write(tmp_path / "a.json", {"Z": z}))
         assert result.exit_code == (0 if ok else 1), (z, result.stdout)
     # the rounding rule is inclusive at the half: 0.125 may be written 0.12 or 0.13
@@ -94,8 +101,13 @@ def test_json_entries_show_the_working(cli, tmp_path):
     doc = json.loads(cli("check", SEED, "--answer", answer, "--json").stdout)
     entries = doc["quantities"]["dA_prev"]["entries"]
     assert [e["right"] for e in entries] == [True, False, True]
-    assert entries[1] == {"index": [1], "given": "0.02", "expected": 0.01, "right": False,
-                          "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3"}
+    assert entries[1] == {
+        "index": [1],
+        "given": "0.02",
+        "expected": 0.01,
+        "right": False,
+        "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3",
+    }
     ben = json.loads(cli("check", SEED, "--answer", ROOT / "samples" / "answers" / "ben.json", "--json").stdout)
     assert ben["quantities"]["dW"]["entries"][0]["working"] == "dZ[0]·A_prev[0] + dZ[1]·A_prev[1] = (-0.1)·1 + 0.2·2"
 
@@ -111,14 +123,19 @@ def test_slices_are_labelled_by_their_indices(cli, tmp_path):
     doc = json.loads(cli("backward", sample, "--exact", "--json", "-o", "none").stdout)
     wrong = np.array(doc["dW"], dtype=float)
     wrong[0, 0, 0, 0] += 1
-    out = shown(cli("check", sample, "--answer", _write(tmp_path / "a.json", {"dW": wrong.tolist()})), "[0, 0, :, :]",
-                code=1)
+    out = shown(
+        cli("check", sample, "--answer", _write(tmp_path / "a.json", {"dW": wrong.tolist()})), "[0, 0, :, :]", code=1
+    )
     assert "axis 0" not in out
 
 
 def test_large_problems_are_checked_against_floats(cli, tmp_path):
     rng = np.random.default_rng(0)
-    A, W, dZ = rng.standard_normal((1, 8, 64, 64)), rng.standard_normal((8, 8, 3, 3)), rng.standard_normal((1, 8, 64, 64))
+    A, W, dZ = (
+        rng.standard_normal((1, 8, 64, 64)),
+        rng.standard_normal((8, 8, 3, 3)),
+        rng.standard_normal((1, 8, 64, 64)),
+    )
     np.savez(tmp_path / "big.npz", A_prev=A, W=W, dZ=dZ, padding=np.array(1))
     db = convgrad.backward(A, W, dZ, padding=1).db
     answer = _write(tmp_path / "a.json", {"db": [round(float(x), 3) for x in db]})
@@ -154,8 +171,9 @@ def test_gradient_answer_for_a_problem_without_dZ(cli, tmp_path):
 # -- diagnosis: each mistake on a problem where it changes the result ---------------------------
 
 
-def _canonical_problem(seed, *, batch=None, stride=1, padding=((0, 0), (0, 0)), bias=False, flip=False,
-                       size=(5, 5), kernel=(2, 2)):
+def _canonical_problem(
+    seed, *, batch=None, stride=1, padding=((0, 0), (0, 0)), bias=False, flip=False, size=(5, 5), kernel=(2, 2)
+):
     """A generated-style problem (ints and tenths), as canonical Fraction arrays plus its JSON."""
     rng = np.random.default_rng(seed)
     N = batch or 1
@@ -165,11 +183,23 @@ def _canonical_problem(seed, *, batch=None, stride=1, padding=((0, 0), (0, 0)), 
     out = tuple((n + pb + pa - k) // stride + 1 for n, k, (pb, pa) in zip(size, kernel, padding))
     dZ = rng.integers(-10, 11, size=(N, 1) + out) / 10
     q = np.vectorize(lambda x: Fraction(repr(float(x))), otypes=[object])
-    canonical = dict(A=q(A), W=q(W), b=None if b is None else q(b), dZ=q(dZ), stride=(stride, stride),
-                     padding=padding, flip=flip)
-    problem = {"A_prev": (A if batch else A[0]).tolist(), "W": W[0, 0].tolist() if not batch else W.tolist(),
-               "dZ": (dZ if batch else dZ[0]).tolist(), "stride": stride, "padding": [list(p) for p in padding],
-               "mode": "convolution" if flip else "cross-correlation"}
+    canonical = {
+        "A": q(A),
+        "W": q(W),
+        "b": None if b is None else q(b),
+        "dZ": q(dZ),
+        "stride": (stride, stride),
+        "padding": padding,
+        "flip": flip,
+    }
+    problem = {
+        "A_prev": (A if batch else A[0]).tolist(),
+        "W": W[0, 0].tolist() if not batch else W.tolist(),
+        "dZ": (dZ if batch else dZ[0]).tolist(),
+        "stride": stride,
+        "padding": [list(p) for p in padding],
+        "mode": "convolution" if flip else "cross-correlation",
+    }
     if not batch:
         problem["A_prev"] = A[0, 0].tolist()
         problem["dZ"] = dZ[0, 0].tolist()
@@ -181,8 +211,9 @@ def _canonical_problem(seed, *, batch=None, stride=1, padding=((0, 0), (0, 0)), 
 def _reference(c, **changes):
     c = {**c, **changes}
     Z = reference_forward(c["A"], c["W"], c["b"], c["stride"], (1, 1), c["padding"], 1, c["flip"], Fraction(0))
-    dW, db, dA = reference_backward(c["A"], c["W"], c["dZ"], c["stride"], (1, 1), c["padding"], 1, c["flip"],
-                                    Fraction(0))
+    dW, db, dA = reference_backward(
+        c["A"], c["W"], c["dZ"], c["stride"], (1, 1), c["padding"], 1, c["flip"], Fraction(0)
+    )
     return Z, dW, db, dA
 
 
@@ -205,7 +236,7 @@ def _diagnose(cli, tmp_path, problem, answer):
 def test_diagnose_flipped_kernel(cli, tmp_path):
     for flip in (False, True):
         problem, c = _canonical_problem(1, flip=flip)
-        Z, dW, _, dA = _reference(c, flip=not flip)
+        Z, _dW, _, dA = _reference(c, flip=not flip)
         found = _diagnose(cli, tmp_path, problem, {"Z": _as_text(Z[0, 0]), "dA_prev": _as_text(dA[0, 0])})
         assert {("Z", "flipped_kernel"), ("dA_prev", "flipped_kernel")} <= found
 
@@ -224,16 +255,16 @@ def test_diagnose_stride_ignored(cli, tmp_path):
 def test_diagnose_padding_not_cropped(cli, tmp_path):
     problem, c = _canonical_problem(3, padding=((1, 1), (1, 1)))
     padded = np.pad(c["A"], ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=Fraction(0))
-    _, _, dA_padded = reference_backward(padded, c["W"], c["dZ"], (1, 1), (1, 1), ((0, 0), (0, 0)),
-                                         zero=Fraction(0))
-    assert ("dA_prev", "padding_not_cropped") in _diagnose(cli, tmp_path, problem, {"dA_prev": _as_text(dA_padded[0, 0])})
+    _, _, dA_padded = reference_backward(padded, c["W"], c["dZ"], (1, 1), (1, 1), ((0, 0), (0, 0)), zero=Fraction(0))
+    assert ("dA_prev", "padding_not_cropped") in _diagnose(
+        cli, tmp_path, problem, {"dA_prev": _as_text(dA_padded[0, 0])}
+    )
 
 
 def test_diagnose_padding_cropped_on_the_wrong_side(cli, tmp_path):
     problem, c = _canonical_problem(4, padding=((1, 0), (0, 2)))
     padded = np.pad(c["A"], ((0, 0), (0, 0), (1, 0), (0, 2)), constant_values=Fraction(0))
-    _, _, dA_padded = reference_backward(padded, c["W"], c["dZ"], (1, 1), (1, 1), ((0, 0), (0, 0)),
-                                         zero=Fraction(0))
+    _, _, dA_padded = reference_backward(padded, c["W"], c["dZ"], (1, 1), (1, 1), ((0, 0), (0, 0)), zero=Fraction(0))
     wrong_side = dA_padded[0, 0, 0:5, 2:7]  # cropped after instead of before, and the reverse
     found = _diagnose(cli, tmp_path, problem, {"dA_prev": _as_text(wrong_side)})
     assert ("dA_prev", "padding_not_cropped") in found
@@ -266,8 +297,8 @@ def test_diagnose_last_overlay_only(cli, tmp_path):
     dA = np.full(A.shape, Fraction(0), dtype=object)
     for i in range(dZ.shape[0]):
         for j in range(dZ.shape[1]):  # = instead of +=
-            dW = dZ[i, j] * A[i:i + 2, j:j + 2]
-            dA[i:i + 2, j:j + 2] = dZ[i, j] * W
+            dW = dZ[i, j] * A[i : i + 2, j : j + 2]
+            dA[i : i + 2, j : j + 2] = dZ[i, j] * W
     found = _diagnose(cli, tmp_path, problem, {"dW": _as_text(dW), "dA_prev": _as_text(dA)})
     assert {("dW", "last_overlay_only"), ("dA_prev", "last_overlay_only")} <= found
 
@@ -280,7 +311,7 @@ def test_diagnose_roles_swapped(cli, tmp_path):
     for i in range(dZ.shape[0]):
         for j in range(dZ.shape[1]):
             dW = dW + dZ[i, j] * W  # dZ x kernel
-            dA[i:i + 2, j:j + 2] += dZ[i, j] * A[i:i + 2, j:j + 2]  # dZ x input
+            dA[i : i + 2, j : j + 2] += dZ[i, j] * A[i : i + 2, j : j + 2]  # dZ x input
     found = _diagnose(cli, tmp_path, problem, {"dW": _as_text(dW), "dA_prev": _as_text(dA)})
     assert {("dW", "roles_swapped"), ("dA_prev", "roles_swapped")} <= found
 

@@ -124,5 +124,5 @@ def test_readme_python_example_runs(capsys):
     readme = (ROOT / "README.md").read_text()
     code = re.search(r"## Python\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md (Python example)", "exec"), namespace)  # noqa: S102 (our own README)
+    exec(compile(code, "README.md (Python example)", "exec"), namespace)
     assert "(0,) 1.3" in capsys.readouterr().out

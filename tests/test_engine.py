@@ -8,11 +8,11 @@ from fractions import Fraction
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference import reference_backward, reference_forward
 
 from convgrad.geometry import Geometry, applied_kernel, applied_tap, flip_taps, output_length, same_padding
 from convgrad.layers import KINDS, conv
 from convgrad.layers.base import Gradients, LayerKind
-from reference import reference_backward, reference_forward
 
 
 @st.composite
@@ -26,16 +26,24 @@ def layers(draw):
     kernel = tuple(draw(st.lists(st.integers(1, 3), min_size=d, max_size=d)))
     dilation = tuple(draw(st.lists(st.integers(1, 2), min_size=d, max_size=d)))
     stride = tuple(draw(st.lists(st.integers(1, 3), min_size=d, max_size=d)))
-    padding = tuple(
-        (draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(d)
-    )
+    padding = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in range(d))
     size = tuple(
         max(1, dl * (k - 1) + 1 - pb - pa + draw(st.integers(0, 3)))
         for k, dl, (pb, pa) in zip(kernel, dilation, padding)
     )
     flip = draw(st.booleans())
-    geom = Geometry.build(batch=batch, in_channels=c_in, out_channels=c_out, groups=groups, input_size=size,
-                          kernel_size=kernel, stride=stride, dilation=dilation, padding=padding, flip=flip)
+    geom = Geometry.build(
+        batch=batch,
+        in_channels=c_in,
+        out_channels=c_out,
+        groups=groups,
+        input_size=size,
+        kernel_size=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        flip=flip,
+    )
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((batch, c_in) + size)
@@ -160,8 +168,17 @@ def test_every_kind_has_the_protocol_members():
 
 
 def test_backward_names_its_gradients():
-    geom = Geometry.build(batch=1, in_channels=1, out_channels=1, groups=1, input_size=(3,), kernel_size=(2,),
-                          stride=(1,), dilation=(1,), padding="valid")
+    geom = Geometry.build(
+        batch=1,
+        in_channels=1,
+        out_channels=1,
+        groups=1,
+        input_size=(3,),
+        kernel_size=(2,),
+        stride=(1,),
+        dilation=(1,),
+        padding="valid",
+    )
     gradients = conv.backward(np.array([[[1.0, 2.0, 3.0]]]), np.array([[[0.3, 0.5]]]), np.array([[[-0.1, 0.2]]]), geom)
     assert isinstance(gradients, Gradients)
     np.testing.assert_allclose(gradients.dW, [[[0.3, 0.4]]])
@@ -173,8 +190,18 @@ def test_one_flip_for_arrays_and_indices():
     """applied_kernel and applied_tap are the same flip, and each is its own inverse."""
     W = np.arange(2 * 1 * 3 * 4).reshape(2, 1, 3, 4)
     for flip in (False, True):
-        geom = Geometry.build(batch=1, in_channels=1, out_channels=2, groups=1, input_size=(5, 6),
-                              kernel_size=(3, 4), stride=(1, 1), dilation=(1, 1), padding="valid", flip=flip)
+        geom = Geometry.build(
+            batch=1,
+            in_channels=1,
+            out_channels=2,
+            groups=1,
+            input_size=(5, 6),
+            kernel_size=(3, 4),
+            stride=(1, 1),
+            dilation=(1, 1),
+            padding="valid",
+            flip=flip,
+        )
         applied = applied_kernel(W, geom)
         assert (applied_kernel(applied, geom) == W).all()
         for tap in np.ndindex(3, 4):
@@ -200,6 +227,15 @@ def test_same_padding_puts_the_extra_after():
 
 
 def test_window_start_is_negative_in_leading_padding():
-    geom = Geometry.build(batch=1, in_channels=1, out_channels=1, groups=1, input_size=(5,), kernel_size=(3,),
-                          stride=(2,), dilation=(1,), padding=((1, 1),))
+    geom = Geometry.build(
+        batch=1,
+        in_channels=1,
+        out_channels=1,
+        groups=1,
+        input_size=(5,),
+        kernel_size=(3,),
+        stride=(2,),
+        dilation=(1,),
+        padding=((1, 1),),
+    )
     assert [geom.window_start((p,)) for p in range(geom.output_size[0])] == [(-1,), (1,), (3,)]

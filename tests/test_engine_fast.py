@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from reference import reference_backward, reference_forward
 
 from convgrad import blas
 from convgrad.geometry import Geometry, applied_kernel
 from convgrad.layers import conv
-from reference import reference_backward, reference_forward
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,8 +43,18 @@ def layers(draw, max_channels: int = 3):
         for k, dl, (pb, pa) in zip(kernel, dilation, padding)
     )
     flip = draw(st.booleans())
-    geom = Geometry.build(batch=batch, in_channels=c_in, out_channels=c_out, groups=groups, input_size=size,
-                          kernel_size=kernel, stride=stride, dilation=dilation, padding=padding, flip=flip)
+    geom = Geometry.build(
+        batch=batch,
+        in_channels=c_in,
+        out_channels=c_out,
+        groups=groups,
+        input_size=size,
+        kernel_size=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        flip=flip,
+    )
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     A = rng.standard_normal((batch, c_in) + size)
     W = rng.standard_normal((c_out, c_in // groups) + kernel)
@@ -99,8 +109,8 @@ def test_float64_matches_plain_loops(layer, tile_bytes):
 @given(layer=layers())
 def test_keep_padding_matches_the_generic_path(layer, tile_bytes):
     """The gradient of the padded input, padding included, equals the one-tap-at-a-time path's."""
-    geom, A, W, b, dZ = layer
-    dW, db, dA_pad = conv.backward(A, W, dZ, geom, keep_padding=True)
+    geom, A, W, _b, dZ = layer
+    dW, _db, dA_pad = conv.backward(A, W, dZ, geom, keep_padding=True)
     assert dA_pad.shape == (geom.batch, geom.in_channels) + geom.padded_size
     dW_taps, dA_taps = conv._backward_taps(A, W, dZ, geom)
     np.testing.assert_allclose(dA_pad, dA_taps.reshape(dA_pad.shape), rtol=1e-12, atol=1e-12)
@@ -119,8 +129,17 @@ def test_float32_in_float32_out(layer):
 
 
 def test_mixed_dtypes_promote_as_numpy_does():
-    geom = Geometry.build(batch=2, in_channels=2, out_channels=4, groups=2, input_size=(6, 5), kernel_size=(3, 2),
-                          stride=(2, 1), dilation=(1, 2), padding=((1, 0), (2, 1)))
+    geom = Geometry.build(
+        batch=2,
+        in_channels=2,
+        out_channels=4,
+        groups=2,
+        input_size=(6, 5),
+        kernel_size=(3, 2),
+        stride=(2, 1),
+        dilation=(1, 2),
+        padding=((1, 0), (2, 1)),
+    )
     rng = np.random.default_rng(3)
     A = rng.integers(-3, 4, (2, 2, 6, 5))
     W = rng.standard_normal((4, 1, 3, 2)).astype(np.float32)
@@ -144,8 +163,18 @@ def test_mixed_dtypes_promote_as_numpy_does():
     ],
 )
 def test_branches_by_shape(batch, c_in, c_out, groups, size, kernel, stride, dilation, padding, tile_bytes):
-    geom = Geometry.build(batch=batch, in_channels=c_in, out_channels=c_out, groups=groups, input_size=size,
-                          kernel_size=kernel, stride=stride, dilation=dilation, padding=padding, flip=True)
+    geom = Geometry.build(
+        batch=batch,
+        in_channels=c_in,
+        out_channels=c_out,
+        groups=groups,
+        input_size=size,
+        kernel_size=kernel,
+        stride=stride,
+        dilation=dilation,
+        padding=padding,
+        flip=True,
+    )
     rng = np.random.default_rng(sum(size))
     A = rng.standard_normal((batch, c_in) + size)
     W = rng.standard_normal((c_out, c_in // groups) + kernel)
@@ -179,10 +208,28 @@ def test_scratch_reuse_between_layouts_and_threads():
     """Scratch memory is kept between calls (per thread): alternating layers, dtypes and threads
     must not see each other's leftovers."""
     configs = [
-        dict(batch=3, in_channels=2, out_channels=3, groups=1, input_size=(7, 6), kernel_size=(3, 3),
-             stride=(1, 1), dilation=(1, 1), padding=((1, 1), (1, 1))),
-        dict(batch=2, in_channels=4, out_channels=4, groups=2, input_size=(9, 7), kernel_size=(2, 3),
-             stride=(2, 2), dilation=(2, 1), padding=((0, 2), (1, 0))),
+        {
+            "batch": 3,
+            "in_channels": 2,
+            "out_channels": 3,
+            "groups": 1,
+            "input_size": (7, 6),
+            "kernel_size": (3, 3),
+            "stride": (1, 1),
+            "dilation": (1, 1),
+            "padding": ((1, 1), (1, 1)),
+        },
+        {
+            "batch": 2,
+            "in_channels": 4,
+            "out_channels": 4,
+            "groups": 2,
+            "input_size": (9, 7),
+            "kernel_size": (2, 3),
+            "stride": (2, 2),
+            "dilation": (2, 1),
+            "padding": ((0, 2), (1, 0)),
+        },
     ]
     rng = np.random.default_rng(11)
     cases = []
@@ -194,8 +241,9 @@ def test_scratch_reuse_between_layouts_and_threads():
         cases.append((geom, A, W, None, dZ, _reference(geom, A, W, None, dZ)))
     for geom, A, W, b, dZ, reference in cases * 3:
         _assert_close(_totals(geom, A, W, b, dZ), reference, rtol=1e-12)
-        _assert_close(_totals(geom, A.astype(np.float32), W.astype(np.float32), b, dZ.astype(np.float32)),
-                      reference, rtol=1e-4)
+        _assert_close(
+            _totals(geom, A.astype(np.float32), W.astype(np.float32), b, dZ.astype(np.float32)), reference, rtol=1e-4
+        )
 
     failures = []
 
@@ -219,7 +267,10 @@ def test_benchmark_script_runs_quick():
     """benchmarks/bench_engine.py --quick exits 0 and prints ratios (so the script cannot rot)."""
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_engine.py"), "--quick", "--repeat", "1"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout

@@ -8,11 +8,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
-import convgrad
 from cases import SWEEP, as_fractions, decimal_values, make_case
 from conftest import SEED
 from reference import reference_backward, reference_forward
+
+import convgrad
 
 
 def test_seed_json_text_is_exact(cli):
@@ -33,7 +33,7 @@ def test_thirds(cli):
     assert '"db": 2' in text
     assert '"dA_prev": ["1/3", 1, "2/3"]' in text
     table = cli(*args).stdout
-    totals = table[table.index("Totals"):]
+    totals = table[table.index("Totals") :]
     for line in ("Z        [5/3, 8/3]", "dW       [3, 5]", "db       2", "dA_prev  [1/3, 1, 2/3]"):
         assert line in totals
     assert "1/3·1 + 2/3·2 = 5/3" in table

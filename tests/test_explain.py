@@ -11,10 +11,10 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
-import convgrad
 from cases import SWEEP, decimal_values, make_case
 from conftest import ROOT, SAMPLES, SEED, shown
+
+import convgrad
 from convgrad.identities import dA_by_transposed_convolution, dW_by_correlation
 
 SAMPLE = {p.stem: p for p in SAMPLES}
@@ -24,7 +24,7 @@ def test_explain_tells_the_seed(cli):
     out = cli("backward", SEED, "--explain").stdout
     flat = " ".join(out.split())
     assert "The kernel covers A_prev positions 0..1: the slice [1, 2]. Z[0] = 0.3·1 + 0.5·2 = 1.3." in flat
-    assert ("adds dZ·W = [0.06, 0.1] to dA_prev at positions 1..2, giving [-0.03, 0.01, 0.1]." in flat)
+    assert "adds dZ·W = [0.06, 0.1] to dA_prev at positions 1..2, giving [-0.03, 0.01, 0.1]." in flat
     assert "adds dZ·A_slice = [0.4, 0.6] to dW, which becomes [0.3, 0.4]" in flat
     assert "Why the weights stay shared" in out
     assert "dW = Σ dZ·A_slice = [0.3, 0.4]" in flat
@@ -69,8 +69,10 @@ def test_stride_leftovers_only_where_they_apply(cli):
     out = cli("backward", SAMPLE["stride_leftover"], "--overlays", "none").stdout
     flat = " ".join(out.split())
     assert "Stride leftovers" in out
-    assert ("A_prev row 5 is never under any window: along this axis out = floor((6 + 0 + 0 - 1·(3-1) - 1) / 2) "
-            "+ 1 = floor(3/2) + 1 = 2, and the last window ends at index 4, before index 5.") in flat
+    assert (
+        "A_prev row 5 is never under any window: along this axis out = floor((6 + 0 + 0 - 1·(3-1) - 1) / 2) "
+        "+ 1 = floor(3/2) + 1 = 2, and the last window ends at index 4, before index 5."
+    ) in flat
     assert "A_prev column 5 is never under any window" in flat
     for name in ("seed_1d", "basic_2d", "stride2_pad1"):
         assert "Stride leftovers" not in shown(cli("backward", SAMPLE[name]), "Totals")
@@ -81,8 +83,10 @@ def test_stride_leftovers_only_where_they_apply(cli):
 
 
 def test_leftover_reasons_name_each_gap(cli):
-    out = shown(cli("backward", "-x", "1 2 3 4 5 6", "-w", "[1,1]", "--dZ", "1 1", "--stride", "3", "-o", "none"),
-                "Stride leftovers")
+    out = shown(
+        cli("backward", "-x", "1 2 3 4 5 6", "-w", "[1,1]", "--dZ", "1 1", "--stride", "3", "-o", "none"),
+        "Stride leftovers",
+    )
     assert "stride 3 steps over index 2; the last window ends at index 4, before index 5" in " ".join(out.split())
 
 
@@ -94,8 +98,9 @@ def test_dilation_gaps_are_leftovers_too():
 
 
 def test_padding_crop_only_where_it_applies(cli):
-    out = shown(cli("backward", SAMPLE["stride2_pad1"], "--overlays", "none"), "Padding crop",
-                "the inner 5×5 is dA_prev")
+    out = shown(
+        cli("backward", SAMPLE["stride2_pad1"], "--overlays", "none"), "Padding crop", "the inner 5×5 is dA_prev"
+    )
     assert "(discarded magnitudes add up to" not in out
     assert "Padding crop" not in shown(cli("backward", SAMPLE["basic_2d"]), "Totals")
     assert "Padding crop" not in shown(cli("forward", SAMPLE["stride2_pad1"]), "Result")
@@ -121,19 +126,24 @@ def test_cell_reverse_view(cli):
     assert cell["terms"][0]["W"] == {"index": [2, 2], "value": -0.5}
     w = json.loads(cli("backward", SAMPLE["stride2_pad1"], "--json", "--cell", "W[0,0]").stdout)
     assert w["audits"]["cell"]["gradient"] == pytest.approx(w["dW"][0][0])
-    assert "Overlays 1-4, 7 put W[0, 0] on the padding" in cli(
-        "backward", SAMPLE["stride2_pad1"], "--overlays", "none", "--cell", "W:0,0").stdout
+    assert (
+        "Overlays 1-4, 7 put W[0, 0] on the padding"
+        in cli("backward", SAMPLE["stride2_pad1"], "--overlays", "none", "--cell", "W:0,0").stdout
+    )
     b = json.loads(cli("backward", SAMPLE["batch_channels"], "--json", "--cell", "b[1]").stdout)
     assert b["audits"]["cell"]["gradient"] == pytest.approx(b["db"][1])
     chan = json.loads(cli("backward", SAMPLE["batch_channels"], "--json", "--cell", "1,0,2,1").stdout)
     assert chan["audits"]["cell"]["gradient"] == pytest.approx(chan["dA_prev"][1][0][2][1])
 
 
-@pytest.mark.parametrize("cell,message", [
-    ("9,9", "--cell '9,9' is outside A_prev, whose shape is (3, 3) (indices count from 0)"),
-    ("1", "--cell '1': A_prev has shape (3, 3), so an entry needs 2 indexes"),
-    ("Q[1]", "--cell 'Q[1]' is not an entry such as 1,2 or A_prev[1,2] or W[0,1]"),
-])
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ("9,9", "--cell '9,9' is outside A_prev, whose shape is (3, 3) (indices count from 0)"),
+        ("1", "--cell '1': A_prev has shape (3, 3), so an entry needs 2 indexes"),
+        ("Q[1]", "--cell 'Q[1]' is not an entry such as 1,2 or A_prev[1,2] or W[0,1]"),
+    ],
+)
 def test_bad_cell(cli, cell, message):
     result = cli("backward", SAMPLE["basic_2d"], "--cell", cell)
     assert result.exit_code == 2 and result.stderr == f"error: {message}\n"
@@ -150,7 +160,7 @@ def test_identities_hold_across_the_sweep(index):
     r = convgrad.backward(problem["A_prev"], problem["W"], problem["dZ"], problem.get("b"), **config)
     _, dW, _, dA = r.canonical_totals
     np.testing.assert_allclose(dW_by_correlation(r.problem), dW, rtol=1e-10, atol=1e-12)
-    padded, cropped = dA_by_transposed_convolution(r.problem)
+    _padded, cropped = dA_by_transposed_convolution(r.problem)
     np.testing.assert_allclose(cropped, dA, rtol=1e-10, atol=1e-12)
 
 
@@ -182,8 +192,9 @@ def test_shape_json_from_a_file_and_from_shapes(cli_json):
     doc = cli_json("shape", SAMPLE["stride2_pad1"])
     assert doc["output_size"] == [3, 3] and doc["padding"] == [[1, 1], [1, 1]] and doc["overlays"] == 9
     assert doc["weights"] == {"conv": 9, "locally_connected": 81, "dense": 225}
-    same = cli_json("shape", "--A-prev-shape", "1x3x32x32", "--W-shape", "16x3x5x5", "--stride", "2",
-                    "--padding", "same")
+    same = cli_json(
+        "shape", "--A-prev-shape", "1x3x32x32", "--W-shape", "16x3x5x5", "--stride", "2", "--padding", "same"
+    )
     assert same["output_size"] == [16, 16] and same["padding"] == [[1, 2], [1, 2]]
     assert same["weights"]["conv"] == 16 * 3 * 25 and same["biases"]["conv"] == 16
     seed = cli_json("shape", "--A-prev-shape", "3x3", "--W-shape", "2x2")
@@ -202,8 +213,14 @@ def test_shape_needs_something(cli):
 def test_markdown_export(cli):
     out = cli("backward", SEED, "--format", "markdown").stdout
     assert out.startswith("# convgrad backward")
-    for part in ("## Problem", "## Overlays", "**Overlay 2**", "- dA_prev += dZ · W on the window = 0.2 · [0.3, 0.5] "
-                 "= [0.06, 0.1]", "## Totals", "| 0.3 | 0.4 |"):
+    for part in (
+        "## Problem",
+        "## Overlays",
+        "**Overlay 2**",
+        "- dA_prev += dZ · W on the window = 0.2 · [0.3, 0.5] = [0.06, 0.1]",
+        "## Totals",
+        "| 0.3 | 0.4 |",
+    ):
         assert part in out, part
 
 
@@ -222,14 +239,21 @@ def test_csv_export_one_row_per_overlay(cli):
     assert forward[0] == "number,n,c_out,position,window_start,A_slice,Z"
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None,
-                    reason="no LaTeX engine installed (apt-get install texlive-latex-base to run this)")
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None,
+    reason="no LaTeX engine installed (apt-get install texlive-latex-base to run this)",
+)
 @pytest.mark.parametrize("sample", ["seed_1d", "stride2_pad1", "batch_channels", "nhwc"])
 def test_latex_compiles(cli, tmp_path, sample):
     tex = cli("backward", SAMPLE[sample], "--format", "latex", "--exact").stdout
     (tmp_path / "out.tex").write_text(tex)
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "out.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "out.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout[-2000:]
     assert (tmp_path / "out.pdf").stat().st_size > 1000
 

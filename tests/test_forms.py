@@ -13,10 +13,18 @@ from convgrad.forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 KINDS = [BARE, UNBATCHED, BATCHED]
 
 
-@pytest.mark.parametrize("dims,last,layout", [
-    (1, False, "NCW"), (2, False, "NCHW"), (3, False, "NCDHW"),
-    (1, True, "NWC"), (2, True, "NHWC"), (3, True, "NDHWC"), (4, False, "NCSSSS"),
-])
+@pytest.mark.parametrize(
+    "dims,last,layout",
+    [
+        (1, False, "NCW"),
+        (2, False, "NCHW"),
+        (3, False, "NCDHW"),
+        (1, True, "NWC"),
+        (2, True, "NHWC"),
+        (3, True, "NDHWC"),
+        (4, False, "NCSSSS"),
+    ],
+)
 def test_layout_letters(dims, last, layout):
     assert Form(BATCHED, last, dims).layout == layout
 
@@ -46,25 +54,51 @@ def test_windows_and_bias_in_the_users_form():
     assert Form(BARE, False, 1).bias_index(0) == () and Form(UNBATCHED, True, 2).bias_index(3) == (3,)
 
 
-@pytest.mark.parametrize("kind,last,role,text", [
-    (BARE, False, "A_prev", "(*spatial)"),
-    (BARE, True, "b", "a scalar"),
-    (UNBATCHED, False, "A_prev", "(C_in, *spatial)"),
-    (BATCHED, False, "dZ", "(N, C_out, *out)"),
-    (BATCHED, True, "A_prev", "(N, *spatial, C_in)"),
-    (BATCHED, True, "W", "(*k, C_in/groups, C_out)"),
-    (UNBATCHED, False, "W", "(C_out, C_in/groups, *k)"),
-])
+@pytest.mark.parametrize(
+    "kind,last,role,text",
+    [
+        (BARE, False, "A_prev", "(*spatial)"),
+        (BARE, True, "b", "a scalar"),
+        (UNBATCHED, False, "A_prev", "(C_in, *spatial)"),
+        (BATCHED, False, "dZ", "(N, C_out, *out)"),
+        (BATCHED, True, "A_prev", "(N, *spatial, C_in)"),
+        (BATCHED, True, "W", "(*k, C_in/groups, C_out)"),
+        (UNBATCHED, False, "W", "(C_out, C_in/groups, *k)"),
+    ],
+)
 def test_describe(kind, last, role, text):
     assert Form(kind, last, 2).describe(role) == text
 
 
-@pytest.mark.parametrize("text,channels_last", [
-    ("NCHW", False), ("NCW", False), ("NCL", False), ("NCDHW", False), ("CHW", False), ("nchw", False),
-    ("NHWC", True), ("NWC", True), ("NLC", True), ("NDHWC", True), ("HWC", True),
-    ("channels_first", False), ("channels-last", True), ("Channels Last", True), ("first", False), ("last", True),
-    ("NXY", None), ("C", None), ("NC", None), ("N", None), ("NHCW", None), ("NCHWN", None), ("NC1", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,channels_last",
+    [
+        ("NCHW", False),
+        ("NCW", False),
+        ("NCL", False),
+        ("NCDHW", False),
+        ("CHW", False),
+        ("nchw", False),
+        ("NHWC", True),
+        ("NWC", True),
+        ("NLC", True),
+        ("NDHWC", True),
+        ("HWC", True),
+        ("channels_first", False),
+        ("channels-last", True),
+        ("Channels Last", True),
+        ("first", False),
+        ("last", True),
+        ("NXY", None),
+        ("C", None),
+        ("NC", None),
+        ("N", None),
+        ("NHCW", None),
+        ("NCHWN", None),
+        ("NC1", None),
+        ("", None),
+    ],
+)
 def test_parse_layout(text, channels_last):
     assert parse_layout(text) is channels_last
 

@@ -4,12 +4,12 @@ never a traceback, never output on stdout when refused, never a hang."""
 from __future__ import annotations
 
 import pytest
+from conftest import make_runner
+from fuzzing import make_case, run_case
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import make_runner
 from convgrad.cli import app
-from fuzzing import make_case, run_case
 
 pytestmark = pytest.mark.slow  # seconds per run: left out of the quick loop (-m 'not slow')
 

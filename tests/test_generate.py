@@ -23,18 +23,29 @@ def test_without_a_seed_the_seed_is_said(cli):
     assert cli("generate", "--seed", seed).stdout == result.stdout
 
 
-@pytest.mark.parametrize("args,shapes", [
-    ([], {"A_prev": [4, 4], "W": [2, 2], "dZ": [3, 3]}),
-    (["--dims", "1", "--size", "6", "--kernel", "3", "--stride", "2", "--padding", "1"],
-     {"A_prev": [6], "W": [3], "dZ": [3]}),
-    (["--channels", "3", "--filters", "2", "--batch", "2", "--size", "5", "--kernel", "3", "--dilation", "2"],
-     {"A_prev": [2, 3, 5, 5], "W": [2, 3, 3, 3], "dZ": [2, 2, 1, 1]}),
-    (["--channels", "2", "--filters", "2", "--layout", "NHWC", "--size", "3,4"],
-     {"A_prev": [3, 4, 2], "W": [2, 2, 2, 2], "dZ": [2, 3, 2]}),
-    (["--channels", "4", "--filters", "4", "--groups", "4", "--dims", "1", "--size", "5"],
-     {"A_prev": [4, 5], "W": [4, 1, 2], "dZ": [4, 4]}),
-    (["--dims", "3", "--size", "3"], {"A_prev": [3, 3, 3], "W": [2, 2, 2], "dZ": [2, 2, 2]}),
-])
+@pytest.mark.parametrize(
+    "args,shapes",
+    [
+        ([], {"A_prev": [4, 4], "W": [2, 2], "dZ": [3, 3]}),
+        (
+            ["--dims", "1", "--size", "6", "--kernel", "3", "--stride", "2", "--padding", "1"],
+            {"A_prev": [6], "W": [3], "dZ": [3]},
+        ),
+        (
+            ["--channels", "3", "--filters", "2", "--batch", "2", "--size", "5", "--kernel", "3", "--dilation", "2"],
+            {"A_prev": [2, 3, 5, 5], "W": [2, 3, 3, 3], "dZ": [2, 2, 1, 1]},
+        ),
+        (
+            ["--channels", "2", "--filters", "2", "--layout", "NHWC", "--size", "3,4"],
+            {"A_prev": [3, 4, 2], "W": [2, 2, 2, 2], "dZ": [2, 3, 2]},
+        ),
+        (
+            ["--channels", "4", "--filters", "4", "--groups", "4", "--dims", "1", "--size", "5"],
+            {"A_prev": [4, 5], "W": [4, 1, 2], "dZ": [4, 4]},
+        ),
+        (["--dims", "3", "--size", "3"], {"A_prev": [3, 3, 3], "W": [2, 2, 2], "dZ": [2, 2, 2]}),
+    ],
+)
 def test_options_shape_the_problem_and_backward_reads_it(cli, args, shapes):
     result = cli("generate", "--seed", "3", *args)
     assert result.exit_code == 0, result.stderr
@@ -60,8 +71,24 @@ def test_small_hand_computable_numbers(cli):
 
 def test_key_files_check_out(cli, tmp_path):
     problem, key = tmp_path / "p.json", tmp_path / "key"
-    result = cli("generate", "--seed", "21", "--stride", "2", "--padding", "1", "--size", "5", "--kernel", "3",
-                 "--bias", "--output", problem, "--key", key)
+    result = cli(
+        "generate",
+        "--seed",
+        "21",
+        "--stride",
+        "2",
+        "--padding",
+        "1",
+        "--size",
+        "5",
+        "--kernel",
+        "3",
+        "--bias",
+        "--output",
+        problem,
+        "--key",
+        key,
+    )
     assert result.exit_code == 0 and result.stdout == ""
     assert cli("check", problem, "--answer", f"{key}.json").exit_code == 0
     markdown = (tmp_path / "key.md").read_text()

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from cases import SWEEP, make_case
 from conftest import SAMPLES, SEED
 
@@ -56,8 +55,11 @@ def test_a_wrong_backward_fails(cli, monkeypatch):
 
 
 def test_sampling_large_quantities(cli):
-    problem = {"A_prev": np.ones((1, 2, 30, 30)).tolist(), "W": np.ones((2, 2, 3, 3)).tolist(),
-               "dZ": np.ones((1, 2, 28, 28)).tolist()}
+    problem = {
+        "A_prev": np.ones((1, 2, 30, 30)).tolist(),
+        "W": np.ones((2, 2, 3, 3)).tolist(),
+        "dZ": np.ones((1, 2, 28, 28)).tolist(),
+    }
     doc = json.loads(cli("gradcheck", "-", "--json", "--max-entries", "25", input=json.dumps(problem)).stdout)
     assert doc["quantities"]["dA_prev"]["checked"] == 25 and doc["quantities"]["dA_prev"]["entries"] == 1800
 
@@ -71,9 +73,14 @@ def test_step_option(cli):
 
 def test_float32_input_is_checked_in_float64(cli, tmp_path):
     rng = np.random.default_rng(3)
-    np.savez(tmp_path / "p32.npz", A_prev=rng.standard_normal((1, 3, 6, 6)).astype(np.float32),
-             W=rng.standard_normal((2, 3, 3, 3)).astype(np.float32),
-             dZ=rng.standard_normal((1, 2, 3, 3)).astype(np.float32), stride=np.array(2), padding=np.array("same"))
+    np.savez(
+        tmp_path / "p32.npz",
+        A_prev=rng.standard_normal((1, 3, 6, 6)).astype(np.float32),
+        W=rng.standard_normal((2, 3, 3, 3)).astype(np.float32),
+        dZ=rng.standard_normal((1, 2, 3, 3)).astype(np.float32),
+        stride=np.array(2),
+        padding=np.array("same"),
+    )
     assert cli("gradcheck", tmp_path / "p32.npz").exit_code == 0
 
 

@@ -68,7 +68,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state:
                 cycle = visit(nxt)
                 if cycle:
@@ -132,8 +132,15 @@ def test_only_the_cli_imports_the_commands():
 
 #: Pure math: arrays and shapes in, arrays and shapes out; none of the layers above.
 ENGINE = ("convgrad.layers", "convgrad.geometry", "convgrad.blas")
-ABOVE_ENGINE = ("convgrad.problem", "convgrad.api", "convgrad.reader", "convgrad.check", "convgrad.render",
-                "convgrad.commands", "convgrad.cli")
+ABOVE_ENGINE = (
+    "convgrad.problem",
+    "convgrad.api",
+    "convgrad.reader",
+    "convgrad.check",
+    "convgrad.render",
+    "convgrad.commands",
+    "convgrad.cli",
+)
 
 
 @pytest.mark.parametrize("module", sorted(m for m in GRAPH if under(m, *ENGINE)))
@@ -162,22 +169,42 @@ def test_no_module_reaches_into_another_modules_private_names():
 
 
 #: Reading and validating a problem: below the results, the checks and every view.
-PARSING = ("convgrad.problem", "convgrad.reader", "convgrad.forms", "convgrad.numbers", "convgrad.limits",
-           "convgrad.errors")
+PARSING = (
+    "convgrad.problem",
+    "convgrad.reader",
+    "convgrad.forms",
+    "convgrad.numbers",
+    "convgrad.limits",
+    "convgrad.errors",
+)
 
 
 @pytest.mark.parametrize("module", sorted(m for m in GRAPH if under(m, *PARSING)))
 def test_parsing_imports_no_result_check_or_view(module):
-    above = ("convgrad.api", "convgrad.check", "convgrad.gradcheck", "convgrad.audits", "convgrad.render",
-             "convgrad.commands", "convgrad.cli")
+    above = (
+        "convgrad.api",
+        "convgrad.check",
+        "convgrad.gradcheck",
+        "convgrad.audits",
+        "convgrad.render",
+        "convgrad.commands",
+        "convgrad.cli",
+    )
     assert not any(under(t, *above) for t in GRAPH[module]), (module, sorted(GRAPH[module]))
 
 
 #: The views proper: each sits on the leaves, none on another (human.py composes them, exports
 #: reuse the Markdown and JSON writers).
-VIEWS = ("convgrad.render.table", "convgrad.render.explain", "convgrad.render.auditview",
-         "convgrad.render.checkview", "convgrad.render.markdown", "convgrad.render.jsonout",
-         "convgrad.render.gradcheckview", "convgrad.render.shapeview")
+VIEWS = (
+    "convgrad.render.table",
+    "convgrad.render.explain",
+    "convgrad.render.auditview",
+    "convgrad.render.checkview",
+    "convgrad.render.markdown",
+    "convgrad.render.jsonout",
+    "convgrad.render.gradcheckview",
+    "convgrad.render.shapeview",
+)
 
 
 @pytest.mark.parametrize("view", VIEWS)

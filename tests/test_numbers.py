@@ -12,11 +12,22 @@ from convgrad.numbers import finite_decimal_text, format_float, format_fraction,
 from convgrad.reader import parse_flag_value
 
 
-@pytest.mark.parametrize("value,text", [
-    (0.1 + 0.2, "0.3"), (2.0, "2"), (-0.0, "0"), (1e-20, "1e-20"), (-0.03, "-0.03"),
-    (0.009999999999999995, "0.01"), (123456789.0, "123456789"), (1 / 3, "0.333333333333"),
-    (float("nan"), "nan"), (float("-inf"), "-inf"), (2.5e20, "2.5e20"),
-])
+@pytest.mark.parametrize(
+    "value,text",
+    [
+        (0.1 + 0.2, "0.3"),
+        (2.0, "2"),
+        (-0.0, "0"),
+        (1e-20, "1e-20"),
+        (-0.03, "-0.03"),
+        (0.009999999999999995, "0.01"),
+        (123456789.0, "123456789"),
+        (1 / 3, "0.333333333333"),
+        (float("nan"), "nan"),
+        (float("-inf"), "-inf"),
+        (2.5e20, "2.5e20"),
+    ],
+)
 def test_format_float(value, text):
     assert format_float(value) == text
 
@@ -32,10 +43,18 @@ def test_precision():
     assert format_float(2 / 3, precision=3) == "0.667"
 
 
-@pytest.mark.parametrize("q,text", [
-    (Fraction(3, 10), "0.3"), (Fraction(-3, 100), "-0.03"), (Fraction(5, 4), "1.25"), (Fraction(5, 3), "5/3"),
-    (Fraction(-2, 7), "-2/7"), (Fraction(7), "7"), (Fraction(1, 1024), "0.0009765625"),
-])
+@pytest.mark.parametrize(
+    "q,text",
+    [
+        (Fraction(3, 10), "0.3"),
+        (Fraction(-3, 100), "-0.03"),
+        (Fraction(5, 4), "1.25"),
+        (Fraction(5, 3), "5/3"),
+        (Fraction(-2, 7), "-2/7"),
+        (Fraction(7), "7"),
+        (Fraction(1, 1024), "0.0009765625"),
+    ],
+)
 def test_format_fraction(q, text):
     assert format_fraction(q) == text
 
@@ -47,10 +66,20 @@ def test_finite_decimal_is_exact(q):
         assert Fraction(text) == q
 
 
-@pytest.mark.parametrize("text,value", [
-    ("0.3", Fraction(3, 10)), ("1/3", Fraction(1, 3)), ("-2/7", Fraction(-2, 7)), ("1.25", Fraction(5, 4)),
-    ("1e-3", Fraction(1, 1000)), (".5", Fraction(1, 2)), ("x", None), ("1/0", None), ("nan", None),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("0.3", Fraction(3, 10)),
+        ("1/3", Fraction(1, 3)),
+        ("-2/7", Fraction(-2, 7)),
+        ("1.25", Fraction(5, 4)),
+        ("1e-3", Fraction(1, 1000)),
+        (".5", Fraction(1, 2)),
+        ("x", None),
+        ("1/0", None),
+        ("nan", None),
+    ],
+)
 def test_parse_number_text(text, value):
     assert parse_number_text(text) == value
 

@@ -37,13 +37,19 @@ def test_json_numbers_are_kept_as_typed():
     assert parse_json('\ufeff{"a": 1}', "x") == {"a": 1}  # a byte order mark is dropped
 
 
-@pytest.mark.parametrize("text,message,hint", [
-    ("[1,2", "f.json is not valid JSON: Expecting ',' delimiter at line 1, column 5", None),
-    ('{"a": 1,}', "f.json is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 9",
-     "a trailing comma?"),
-    ('{"a": 1, "a": 2}', "duplicate key 'a' in a JSON object: give each key once", None),
-    ("[" * 100000, "f.json is nested too deeply to read", None),
-])
+@pytest.mark.parametrize(
+    "text,message,hint",
+    [
+        ("[1,2", "f.json is not valid JSON: Expecting ',' delimiter at line 1, column 5", None),
+        (
+            '{"a": 1,}',
+            "f.json is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 9",
+            "a trailing comma?",
+        ),
+        ('{"a": 1, "a": 2}', "duplicate key 'a' in a JSON object: give each key once", None),
+        ("[" * 100000, "f.json is nested too deeply to read", None),
+    ],
+)
 def test_bad_json_names_the_place(text, message, hint):
     with pytest.raises(InputError) as err:
         parse_json(text, "f.json")
@@ -55,19 +61,24 @@ def test_problem_documents_from_files_and_stdin(tmp_path, monkeypatch):
     assert read_problem_document(str(tmp_path / "p.json")) == {"A_prev": [1, 2], "W": [Decimal("0.5")]}
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"W": [1]}'))
     assert read_problem_document("-") == {"W": [1]}
-    for text, message in (("  \n", "stdin is empty: expected a JSON object with A_prev, W, ..."),
-                          ("[1]", "stdin holds a JSON array, expected an object with A_prev, W, ..."),
-                          ('"x"', "stdin holds a JSON string, expected an object with A_prev, W, ..."),
-                          ("3", "stdin holds a JSON number, expected an object with A_prev, W, ...")):
+    for text, message in (
+        ("  \n", "stdin is empty: expected a JSON object with A_prev, W, ..."),
+        ("[1]", "stdin holds a JSON array, expected an object with A_prev, W, ..."),
+        ('"x"', "stdin holds a JSON string, expected an object with A_prev, W, ..."),
+        ("3", "stdin holds a JSON number, expected an object with A_prev, W, ..."),
+    ):
         monkeypatch.setattr(sys, "stdin", io.StringIO(text))
-        with pytest.raises(InputError, match="^" + message.replace(".", r"\.") + "$"):
+        with pytest.raises(InputError, match=r"^" + message.replace(".", r"\.") + "$"):
             read_problem_document("-")
 
 
 def test_unreadable_files(tmp_path):
     (tmp_path / "latin1.json").write_bytes(b'{"A_prev": "\xe9"}')
-    cases = [(tmp_path / "none.json", "does not exist"), (tmp_path, "is a directory"),
-             (tmp_path / "latin1.json", "is not UTF-8 text")]
+    cases = [
+        (tmp_path / "none.json", "does not exist"),
+        (tmp_path, "is a directory"),
+        (tmp_path / "latin1.json", "is not UTF-8 text"),
+    ]
     for path, words in cases:
         with pytest.raises(InputError) as err:
             read_text(str(path))
@@ -90,44 +101,53 @@ def test_input_size_limit_is_checked_before_reading(tmp_path, monkeypatch):
 # -- the flag shorthand -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text,value", [
-    ("1 2 3", [1, 2, 3]),
-    ("1,2,3", [1, 2, 3]),
-    ("1, 2,  3", [1, 2, 3]),
-    ("1 2; 3 4", [[1, 2], [3, 4]]),
-    (" 1 2 ;3 4; ", [[1, 2], [3, 4]]),  # a trailing ";" is harmless
-    ("1 2;", [[1, 2]]),  # ... and keeps a one-row matrix a matrix
-    ("7", 7),
-    ("0.5", Decimal("0.5")),
-    ("1e3 -2.5 .5 +3", [Decimal("1E+3"), Decimal("-2.5"), Decimal("0.5"), 3]),
-    ("1/3 2", ["1/3", 2]),  # fractions and names stay text for the number domain to read
-    ("x y", ["x", "y"]),
-    ("same", "same"),
-    ("NHWC", "NHWC"),
-    ("[[1,2],[3,4]]", [[1, 2], [3, 4]]),
-    ('"valid"', "valid"),
-    ("true", True),
-])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("1 2 3", [1, 2, 3]),
+        ("1,2,3", [1, 2, 3]),
+        ("1, 2,  3", [1, 2, 3]),
+        ("1 2; 3 4", [[1, 2], [3, 4]]),
+        (" 1 2 ;3 4; ", [[1, 2], [3, 4]]),  # a trailing ";" is harmless
+        ("1 2;", [[1, 2]]),  # ... and keeps a one-row matrix a matrix
+        ("7", 7),
+        ("0.5", Decimal("0.5")),
+        ("1e3 -2.5 .5 +3", [Decimal("1E+3"), Decimal("-2.5"), Decimal("0.5"), 3]),
+        ("1/3 2", ["1/3", 2]),  # fractions and names stay text for the number domain to read
+        ("x y", ["x", "y"]),
+        ("same", "same"),
+        ("NHWC", "NHWC"),
+        ("[[1,2],[3,4]]", [[1, 2], [3, 4]]),
+        ('"valid"', "valid"),
+        ("true", True),
+    ],
+)
 def test_flag_values(text, value):
     assert parse_flag_value(text, "A-prev") == value
 
 
-@pytest.mark.parametrize("text,message", [
-    ("", "--W is empty"),
-    ("   ", "--W is empty"),
-    ("1;;2", "--W has an empty row in '1;;2'"),
-    ("[1,", "--W is not valid JSON: Expecting value at line 1, column 4"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "--W is empty"),
+        ("   ", "--W is empty"),
+        ("1;;2", "--W has an empty row in '1;;2'"),
+        ("[1,", "--W is not valid JSON: Expecting value at line 1, column 4"),
+    ],
+)
 def test_bad_flag_values(text, message):
     with pytest.raises(InputError) as err:
         parse_flag_value(text, "W")
     assert err.value.message == message
 
 
-entries = st.one_of(st.integers(-10**6, 10**6),
-                    st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False))
-matrices = st.integers(1, 4).flatmap(lambda cols: st.lists(st.lists(entries, min_size=cols, max_size=cols),
-                                                             min_size=2, max_size=4))
+entries = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False),
+)
+matrices = st.integers(1, 4).flatmap(
+    lambda cols: st.lists(st.lists(entries, min_size=cols, max_size=cols), min_size=2, max_size=4)
+)
 
 
 @settings(max_examples=100, deadline=None)
@@ -157,7 +177,7 @@ def test_npy_files_are_read_without_pickles(tmp_path):
     np.save(tmp_path / "evil.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(InputError, match="it holds Python objects, which convgrad does not load"):
         load_npy(tmp_path / "evil.npy", "W")
-    with pytest.raises(InputError, match="which does not exist$"):
+    with pytest.raises(InputError, match=r"which does not exist$"):
         load_npy(tmp_path / "none.npy", "W")
     with pytest.raises(InputError, match="is not a regular file"):
         load_npy(tmp_path, "W")
@@ -179,13 +199,24 @@ def test_array_paths_are_relative_to_the_problem_file(tmp_path):
 
 
 def test_npz_problems(tmp_path):
-    np.savez(tmp_path / "p.npz", x=np.ones(3, dtype=np.float32), W=np.ones(2), padding=np.array(1),
-             layout=np.array("NCW"), exact=np.array(False), stride=np.array([2]))
+    np.savez(
+        tmp_path / "p.npz",
+        x=np.ones(3, dtype=np.float32),
+        W=np.ones(2),
+        padding=np.array(1),
+        layout=np.array("NCW"),
+        exact=np.array(False),
+        stride=np.array([2]),
+    )
     doc = read_npz_problem(str(tmp_path / "p.npz"))
     assert doc["x"].dtype == np.float32  # arrays (by any alias) stay numpy arrays
     assert doc["W"].tolist() == [1.0, 1.0]
     assert {k: doc[k] for k in ("padding", "layout", "exact", "stride")} == {
-        "padding": 1, "layout": "NCW", "exact": False, "stride": [2]}
+        "padding": 1,
+        "layout": "NCW",
+        "exact": False,
+        "stride": [2],
+    }
     assert type(doc["padding"]) is int and type(doc["exact"]) is bool
 
 
@@ -194,14 +225,16 @@ def test_npz_refusals(tmp_path):
     with pytest.raises(InputError, match="unpacks to 800,128 bytes, over the limit of 1,000 entries"):
         read_npz_problem(str(tmp_path / "bomb.npz"), Limits(max_elements=1000))
     np.save(tmp_path / "one.npy", np.ones(2))
-    with pytest.raises(InputError, match="^cannot read .* as an .npz archive"):
+    with pytest.raises(InputError, match=r"^cannot read .* as an .npz archive"):
         read_npz_problem(str(tmp_path / "one.npy"))
-    with pytest.raises(InputError, match="does not exist$"):
+    with pytest.raises(InputError, match=r"does not exist$"):
         read_npz_problem(str(tmp_path / "none.npz"))
 
 
-WRAPPED = ("InputError is a ValueError, and load_npy / read_npz_problem catch ValueError around their own checks, "
-           "so those messages come wrapped in a second 'cannot read ...'")
+WRAPPED = (
+    "InputError is a ValueError, and load_npy / read_npz_problem catch ValueError around their own checks, "
+    "so those messages come wrapped in a second 'cannot read ...'"
+)
 
 
 @pytest.mark.xfail(strict=True, reason=WRAPPED)
@@ -223,12 +256,15 @@ def test_npy_refusals_are_worded_once(tmp_path):
     assert err.value.message == f"W: {str(tmp_path)!r} is not a regular file"
 
 
-@pytest.mark.xfail(strict=True, reason="reader.load_npy reads an .npz archive's header as if it were an array "
-                                       "(AttributeError; the CLI exits 70 with 'internal error')")
+@pytest.mark.xfail(
+    strict=True,
+    reason="reader.load_npy reads an .npz archive's header as if it were an array "
+    "(AttributeError; the CLI exits 70 with 'internal error')",
+)
 def test_an_npz_archive_named_as_npy_is_refused(tmp_path):
     with open(tmp_path / "a.npy", "wb") as handle:
         np.savez(handle, a=np.ones(2))
-    with pytest.raises(InputError, match="is an .npz archive, not a single .npy array"):
+    with pytest.raises(InputError, match=r"is an .npz archive, not a single .npy array"):
         load_npy(tmp_path / "a.npy", "A_prev")
 
 

@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import SEED
 
 
@@ -24,21 +23,34 @@ def _stdin_error(cli, text, *args):
 def test_overflowing_inputs_and_results(cli):
     assert _stdin_error(cli, '{"A_prev": [1e400, 1], "W": [1], "dZ": [1, 1]}') == (
         "error: A_prev[0] is 1e+400, which overflows float64 (the largest is about 1.8e308) "
-        "(--exact computes with it exactly)\n")
+        "(--exact computes with it exactly)\n"
+    )
     assert _stdin_error(cli, '{"A_prev": ["1e999", 1], "W": [1], "dZ": [1, 1]}').startswith(
-        "error: A_prev[0] is 1e999, which overflows float64")
+        "error: A_prev[0] is 1e999, which overflows float64"
+    )
     assert _stdin_error(cli, '{"A_prev": [1e200, 1], "W": [1e200], "dZ": [1, 1]}') == (
         "error: the result overflows float64: Z[0] is inf (the inputs are too large for floats; "
-        "--exact computes without overflow)\n")
-    exact = cli("backward", "-", "--exact", "--json", "--overlays", "none",
-                input='{"A_prev": [1e200, 1], "W": [1e200], "dZ": [1, 1]}')
+        "--exact computes without overflow)\n"
+    )
+    exact = cli(
+        "backward",
+        "-",
+        "--exact",
+        "--json",
+        "--overlays",
+        "none",
+        input='{"A_prev": [1e200, 1], "W": [1e200], "dZ": [1, 1]}',
+    )
     assert exact.exit_code == 0 and '"Z": [1' + "0" * 400 in exact.stdout
 
 
 @pytest.mark.slow
 def test_limits_are_checked_with_a_way_out(cli, tmp_path):
-    big = {"A_prev": np.ones((1, 2, 24, 24)).tolist(), "W": np.ones((2, 2, 3, 3)).tolist(),
-           "dZ": np.ones((1, 2, 22, 22)).tolist()}
+    big = {
+        "A_prev": np.ones((1, 2, 24, 24)).tolist(),
+        "W": np.ones((2, 2, 3, 3)).tolist(),
+        "dZ": np.ones((1, 2, 22, 22)).tolist(),
+    }
     path = tmp_path / "big.json"
     path.write_text(json.dumps(big))
     out = cli("backward", path, "--json", "--overlays", "all", "--max-output-mb", "1")
@@ -47,15 +59,18 @@ def test_limits_are_checked_with_a_way_out(cli, tmp_path):
     assert cli("backward", path, "--json", "--overlays", "none", "--max-output-mb", "1").exit_code == 0
     assert cli("backward", path, "--format", "jsonl", "--max-output-mb", "1").exit_code == 0  # streams
     elements = cli("backward", path, "--max-elements", "1000")
-    assert elements.stderr == "error: A_prev has 1,001 entries, over the limit of 1,000 (raise it with --max-elements)\n"
+    assert (
+        elements.stderr == "error: A_prev has 1,001 entries, over the limit of 1,000 (raise it with --max-elements)\n"
+    )
     assert cli("backward", path, "--max-elements", "1152", "--overlays", "none").exit_code == 0
     size = cli("backward", path, "--max-input-mb", "0.01")
     assert size.exit_code == 2 and "over the 10.2 kB input limit (raise it with --max-input-mb" in size.stderr
     deep = "[" * 12 + "1" + "]" * 12
     assert _stdin_error(cli, '{"A_prev": ' + deep + ', "W": [1], "dZ": 1}').startswith(
-        "error: A_prev is nested more than 8 lists deep (at A_prev[0][0][0][0][0][0][0][0]")
+        "error: A_prev is nested more than 8 lists deep (at A_prev[0][0][0][0][0][0][0][0]"
+    )
     very_deep = "[" * 100000 + "]" * 100000
-    assert _stdin_error(cli, '{"A_prev": ' + very_deep + '}') == "error: stdin is nested too deeply to read\n"
+    assert _stdin_error(cli, '{"A_prev": ' + very_deep + "}") == "error: stdin is nested too deeply to read\n"
     symbolic = cli("backward", "--symbolic", "--A-prev-shape", "1x4x16x16", "--W-shape", "4x4x3x3")
     assert symbolic.exit_code == 2 and "symbolic multiply-adds, over the limit of 20,000" in symbolic.stderr
 
@@ -72,8 +87,9 @@ def test_invalid_utf8_on_stdin(cli):
 
 
 def test_closed_stdout_is_one_line():
-    run = subprocess.run(f"{sys.executable} -m convgrad backward {SEED} --json >&-", shell=True,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        f"{sys.executable} -m convgrad backward {SEED} --json >&-", shell=True, capture_output=True, text=True
+    )
     assert run.returncode == 2
     assert run.stderr == "error: stdout is closed, so the result has nowhere to go\n"
 
@@ -100,13 +116,25 @@ def test_an_interrupted_write_leaves_no_partial_file(cli, tmp_path, monkeypatch,
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary file left behind
 
 
-@pytest.mark.parametrize("args,message", [
-    (["backward", SEED, "--svg", "{tmp}/no/x.svg"], "cannot write '{tmp}/no/x.svg' (--svg): the folder '{tmp}/no' does not exist"),
-    (["backward", SEED, "--save", "{tmp}/no/x.npz"], "cannot write '{tmp}/no/x.npz' (--save): the folder '{tmp}/no' does not exist"),
-    (["generate", "--seed", "1", "--key", "{tmp}/no/k"], "cannot write '{tmp}/no/k.json' (--key): the folder '{tmp}/no' does not exist"),
-    (["generate", "--seed", "1", "--output", "{tmp}/no/p.json"], "cannot write '{tmp}/no/p.json'"),
-    (["generate", "--seed", "1", "--output", "{tmp}"], "--output '{tmp}' is a directory"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["backward", SEED, "--svg", "{tmp}/no/x.svg"],
+            "cannot write '{tmp}/no/x.svg' (--svg): the folder '{tmp}/no' does not exist",
+        ),
+        (
+            ["backward", SEED, "--save", "{tmp}/no/x.npz"],
+            "cannot write '{tmp}/no/x.npz' (--save): the folder '{tmp}/no' does not exist",
+        ),
+        (
+            ["generate", "--seed", "1", "--key", "{tmp}/no/k"],
+            "cannot write '{tmp}/no/k.json' (--key): the folder '{tmp}/no' does not exist",
+        ),
+        (["generate", "--seed", "1", "--output", "{tmp}/no/p.json"], "cannot write '{tmp}/no/p.json'"),
+        (["generate", "--seed", "1", "--output", "{tmp}"], "--output '{tmp}' is a directory"),
+    ],
+)
 def test_unwritable_output_paths_are_refused_before_any_output(cli, tmp_path, args, message):
     result = cli(*[str(a).format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2 and result.stdout == ""
@@ -116,17 +144,24 @@ def test_unwritable_output_paths_are_refused_before_any_output(cli, tmp_path, ar
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
 def test_a_full_disk_is_one_line():
     with open("/dev/full", "w") as full:
-        run = subprocess.run([sys.executable, "-m", "convgrad", "backward", str(SEED), "--json"], stdout=full,
-                             stderr=subprocess.PIPE, text=True)
+        run = subprocess.run(
+            [sys.executable, "-m", "convgrad", "backward", str(SEED), "--json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     assert run.returncode == 2
     assert run.stderr == "error: cannot write the result: No space left on device\n"
 
 
-@pytest.mark.parametrize("args", [["backward", SEED], ["backward", SEED, "--explain"], ["shape", SEED],
-                                  ["backward", SEED, "--format", "markdown"]])
+@pytest.mark.parametrize(
+    "args",
+    [["backward", SEED], ["backward", SEED, "--explain"], ["shape", SEED], ["backward", SEED, "--format", "markdown"]],
+)
 def test_closed_pipe_is_141_for_every_view(args):
-    proc = subprocess.Popen([sys.executable, "-m", "convgrad", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "convgrad", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.close()  # nobody reads: the first write (or the final flush) meets a closed pipe
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, stderr
@@ -160,9 +195,28 @@ def test_non_regular_inputs_are_bounded(cli):
 
 @pytest.mark.parametrize("stride", ["10000000", "100000", "1000000000000000000000"])
 def test_huge_strides_finish_at_once(stride):
-    run = subprocess.run([sys.executable, "-m", "convgrad", "backward", "-x", "1 2 3; 4 5 6; 7 8 9", "-w", "1 1; 1 1",
-                          "--dZ", "1", "--stride", stride, "--json", "-o", "none"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convgrad",
+            "backward",
+            "-x",
+            "1 2 3; 4 5 6; 7 8 9",
+            "-w",
+            "1 1; 1 1",
+            "--dZ",
+            "1",
+            "--stride",
+            stride,
+            "--json",
+            "-o",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["Z"] == [[12.0]]
 

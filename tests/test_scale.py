@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT, SEED
 
 import convgrad
-from conftest import ROOT, SEED
 
 
 @pytest.fixture
@@ -28,8 +28,9 @@ def test_npz_problem_keeps_float32(cli_json, arrays):
     tmp, A, W, dZ, b = arrays
     np.savez(tmp / "p.npz", A_prev=A, W=W, dZ=dZ, b=b, padding=np.array(1), layout=np.array("NCHW"))
     doc = cli_json("backward", tmp / "p.npz", "--overlays", "none")
-    reference = convgrad.backward(A.astype(np.float64), W.astype(np.float64), dZ.astype(np.float64),
-                                  b.astype(np.float64), padding=1)
+    reference = convgrad.backward(
+        A.astype(np.float64), W.astype(np.float64), dZ.astype(np.float64), b.astype(np.float64), padding=1
+    )
     np.testing.assert_allclose(np.array(doc["dW"]), reference.dW, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(np.array(doc["dA_prev"]), reference.dA_prev, rtol=1e-4, atol=1e-4)
     # float32 results are written as float32 (shortest text that reads back to the same float32)
@@ -45,16 +46,20 @@ def test_json_may_name_npy_files(cli_json, arrays, tmp_path):
     (tmp / "data").mkdir()
     np.save(tmp / "data" / "a.npy", A.astype(np.float64))
     np.save(tmp / "data" / "w.npy", W.astype(np.float64))
-    (tmp / "data" / "p.json").write_text(json.dumps({"A_prev": "a.npy", "W": "w.npy", "dZ": dZ.tolist(),
-                                                    "padding": "same"}))
+    (tmp / "data" / "p.json").write_text(
+        json.dumps({"A_prev": "a.npy", "W": "w.npy", "dZ": dZ.tolist(), "padding": "same"})
+    )
     doc = cli_json("backward", tmp / "data" / "p.json", "--overlays", "none")
     reference = convgrad.backward(A.astype(np.float64), W.astype(np.float64), dZ, padding="same")
     np.testing.assert_allclose(np.array(doc["dW"]), reference.dW, rtol=1e-12)
 
 
-@pytest.mark.parametrize("content,message", [
-    ({"A_prev": "missing.npy", "W": [1]}, "A_prev names the file '{dir}/missing.npy', which does not exist"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ({"A_prev": "missing.npy", "W": [1]}, "A_prev names the file '{dir}/missing.npy', which does not exist"),
+    ],
+)
 def test_npy_errors(cli, tmp_path, content, message):
     (tmp_path / "p.json").write_text(json.dumps(content))
     result = cli("forward", tmp_path / "p.json")
@@ -75,11 +80,16 @@ def test_save_writes_npz(cli, tmp_path):
     result = cli("backward", ROOT / "samples" / "nhwc.json", "--save", out, "--overlays", "none")
     assert result.exit_code == 0
     saved = np.load(out)
-    r = convgrad.backward(**{k: v for k, v in json.loads((ROOT / "samples" / "nhwc.json").read_text()).items()
-                             if k != "description" and k not in ("A_prev", "W", "dZ")},
-                          A_prev=json.loads((ROOT / "samples" / "nhwc.json").read_text())["A_prev"],
-                          W=json.loads((ROOT / "samples" / "nhwc.json").read_text())["W"],
-                          dZ=json.loads((ROOT / "samples" / "nhwc.json").read_text())["dZ"])
+    r = convgrad.backward(
+        **{
+            k: v
+            for k, v in json.loads((ROOT / "samples" / "nhwc.json").read_text()).items()
+            if k != "description" and k not in ("A_prev", "W", "dZ")
+        },
+        A_prev=json.loads((ROOT / "samples" / "nhwc.json").read_text())["A_prev"],
+        W=json.loads((ROOT / "samples" / "nhwc.json").read_text())["W"],
+        dZ=json.loads((ROOT / "samples" / "nhwc.json").read_text())["dZ"],
+    )
     np.testing.assert_allclose(saved["dW"], r.dW)
     np.testing.assert_allclose(saved["dA_prev"], r.dA_prev)
     assert sorted(saved.files) == ["Z", "dA_prev", "dW", "db"]
@@ -105,11 +115,17 @@ def _run(args, **kwargs):
 
 
 def test_a_closed_pipe_ends_quietly(tmp_path):
-    big = {"A_prev": np.ones((1, 4, 40, 40)).tolist(), "W": np.ones((4, 4, 3, 3)).tolist(),
-           "dZ": np.ones((1, 4, 38, 38)).tolist()}
+    big = {
+        "A_prev": np.ones((1, 4, 40, 40)).tolist(),
+        "W": np.ones((4, 4, 3, 3)).tolist(),
+        "dZ": np.ones((1, 4, 38, 38)).tolist(),
+    }
     (tmp_path / "big.json").write_text(json.dumps(big))
-    producer = subprocess.Popen([sys.executable, "-m", "convgrad", "backward", str(tmp_path / "big.json"),
-                                 "--format", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "convgrad", "backward", str(tmp_path / "big.json"), "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = producer.stdout.readline()
     producer.stdout.close()  # the reader goes away, as `| head -1` does
     stderr = producer.stderr.read().decode()
@@ -120,11 +136,17 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
 
 
 def test_ctrl_c_ends_quietly(tmp_path):
-    big = {"A_prev": np.ones((1, 4, 60, 60)).tolist(), "W": np.ones((4, 4, 3, 3)).tolist(),
-           "dZ": np.ones((1, 4, 58, 58)).tolist()}
+    big = {
+        "A_prev": np.ones((1, 4, 60, 60)).tolist(),
+        "W": np.ones((4, 4, 3, 3)).tolist(),
+        "dZ": np.ones((1, 4, 58, 58)).tolist(),
+    }
     (tmp_path / "big.json").write_text(json.dumps(big))
-    proc = subprocess.Popen([sys.executable, "-m", "convgrad", "backward", str(tmp_path / "big.json"),
-                             "--format", "jsonl"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "convgrad", "backward", str(tmp_path / "big.json"), "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdout.readline()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
@@ -134,11 +156,25 @@ def test_ctrl_c_ends_quietly(tmp_path):
 
 def test_start_up_imports_only_what_is_used():
     """A small problem as JSON imports no sympy, no rich, nothing of the exports or the checker."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "convgrad", "backward", str(SEED), "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "convgrad", "backward", str(SEED), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
-    for heavy in ("sympy", "rich", "convgrad.render.human", "convgrad.render.exports", "convgrad.check",
-                  "convgrad.variants", "convgrad.render.explain", "pydantic", "torch", "scipy"):
+    for heavy in (
+        "sympy",
+        "rich",
+        "convgrad.render.human",
+        "convgrad.render.exports",
+        "convgrad.check",
+        "convgrad.variants",
+        "convgrad.render.explain",
+        "pydantic",
+        "torch",
+        "scipy",
+    ):
         assert heavy not in imported, heavy
     assert json.loads(out.stdout)["db"] == pytest.approx(0.1)
 

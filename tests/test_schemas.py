@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import ROOT, SAMPLES, validate
+
 from convgrad.cli import SCHEMAS
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema validates the published schemas")
@@ -52,27 +52,33 @@ def test_the_schemas_catch_a_wrong_document():
         validate({"A_prev": [1], "strid": 1}, "input")
 
 
-@pytest.mark.parametrize("args", [
-    ["backward", "samples/stride2_pad1.json", "--json", "--cell", "W[0,0]"],
-    ["backward", "samples/nhwc.json", "--json", "--exact"],
-    ["backward", "--symbolic", "--A-prev-shape", "2x3", "--W-shape", "2x2", "--json"],
-    ["forward", "samples/grouped.json", "--json"],
-    ["backward", "samples/dilation.json", "--format", "jsonl"],
-    ["gradcheck", "samples/basic_2d.json", "--json", "--exact"],
-    ["shape", "samples/batch_channels.json", "--json"],
-    ["check", "samples/seed_1d.json", "--answer", "samples/answers/dee.json", "--json"],
-    ["check", "samples/seed_1d.json", "--answer", "samples/answers", "--json"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backward", "samples/stride2_pad1.json", "--json", "--cell", "W[0,0]"],
+        ["backward", "samples/nhwc.json", "--json", "--exact"],
+        ["backward", "--symbolic", "--A-prev-shape", "2x3", "--W-shape", "2x2", "--json"],
+        ["forward", "samples/grouped.json", "--json"],
+        ["backward", "samples/dilation.json", "--format", "jsonl"],
+        ["gradcheck", "samples/basic_2d.json", "--json", "--exact"],
+        ["shape", "samples/batch_channels.json", "--json"],
+        ["check", "samples/seed_1d.json", "--answer", "samples/answers/dee.json", "--json"],
+        ["check", "samples/seed_1d.json", "--answer", "samples/answers", "--json"],
+    ],
+)
 def test_outputs_of_every_command_validate(cli, monkeypatch, args):
     monkeypatch.chdir(ROOT)
     result = cli(*args)  # the fixture validates what it prints
     assert result.exit_code in (0, 1), result.stderr
 
 
-@pytest.mark.parametrize("problem", [
-    {"A_prev": [1, 2, 3], "W": [1], "mode": "Convolution", "padding": " same ", "dims": None, "b": None},
-    {"x": [1, 2, 3], "kernel": [1], "data_format": "NCW", "strides": [1], "exact": True},
-])
+@pytest.mark.parametrize(
+    "problem",
+    [
+        {"A_prev": [1, 2, 3], "W": [1], "mode": "Convolution", "padding": " same ", "dims": None, "b": None},
+        {"x": [1, 2, 3], "kernel": [1], "data_format": "NCW", "strides": [1], "exact": True},
+    ],
+)
 def test_what_the_tool_accepts_the_input_schema_accepts(cli, problem):
     assert cli("forward", "-", "--json", input=json.dumps(problem)).exit_code == 0
     validate(problem, "input")
@@ -90,7 +96,8 @@ def test_committed_schema_is_what_the_generator_writes(name):
     committed = (SCHEMA_DIR / file_name(name)).read_text(encoding="utf-8")
     assert committed == build.text(name), (
         f"convgrad/schemas/{file_name(name)} differs from what convgrad/schemas/build.py makes: "
-        "run python -m convgrad.schemas.build and commit the result")
+        "run python -m convgrad.schemas.build and commit the result"
+    )
 
 
 def test_every_schema_file_is_generated_and_listed():
@@ -151,8 +158,12 @@ def test_the_schemas_follow_the_codes_own_field_names(monkeypatch):
     monkeypatch.setattr(build, "VARIANTS", (*variants.VARIANTS, variants.Variant("new_mistake", None, None)))
     assert "new_mistake" in build.schema("check")["$defs"]["mistake"]["properties"]["mistake"]["enum"]
     stale = build.differences(SCHEMA_DIR, build.build())
-    assert [s.split()[0] for s in stale] == ["input.schema.json", "answer.schema.json", "check.schema.json",
-                                             "grade.schema.json"]
+    assert [s.split()[0] for s in stale] == [
+        "input.schema.json",
+        "answer.schema.json",
+        "check.schema.json",
+        "grade.schema.json",
+    ]
 
 
 def test_check_mode_names_each_stale_file_in_one_line(tmp_path, capsys):
@@ -186,8 +197,15 @@ def test_check_mode_from_the_command_line_passes_on_the_committed_files():
     import sys
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "convgrad.schemas.build", "--check"], check=False, cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "convgrad.schemas.build", "--check"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
@@ -245,13 +263,30 @@ def test_every_samples_json_outputs_validate(cli, sample, tmp_path):
     assert graded["summary"] == {"files": 3, "correct": 1, "wrong": 1, "errors": 1}
 
 
-@pytest.mark.parametrize("args", [
-    ["--seed", "1"],
-    ["--seed", "2", "--dims", "1", "--bias", "--values", "decimal"],
-    ["--seed", "3", "--dims", "3", "--channels", "2", "--filters", "2", "--batch", "2", "--layout", "NDHWC"],
-    ["--seed", "4", "--channels", "4", "--filters", "2", "--groups", "2", "--stride", "2", "--padding", "same",
-     "--mode", "convolution"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--seed", "1"],
+        ["--seed", "2", "--dims", "1", "--bias", "--values", "decimal"],
+        ["--seed", "3", "--dims", "3", "--channels", "2", "--filters", "2", "--batch", "2", "--layout", "NDHWC"],
+        [
+            "--seed",
+            "4",
+            "--channels",
+            "4",
+            "--filters",
+            "2",
+            "--groups",
+            "2",
+            "--stride",
+            "2",
+            "--padding",
+            "same",
+            "--mode",
+            "convolution",
+        ],
+    ],
+)
 def test_generated_problems_and_keys_validate(cli, tmp_path, args):
     result = cli("generate", *args)  # the fixture validates stdout against the input schema
     assert result.exit_code == 0, result.stderr
@@ -261,24 +296,48 @@ def test_generated_problems_and_keys_validate(cli, tmp_path, args):
     validate(json.loads((tmp_path / "k.json").read_text()), "answer")
 
 
-@pytest.mark.parametrize(("doc", "name"), [
-    ({"number": 1, "n": 0, "c_out": 0, "position": [0], "window_start": [0], "A_slice": [1], "Z": 1, "dZ": 1},
-     "jsonl"),  # a backward overlay without its shares
-    ({"correct": False, "quantities": {"Z": {"status": "wrong", "shape": [2],
-                                             "mistakes": [{"mistake": "guessed", "form": None, "sentence": "",
-                                                           "explains": 1, "of": 1}]}}}, "check"),
-    ({"correct": True, "quantities": {"dz": {"status": "right", "shape": [2]}}}, "check"),
-    ({"output_size": [1], "formulas": [], "padding": [[0, 0]], "overlays": 1,
-      "weights": {"conv": 1, "locally_connected": 1, "dense": 1}, "biases": {"conv": 1, "dense": 1},
-      "config": {}}, "shape"),
-    ({"passed": True, "rtol": 1e-6, "quantities": {"Z": {}}}, "gradcheck"),
-    ({"answers": [], "summary": {"files": 0, "correct": 0, "wrong": 0, "errors": -1}}, "grade"),
-    ({"x": [1, 2], "kernel": [1], "strides": 0}, "input"),
-    ({"x": [1, 2], "kernel": [1], "data_format": 1}, "input"),
-    ({"x": [], "kernel": [1]}, "input"),
-    ({"dx": [1], "mark": 3}, "answer"),
-    ({}, "answer"),
-])
+@pytest.mark.parametrize(
+    ("doc", "name"),
+    [
+        (
+            {"number": 1, "n": 0, "c_out": 0, "position": [0], "window_start": [0], "A_slice": [1], "Z": 1, "dZ": 1},
+            "jsonl",
+        ),  # a backward overlay without its shares
+        (
+            {
+                "correct": False,
+                "quantities": {
+                    "Z": {
+                        "status": "wrong",
+                        "shape": [2],
+                        "mistakes": [{"mistake": "guessed", "form": None, "sentence": "", "explains": 1, "of": 1}],
+                    }
+                },
+            },
+            "check",
+        ),
+        ({"correct": True, "quantities": {"dz": {"status": "right", "shape": [2]}}}, "check"),
+        (
+            {
+                "output_size": [1],
+                "formulas": [],
+                "padding": [[0, 0]],
+                "overlays": 1,
+                "weights": {"conv": 1, "locally_connected": 1, "dense": 1},
+                "biases": {"conv": 1, "dense": 1},
+                "config": {},
+            },
+            "shape",
+        ),
+        ({"passed": True, "rtol": 1e-6, "quantities": {"Z": {}}}, "gradcheck"),
+        ({"answers": [], "summary": {"files": 0, "correct": 0, "wrong": 0, "errors": -1}}, "grade"),
+        ({"x": [1, 2], "kernel": [1], "strides": 0}, "input"),
+        ({"x": [1, 2], "kernel": [1], "data_format": 1}, "input"),
+        ({"x": [], "kernel": [1]}, "input"),
+        ({"dx": [1], "mark": 3}, "answer"),
+        ({}, "answer"),
+    ],
+)
 def test_the_schemas_refuse_what_convgrad_never_prints_or_reads(doc, name):
     with pytest.raises(AssertionError, match=f"{name} schema"):
         validate(doc, name)

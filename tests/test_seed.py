@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SEED
 
 import convgrad
-from conftest import SEED
 
 
 def test_api_totals_and_overlays():
@@ -47,10 +47,20 @@ def test_table_shows_every_number_without_noise(cli):
     result = cli("backward", SEED)
     assert result.exit_code == 0
     out = result.stdout
-    for expected in ["0.3·1 + 0.5·2 = 1.3", "0.3·2 + 0.5·3 = 2.1", "[-0.1, -0.2]", "[0.4, 0.6]",
-                     "[-0.03, -0.05]", "[0.06, 0.1]", "positions 0..1", "positions 1..2",
-                     "[-0.03, -0.05, 0]", "[-0.03, 0.01, 0.1]", "[0.3, 0.4]"]:
+    for expected in [
+        "0.3·1 + 0.5·2 = 1.3",
+        "0.3·2 + 0.5·3 = 2.1",
+        "[-0.1, -0.2]",
+        "[0.4, 0.6]",
+        "[-0.03, -0.05]",
+        "[0.06, 0.1]",
+        "positions 0..1",
+        "positions 1..2",
+        "[-0.03, -0.05, 0]",
+        "[-0.03, 0.01, 0.1]",
+        "[0.3, 0.4]",
+    ]:
         assert expected in out, expected
     assert "0000000" not in out and "9999999" not in out
-    totals = out[out.index("Totals"):]
+    totals = out[out.index("Totals") :]
     assert "db       0.1" in totals

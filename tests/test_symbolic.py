@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 import pytest
-
-import convgrad
 from cases import SWEEP, make_case
 from conftest import ROOT, SEED
+
+import convgrad
 
 sympy = pytest.importorskip("sympy")
 
@@ -60,12 +60,16 @@ def test_names_for_channels_and_batches_follow_one_rule():
 def test_substituted_formulas_equal_numbers(index):
     case = dict(SWEEP[index])
     rng = np.random.default_rng(3000 + index)
-    problem, c, _ = make_case(rng, **case, values=lambda r, shape: r.integers(-3, 4, size=shape).astype(float))
+    problem, _c, _ = make_case(rng, **case, values=lambda r, shape: r.integers(-3, 4, size=shape).astype(float))
     config = {k: problem[k] for k in problem if k not in ("A_prev", "W", "dZ", "b")}
     shapes = {k: np.shape(problem[k]) for k in ("A_prev", "W", "dZ")}
     b = problem.get("b")
-    symbolic = convgrad.backward(*({"shape": list(shapes[k])} for k in ("A_prev", "W", "dZ")),
-                                 b=0 if b is None else {"shape": list(np.shape(b))}, symbolic=True, **config)
+    symbolic = convgrad.backward(
+        *({"shape": list(shapes[k])} for k in ("A_prev", "W", "dZ")),
+        b=0 if b is None else {"shape": list(np.shape(b))},
+        symbolic=True,
+        **config,
+    )
     numeric = convgrad.backward(problem["A_prev"], problem["W"], problem["dZ"], b=b, **config)
     values = {}
     for key, prefix in (("A_prev", "x"), ("W", "w"), ("dZ", "dz"), ("b", "b")):
@@ -116,8 +120,15 @@ def test_names_that_would_not_read_back_as_symbols_are_refused(cli, name):
 def test_no_evaluation_of_text_anywhere_in_the_package():
     for path in (ROOT / "convgrad").rglob("*.py"):
         source = path.read_text()
-        for forbidden in ("eval(", "exec(", "sympify(", "parse_expr(", "import pickle", "pickle.load",
-                          "allow_pickle=True"):
+        for forbidden in (
+            "eval(",
+            "exec(",
+            "sympify(",
+            "parse_expr(",
+            "import pickle",
+            "pickle.load",
+            "allow_pickle=True",
+        ):
             assert forbidden not in source, f"{forbidden} in {path}"
         assert source.count("np.load(") == source.count("allow_pickle=False"), path
 
@@ -146,20 +157,32 @@ def test_numeric_runs_do_not_import_sympy():
 # -- names: typed ones and automatic ones never merge --------------------------------------------
 
 
-@pytest.mark.parametrize("args,message", [
-    (["-x", '["x","y","z"]', "-w", '["a","b"]', "--dZ", "1 1"],
-     ("error: the name 'b' is both W[1] and the automatic name of b (rename the one you typed, or give b a value "
-      "(\"b\": 0 for no bias))\n")),
-    (["-x", '["dz1","x","y"]', "-w", "[1,1]", "-b", "0"],
-     ("error: the name 'dz1' is both A_prev[0] and the automatic name of dZ[0] (rename the one you typed, or give "
-      "dZ values)\n")),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["-x", '["x","y","z"]', "-w", '["a","b"]', "--dZ", "1 1"],
+            (
+                "error: the name 'b' is both W[1] and the automatic name of b (rename the one you typed, or give b a value "
+                '("b": 0 for no bias))\n'
+            ),
+        ),
+        (
+            ["-x", '["dz1","x","y"]', "-w", "[1,1]", "-b", "0"],
+            (
+                "error: the name 'dz1' is both A_prev[0] and the automatic name of dZ[0] (rename the one you typed, or give "
+                "dZ values)\n"
+            ),
+        ),
+    ],
+)
 def test_automatic_names_never_merge_with_typed_ones(cli, args, message):
     result = cli("backward", "--symbolic", *args)
     assert result.exit_code == 2 and result.stderr == message
 
 
 def test_a_name_typed_twice_is_one_symbol(cli):
-    doc = json.loads(cli("backward", "--symbolic", "-x", '["a","a","b"]', "-w", "[1,1]", "-b", "0", "--dZ", "1 1",
-                         "--json").stdout)
+    doc = json.loads(
+        cli("backward", "--symbolic", "-x", '["a","a","b"]', "-w", "[1,1]", "-b", "0", "--dZ", "1 1", "--json").stdout
+    )
     assert doc["Z"] == ["2*a", "a + b"]

@@ -9,9 +9,9 @@ from their definitions, not taken from convgrad.
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
-
 from cases import SWEEP, make_case
 from conftest import torch_or_skip
 
@@ -42,8 +42,6 @@ def _close(ours, theirs, what):
     assert ours.shape == theirs.shape, f"{what}: shape {ours.shape} vs torch {theirs.shape}"
     scale = max(np.abs(theirs).max(initial=0.0), 1e-300)
     np.testing.assert_allclose(ours, theirs, rtol=RTOL, atol=RTOL * scale, err_msg=what)
-
-
 
 
 @pytest.mark.parametrize("index", range(len(SWEEP)))

@@ -40,8 +40,10 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     if exact_terms(problem) <= limits.max_exact_terms:
         problem = build_problem(fields, need_dZ=False, domain=ExactDomain(), limits=limits)
     else:
-        note(f"this problem is too large to solve in exact rationals ({exact_terms(problem):,} multiply-adds); "
-             "checking against float64 results")
+        note(
+            f"this problem is too large to solve in exact rationals ({exact_terms(problem):,} multiply-adds); "
+            "checking against float64 results"
+        )
     return Checker(problem, Tolerance.of(check.rtol, check.atol))
 
 

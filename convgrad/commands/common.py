@@ -11,8 +11,17 @@ from ..options import OutputOptions, ProblemOptions
 
 #: Problem fields that have a flag, and the flag's name.
 FIELD_FLAGS = {
-    "A_prev": "A-prev", "W": "W", "b": "b", "dZ": "dZ", "stride": "stride", "padding": "padding",
-    "dilation": "dilation", "groups": "groups", "layout": "layout", "mode": "mode", "dims": "dims",
+    "A_prev": "A-prev",
+    "W": "W",
+    "b": "b",
+    "dZ": "dZ",
+    "stride": "stride",
+    "padding": "padding",
+    "dilation": "dilation",
+    "groups": "groups",
+    "layout": "layout",
+    "mode": "mode",
+    "dims": "dims",
 }
 
 

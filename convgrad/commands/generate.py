@@ -22,8 +22,8 @@ from .common import check_writable, note, write_file_atomically
 def _ints(text: str | None, flag: str) -> Any:
     if text is None:
         return None
-    from ..problem import parse_shape
     from ..errors import InputError
+    from ..problem import parse_shape
 
     try:
         values = parse_shape(text, f"--{flag}")

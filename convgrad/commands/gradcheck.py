@@ -18,8 +18,7 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
     from ..gradcheck import gradcheck
     from ..numbers import ExactDomain, parse_number_text
     from ..problem import build_problem
-    from ..render.gradcheckview import gradcheck_object
-    from ..render.gradcheckview import gradcheck_renderables
+    from ..render.gradcheckview import gradcheck_object, gradcheck_renderables
 
     fmt = json_format(output)
     fields = gather_fields(options, limits)
@@ -27,8 +26,7 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
         raise UsageError("gradcheck compares numbers: give numbers, not names")
     exact = bool(fields.pop("exact", False)) or check.exact
     # float64 always: float32 rounding would swamp any difference quotient, and it checks the maths.
-    problem = build_problem(fields, need_dZ=True, domain=ExactDomain() if exact else None, float64=True,
-                            limits=limits)
+    problem = build_problem(fields, need_dZ=True, domain=ExactDomain() if exact else None, float64=True, limits=limits)
     step: Any = Fraction(DEFAULT_STEP) if exact else float(DEFAULT_STEP)
     if check.step is not None:
         step = parse_number_text(check.step)

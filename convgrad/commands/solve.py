@@ -48,8 +48,13 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     fields = gather_fields(options, limits)
     if command == "forward":
         fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
-    problem = build_problem(fields, need_dZ=command == "backward", allow_nonfinite=options.allow_nonfinite,
-                            float64=options.float64, limits=limits)
+    problem = build_problem(
+        fields,
+        need_dZ=command == "backward",
+        allow_nonfinite=options.allow_nonfinite,
+        float64=options.float64,
+        limits=limits,
+    )
     result = solve(problem)
     selection = parse_selection(output.overlays)
     geom = problem.geom
@@ -92,13 +97,23 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     indices: Any = selection.indices(geom)
     if selection is AUTO and geom.overlay_count > AUTO_OVERLAY_LIMIT:
         indices = range(AUTO_OVERLAYS_SHOWN)
-        note(f"showing overlays 1-{AUTO_OVERLAYS_SHOWN} of {geom.overlay_count}; see the rest with "
-             f"--overlays all, a range such as --overlays 11-20, or a filter such as --overlays 'n=0 c_out=1'")
+        note(
+            f"showing overlays 1-{AUTO_OVERLAYS_SHOWN} of {geom.overlay_count}; see the rest with "
+            f"--overlays all, a range such as --overlays 11-20, or a filter such as --overlays 'n=0 c_out=1'"
+        )
     from ..render.human import render
 
     console = stdout_console(record=bool(output.svg or output.html))
-    for renderable in render(result, indices, console, precision=output.precision, view=output.view.value,
-                             command=command, explain=output.explain, cell=cell):
+    for renderable in render(
+        result,
+        indices,
+        console,
+        precision=output.precision,
+        view=output.view.value,
+        command=command,
+        explain=output.explain,
+        cell=cell,
+    ):
         console.print(renderable, crop=False)  # only a table asked for with --view table is ever wider
     if output.svg:
         write_file_atomically(output.svg, console.export_svg(title=f"convgrad {command}", clear=False))

@@ -73,9 +73,7 @@ def pad_input(A_prev: np.ndarray, geom: Geometry) -> np.ndarray:
 
 def interior(geom: Geometry) -> tuple[slice, ...]:
     """Index of A_prev (N, C_in, *spatial) inside the padded input (N, C_in, *padded)."""
-    return (slice(None), slice(None)) + tuple(
-        slice(b, b + n) for n, (b, _) in zip(geom.input_size, geom.padding)
-    )
+    return (slice(None), slice(None)) + tuple(slice(b, b + n) for n, (b, _) in zip(geom.input_size, geom.padding))
 
 
 def window_taps(start: tuple[int, ...], geom: Geometry) -> tuple[slice, ...]:
@@ -113,8 +111,9 @@ class OverlayMaker:
     Shapes as in the module docstring; dZ None gives forward-only overlays.
     """
 
-    def __init__(self, A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None,
-                 dZ: np.ndarray | None, geom: Geometry) -> None:
+    def __init__(
+        self, A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, dZ: np.ndarray | None, geom: Geometry
+    ) -> None:
         self.geom = geom
         self.A_pad = pad_input(A_prev, geom)  # (N, C_in, *padded)
         self.kernels = applied_kernel(W, geom)  # (C_out, C_in/G, *k) as slid over the input
@@ -142,9 +141,23 @@ class OverlayMaker:
             dz = self.dZ[(n, c_out) + position]
             dW = applied_kernel(dz * A_slice, geom)
             dA_prev = dz * kernel
-        return Overlay(index=index, n=n, c_out=c_out, position=position, window_start=start,
-                       in_input=taps_in_input(start, geom), channels=channels, A_slice=A_slice,
-                       kernel=kernel, bias=bias, Z=Z, dZ=dz, dW=dW, db=dz, dA_prev=dA_prev)
+        return Overlay(
+            index=index,
+            n=n,
+            c_out=c_out,
+            position=position,
+            window_start=start,
+            in_input=taps_in_input(start, geom),
+            channels=channels,
+            A_slice=A_slice,
+            kernel=kernel,
+            bias=bias,
+            Z=Z,
+            dZ=dz,
+            dW=dW,
+            db=dz,
+            dA_prev=dA_prev,
+        )
 
 
 def iter_overlays(
@@ -174,9 +187,7 @@ class RunningTotals:
         self.count = 0
 
     @classmethod
-    def before(
-        cls, index: int, A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry
-    ) -> RunningTotals:
+    def before(cls, index: int, A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry) -> RunningTotals:
         """Totals of the overlays before ``index``, computed at once (dZ masked after it)."""
         totals = cls(A_prev, W, geom)
         if index == 0:
@@ -298,9 +309,7 @@ def _forward_taps(A_prev: np.ndarray, W: np.ndarray, geom: Geometry) -> np.ndarr
     return Z
 
 
-def _backward_taps(
-    A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry
-) -> tuple[np.ndarray, np.ndarray]:
+def _backward_taps(A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
     """(dW of the applied kernel (G, Co, Ci, *k), dA_pad (N, G, Ci, *padded)), one tap at a time."""
     N, G, Ci, Co, P = geom.grouped
     A_pad = pad_input(A_prev, geom).reshape((N, G, Ci) + geom.padded_size)
@@ -341,8 +350,9 @@ def _positions(geom: Geometry) -> Iterator[tuple[int, ...]]:
     return itertools.product(*(range(o) for o in geom.output_size))
 
 
-def z_terms(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, index: tuple[int, ...],
-            geom: Geometry) -> list[Term]:
+def z_terms(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, index: tuple[int, ...], geom: Geometry
+) -> list[Term]:
     """Z[n, c_out, *pos] = sum over taps of W·A_prev (taps in the padding left out) + b."""
     n, c_out, position = index[0], index[1], tuple(index[2:])
     overlay = overlay_index(n, c_out, position, geom)
@@ -374,8 +384,10 @@ def dW_terms(A_prev: np.ndarray, dZ: np.ndarray, index: tuple[int, ...], geom: G
             if a is None:
                 continue
             z_index = (n, c_out) + position
-            yield Term(overlay_index(n, c_out, position, geom),
-                       (Factor("dZ", z_index, dZ[z_index]), Factor("A_prev", (n, c) + x, a)))
+            yield Term(
+                overlay_index(n, c_out, position, geom),
+                (Factor("dZ", z_index, dZ[z_index]), Factor("A_prev", (n, c) + x, a)),
+            )
 
 
 def db_terms(dZ: np.ndarray, c_out: int, geom: Geometry) -> Iterator[Term]:
@@ -393,8 +405,7 @@ def dA_terms(W: np.ndarray, dZ: np.ndarray, index: tuple[int, ...], geom: Geomet
     ci = c - group * geom.in_per_group
     # Per spatial dim, the (output position, tap) pairs that land on x.
     per_dim = []
-    for xi, s, d, k, (pb, _), o in zip(x, geom.stride, geom.dilation, geom.kernel_size, geom.padding,
-                                       geom.output_size):
+    for xi, s, d, k, (pb, _), o in zip(x, geom.stride, geom.dilation, geom.kernel_size, geom.padding, geom.output_size):
         pairs = []
         for t in range(k):
             offset = xi + pb - d * t

@@ -38,7 +38,9 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
             yield paragraph(
                 f"A_prev {noun} {listed} {'are' if many else 'is'} never under any "
                 f"window: along this axis out = {output_formula(g, left.axis)}, and {leftover_reasons(left, g)}. "
-                f"No Z depends on {'them' if many else 'it'}, so dA_prev there is exactly 0.", indent=0)
+                f"No Z depends on {'them' if many else 'it'}, so dA_prev there is exactly 0.",
+                indent=0,
+            )
     crop = audits.padding_crop(p) if result.is_backward else None
     if crop is not None:
         yield Text("")
@@ -47,7 +49,9 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
         yield paragraph(
             f"Backward first gives the gradient of the padded input ({'×'.join(map(str, g.padded_size))}); its "
             f"border is padding, not input, so that part is discarded{amount} and the inner "
-            f"{'×'.join(map(str, g.input_size))} is dA_prev.", indent=0)
+            f"{'×'.join(map(str, g.input_size))} is dA_prev.",
+            indent=0,
+        )
         if is_small(result) and g.dims <= 2:
             cells = cells_of(drop_noise(crop.padded, None if result.scales is None else result.scales.dA_padded), fmt)
             for index in np.ndindex(*crop.padded.shape):
@@ -55,8 +59,13 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
                     cells[index].text = f"({cells[index].text})"
                     cells[index].style = DISCARDED_STYLE
             labels = spatial_labels(["n", "c"], crop.padded.shape[:2], g.dims)
-            yield Padding(Group(Text("gradient of the padded input, (discarded) on the padding", style="italic"),
-                                stacked(cells, labels)), (0, 0, 0, 2))
+            yield Padding(
+                Group(
+                    Text("gradient of the padded input, (discarded) on the padding", style="italic"),
+                    stacked(cells, labels),
+                ),
+                (0, 0, 0, 2),
+            )
     if cell is not None:
         yield Text("")
         yield from cell_renderables(result, cell, style)
@@ -80,21 +89,30 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
     for term in view.terms:
         dz = term.factors[0]
         other = term.factors[1] if len(term.factors) > 1 else None
-        n, c_out, *position = dz.index
-        table.add_row(str(term.overlay + 1), position_text(tuple(position)),
-                      f"{factor_label(form, 'dZ', dz.index)} = {fmt(dz.value)}",
-                      "" if other is None else f"{factor_label(form, other.array, other.index)} = "
-                                               f"{fmt(other.value)}",
-                      fmt(term.value))
+        _n, c_out, *position = dz.index
+        table.add_row(
+            str(term.overlay + 1),
+            position_text(tuple(position)),
+            f"{factor_label(form, 'dZ', dz.index)} = {fmt(dz.value)}",
+            "" if other is None else f"{factor_label(form, other.array, other.index)} = {fmt(other.value)}",
+            fmt(term.value),
+        )
     yield Padding(table, (0, 0, 0, 2))
-    yield paragraph(f"{index_label(what, view.user_index)} = sum of the {len(view.terms)} terms = {fmt(view.gradient)}",
-                indent=0)
+    yield paragraph(
+        f"{index_label(what, view.user_index)} = sum of the {len(view.terms)} terms = {fmt(view.gradient)}", indent=0
+    )
     if view.array == "W":
         c_out = view.canonical[0]
         touched = {t.overlay for t in view.terms}
-        idle = [overlay_index(n, c_out, pos, p.geom) + 1 for n in range(p.geom.batch)
-                for pos in np.ndindex(*p.geom.output_size)
-                if overlay_index(n, c_out, pos, p.geom) not in touched]
+        idle = [
+            overlay_index(n, c_out, pos, p.geom) + 1
+            for n in range(p.geom.batch)
+            for pos in np.ndindex(*p.geom.output_size)
+            if overlay_index(n, c_out, pos, p.geom) not in touched
+        ]
         if idle:
-            yield paragraph(f"Overlay{'s' if len(idle) > 1 else ''} {ranges(sorted(idle))} put {label} on the padding "
-                        f"(which reads 0), so {'they add' if len(idle) > 1 else 'it adds'} nothing to it.", indent=0)
+            yield paragraph(
+                f"Overlay{'s' if len(idle) > 1 else ''} {ranges(sorted(idle))} put {label} on the padding "
+                f"(which reads 0), so {'they add' if len(idle) > 1 else 'it adds'} nothing to it.",
+                indent=0,
+            )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from fractions import Fraction
-import os
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +55,9 @@ def _sum_texts(checker: Checker, terms: list[Term]) -> tuple[str, str]:
 def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expected: Any) -> RenderableType:
     """Why an entry has its value: the overlay terms, by name and by value.
 
-        dW[1] should be 0.4, the sum over overlays 1-2 of
-            dZ[0]·A_prev[1] + dZ[1]·A_prev[2]
-          = (-0.1)·2 + 0.2·3
+    dW[1] should be 0.4, the sum over overlays 1-2 of
+        dZ[0]·A_prev[1] + dZ[1]·A_prev[2]
+      = (-0.1)·2 + 0.2·3
     """
     terms = entry_terms(checker, name, user_index)
     head = index_label(name, user_index, ",")
@@ -68,9 +68,11 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
     symbols, values = _sum_texts(checker, shown)
     overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
     source = f"overlay{'s' if len(overlays) != 1 else ''} {ranges(overlays)}" if overlays else "the bias"
-    return Group(Text(f"  {head} should be {format_fraction(expected)}, the sum over {source} of"),
-                 Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
-                 Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)))
+    return Group(
+        Text(f"  {head} should be {format_fraction(expected)}, the sum over {source} of"),
+        Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
+        Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)),
+    )
 
 
 def _expected_text(e: Any) -> str:
@@ -104,8 +106,11 @@ def quantity_heading(q: QuantityVerdict) -> Text:
     if q.status == "missing":
         return Text(f"{q.name}: not given", style="dim")
     if q.status == "shape":
-        return Text(f"{q.name}: the answer has shape {answer_shape_text(q.given_shape or ())}, "
-                    f"but {q.name} has shape {answer_shape_text(q.expected_shape)}", style="bold red")
+        return Text(
+            f"{q.name}: the answer has shape {answer_shape_text(q.given_shape or ())}, "
+            f"but {q.name} has shape {answer_shape_text(q.expected_shape)}",
+            style="bold red",
+        )
     if q.status == "right":
         n = len(q.entries)
         return Text(f"{q.name}: right ({n} entr{'y' if n == 1 else 'ies'}) {RIGHT}", style="bold green")
@@ -130,7 +135,9 @@ def report_renderables(checker: Checker, report: CheckReport) -> Iterator[Render
         yield Text("")
     given = report.given
     right = sum(q.status == "right" for q in given)
-    verdict = "All given quantities are right." if report.all_right else f"{right} of {len(given)} given quantities right."
+    verdict = (
+        "All given quantities are right." if report.all_right else f"{right} of {len(given)} given quantities right."
+    )
     yield Text(verdict, style="bold green" if report.all_right else "bold red")
 
 
@@ -172,8 +179,13 @@ def report_object(report: CheckReport, checker: Checker | None = None) -> dict[s
 
 
 def diagnosis_object(d: Any) -> dict[str, Any]:
-    return {"mistake": d.mistake, "form": d.form or None, "sentence": d.sentence, "explains": d.explained,
-            "of": d.wrong}
+    return {
+        "mistake": d.mistake,
+        "form": d.form or None,
+        "sentence": d.sentence,
+        "explains": d.explained,
+        "of": d.wrong,
+    }
 
 
 # -- grading many ---------------------------------------------------------------------------------
@@ -227,8 +239,9 @@ def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
         entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
         if report is not None:
             obj = report_object(report)
-            entry["quantities"] = {q: {k: v for k, v in o.items() if k != "entries"}
-                                   for q, o in obj["quantities"].items()}
+            entry["quantities"] = {
+                q: {k: v for k, v in o.items() if k != "entries"} for q, o in obj["quantities"].items()
+            }
             entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
         answers.append(entry)
     right, wrong, errors = grade_counts(rows)

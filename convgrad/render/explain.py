@@ -13,9 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import Result
+from ..forms import BARE
 from ..layers.base import Overlay
 from ..layers.conv import RunningTotals, interior
-from ..forms import BARE
 from ..numbers import drop_noise, index_label
 from .grids import activation_text, is_small, output_grid, paragraph, window_array, window_grid
 from .text import Style, inline, position_text, window_words, z_expression
@@ -31,22 +31,38 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     parts: list[RenderableType] = []
     who = f"filter {overlay.c_out}" if g.out_channels > 1 else "the kernel"
     sample = f" of sample {overlay.n}" if g.batch > 1 else ""
-    parts.append(Text(f"Overlay {overlay.index + 1} of {g.overlay_count}: {who} at output position "
-                      f"{position_text(overlay.position)}{sample}", style="bold"))
+    parts.append(
+        Text(
+            f"Overlay {overlay.index + 1} of {g.overlay_count}: {who} at output position "
+            f"{position_text(overlay.position)}{sample}",
+            style="bold",
+        )
+    )
     if is_small(result) and g.dims <= 2:
-        pictures = [("A_prev, window in [ ]", window_grid(overlay, result, style)),
-                    ("W" + (" flipped" if g.flip else ""), window_array(overlay.kernel, g, fmt,
-                                                                        first_channel=overlay.channels.start))]
+        pictures = [
+            ("A_prev, window in [ ]", window_grid(overlay, result, style)),
+            (
+                "W" + (" flipped" if g.flip else ""),
+                window_array(overlay.kernel, g, fmt, first_channel=overlay.channels.start),
+            ),
+        ]
         if not style.symbolic:  # formulas are too long for a grid of outputs
             pictures.append(("Z, this output in [ ]", output_grid(result, overlay, style)))
-        parts.append(Padding(Columns([Group(Text(t, style="italic"), body) for t, body in pictures],
-                                     padding=(0, 4)), (0, 0, 0, 2)))
+        parts.append(
+            Padding(
+                Columns([Group(Text(t, style="italic"), body) for t, body in pictures], padding=(0, 4)), (0, 0, 0, 2)
+            )
+        )
     window = form.window_from_canonical
     where = window_words(overlay, g)
     hangs = "" if overlay.in_input.all() else " (part of it hangs in the padding, which reads 0)"
     z_label = index_label("Z", form.activation_index((overlay.n, overlay.c_out) + overlay.position))
-    parts.append(paragraph(f"The kernel covers A_prev {where}{hangs}: the slice {inline(window(overlay.A_slice), fmt)}. "
-                       f"{z_label} = {z_expression(overlay, fmt, style.symbolic)}."))
+    parts.append(
+        paragraph(
+            f"The kernel covers A_prev {where}{hangs}: the slice {inline(window(overlay.A_slice), fmt)}. "
+            f"{z_label} = {z_expression(overlay, fmt, style.symbolic)}."
+        )
+    )
     if overlay.dW is None or running is None:
         return Group(*parts)
     finalize = p.domain.finalize
@@ -56,14 +72,18 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales.db[c])[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
-    sentence = (f"d{z_label} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
-                f"dW{filt}, which becomes {inline(dW_now, fmt)}; adds {dz} to db{filt}, which becomes "
-                f"{fmt(db_now)}; and adds dZ·W = {inline(window(overlay.dA_prev), fmt)} to dA_prev at {where}")
+    sentence = (
+        f"d{z_label} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
+        f"dW{filt}, which becomes {inline(dW_now, fmt)}; adds {dz} to db{filt}, which becomes "
+        f"{fmt(db_now)}; and adds dZ·W = {inline(window(overlay.dA_prev), fmt)} to dA_prev at {where}"
+    )
     if not overlay.in_input.all():
         kept = np.where(np.broadcast_to(overlay.in_input, overlay.dA_prev.shape), "kept", "lost")
         lost = [fmt(v) for v, k in zip(np.ravel(overlay.dA_prev), np.ravel(kept)) if k == "lost"]
-        sentence += f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, " \
-                    f"{'are' if len(lost) != 1 else 'is'} discarded)"
+        sentence += (
+            f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, "
+            f"{'are' if len(lost) != 1 else 'is'} discarded)"
+        )
     dA_scale = None if scales is None else scales.dA_padded[interior(g)][overlay.n]
     dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
     if dA_now.size <= INLINE_LIMIT:
@@ -85,7 +105,8 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
         f"Every overlay used the same W, so dL/dW is one sum over all {count} overlays{batch}: "
         f"dW = Σ dZ·A_slice = {inline(dW, fmt) if np.size(dW) <= INLINE_LIMIT else '(see the totals)'}. "
         f"A gradient step W ← W − η·dW moves that one kernel, so every position keeps sharing it: "
-        f"nothing is averaged or copied back afterwards. db is likewise one sum of dZ.")
+        f"nothing is averaged or copied back afterwards. db is likewise one sum of dZ."
+    )
     if p.domain.name == "symbolic":
         return
     from ..identities import dA_by_transposed_convolution, dW_by_correlation
@@ -98,10 +119,14 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     yield Text("The same gradients as two convolutions", style="bold")
     gaps = ", ".join(str(s - 1) for s in g.stride) if len(set(g.stride)) > 1 else str(g.stride[0] - 1)
     dil = ", ".join(map(str, g.dilation)) if len(set(g.dilation)) > 1 else str(g.dilation[0])
-    every = "" if all(d == 1 for d in g.dilation) else f", read at every offset that is a multiple of the dilation ({dil})"
-    yield paragraph(f"dW is the cross-correlation of the padded A_prev with dZ dilated by the stride (stride − 1 = "
-                f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
-                f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev.")
+    every = (
+        "" if all(d == 1 for d in g.dilation) else f", read at every offset that is a multiple of the dilation ({dil})"
+    )
+    yield paragraph(
+        f"dW is the cross-correlation of the padded A_prev with dZ dilated by the stride (stride − 1 = "
+        f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
+        f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev."
+    )
     dW_scale = None if scales is None else scales.dW
     dA_scale = None if scales is None else scales.dA_padded[interior(g)]
     equal_dW = _same(dW_conv, dW_sum, dW_scale)
@@ -109,11 +134,19 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     table = Table.grid(padding=(0, 4))
     for _ in range(3):
         table.add_column()
-    table.add_row(Text("", style="bold"), Text("overlay sums", style="italic"), Text("as a convolution", style="italic"))
-    table.add_row(Text("dW", style="bold"), activation_text(dW_sum, g, fmt, ("c_out", "c_in"), scales=dW_scale),
-                  activation_text(dW_conv, g, fmt, ("c_out", "c_in"), scales=dW_scale))
-    table.add_row(Text("dA_prev", style="bold"), activation_text(dA_sum, g, fmt, scales=dA_scale),
-                  activation_text(dA_conv, g, fmt, scales=dA_scale))
+    table.add_row(
+        Text("", style="bold"), Text("overlay sums", style="italic"), Text("as a convolution", style="italic")
+    )
+    table.add_row(
+        Text("dW", style="bold"),
+        activation_text(dW_sum, g, fmt, ("c_out", "c_in"), scales=dW_scale),
+        activation_text(dW_conv, g, fmt, ("c_out", "c_in"), scales=dW_scale),
+    )
+    table.add_row(
+        Text("dA_prev", style="bold"),
+        activation_text(dA_sum, g, fmt, scales=dA_scale),
+        activation_text(dA_conv, g, fmt, scales=dA_scale),
+    )
     yield Padding(table, (0, 0, 0, 2))
     verdict = "equal" if equal_dW and equal_dA else "NOT equal"
     yield paragraph(f"Both ways give the same numbers: {verdict}.")

@@ -16,13 +16,14 @@ from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
 from .jsonout import dumps, scalar
 from .markdown import answers_section, problem_section, working_section
-from .text import Formatter, config_words, output_formula, formatter, position_text, shape_text, window_words
+from .text import Formatter, config_words, formatter, output_formula, position_text, shape_text, window_words
 
 # -- Markdown --------------------------------------------------------------------------------
 
 
-def markdown_document(result: Result, indices: Iterable[int], precision: int | None = None,
-                      title: str | None = None) -> str:
+def markdown_document(
+    result: Result, indices: Iterable[int], precision: int | None = None, title: str | None = None
+) -> str:
     fmt = formatter(result, precision)
     command = "backward" if result.is_backward else "forward"
     parts = [f"# {title or 'convgrad ' + command}", "## Problem", problem_section(result, fmt)]
@@ -41,19 +42,33 @@ def audit_sentences(result: Result, fmt: Formatter) -> list[str]:
     g = result.problem.geom
     notes = []
     for left in stride_leftovers(g):
-        notes.append(f"Along spatial axis {left.axis}, A_prev indices {', '.join(map(str, left.indices))} are under "
-                     f"no window (out = {output_formula(g, left.axis)}), so their dA_prev is exactly 0.")
+        notes.append(
+            f"Along spatial axis {left.axis}, A_prev indices {', '.join(map(str, left.indices))} are under "
+            f"no window (out = {output_formula(g, left.axis)}), so their dA_prev is exactly 0."
+        )
     crop = padding_crop(result.problem) if result.is_backward else None
     if crop is not None:
-        notes.append(f"The gradient that fell on the padding (total magnitude {fmt(crop.discarded)}) is "
-                     f"discarded: dA_prev is the padded input's gradient without its border.")
+        notes.append(
+            f"The gradient that fell on the padding (total magnitude {fmt(crop.discarded)}) is "
+            f"discarded: dA_prev is the padded input's gradient without its border."
+        )
     return notes
 
 
 # -- LaTeX -------------------------------------------------------------------------------------
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def tex_escape(text: str) -> str:
@@ -100,8 +115,10 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
         r"\setcounter{MaxMatrixCols}{40}",
         r"\begin{document}",
         r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
-        tex_escape(f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
-                   f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."),
+        tex_escape(
+            f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."
+        ),
         "",
         r"\subsection*{Problem}",
         r"\begin{align*}",
@@ -119,14 +136,20 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
     lines += [r"\begin{longtable}{" + columns + "}", header + r" \\ \hline", r"\endhead"]
     window = form.window_from_canonical
     for overlay in result.canonical_overlays(indices):
-        cells = [str(overlay.index + 1), tex_escape(position_text(overlay.position)),
-                 tex_escape(window_words(overlay, g)), f"${tex_number(fmt(overlay.Z))}$"]
+        cells = [
+            str(overlay.index + 1),
+            tex_escape(position_text(overlay.position)),
+            tex_escape(window_words(overlay, g)),
+            f"${tex_number(fmt(overlay.Z))}$",
+        ]
         if backward:
-            cells += [f"${tex_number(fmt(overlay.dZ))}$", f"${tex_matrix(window(overlay.dW), fmt)}$",
-                      f"${tex_matrix(window(overlay.dA_prev), fmt)}$"]
+            cells += [
+                f"${tex_number(fmt(overlay.dZ))}$",
+                f"${tex_matrix(window(overlay.dW), fmt)}$",
+                f"${tex_matrix(window(overlay.dA_prev), fmt)}$",
+            ]
         lines.append(" & ".join(cells) + r" \\[6pt]")
-    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}",
-              r"\begin{align*}"]
+    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
     totals = [("Z", result.shown("Z"))]
     if backward:
         totals += [("dW", result.shown("dW")), ("db", result.shown("db")), ("dA_{prev}", result.shown("dA_prev"))]
@@ -159,9 +182,15 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
     form = result.problem.form
     for overlay in result.canonical_overlays(indices):
         o = overlay_in_form(overlay, form)
-        values = {"number": str(o.index + 1), "n": str(o.n), "c_out": str(o.c_out),
-                  "position": dumps(list(o.position)), "window_start": dumps(list(o.window_start)),
-                  "A_slice": dumps(o.A_slice), "Z": scalar(o.Z)}
+        values = {
+            "number": str(o.index + 1),
+            "n": str(o.n),
+            "c_out": str(o.c_out),
+            "position": dumps(list(o.position)),
+            "window_start": dumps(list(o.window_start)),
+            "A_slice": dumps(o.A_slice),
+            "Z": scalar(o.Z),
+        }
         if result.is_backward:
             values.update({"dZ": scalar(o.dZ), "dW": dumps(o.dW), "db": scalar(o.db), "dA_prev": dumps(o.dA_prev)})
         yield line([values[f].strip('"') if f in ("Z", "dZ", "db") else values[f] for f in fields])

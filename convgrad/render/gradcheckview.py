@@ -12,8 +12,9 @@ from rich.text import Text
 from ..gradcheck import GradcheckRow
 
 
-def gradcheck_renderables(rows: list[GradcheckRow], *, exact: bool, step: Any, rtol: float,
-                          passed: bool) -> list[RenderableType]:
+def gradcheck_renderables(
+    rows: list[GradcheckRow], *, exact: bool, step: Any, rtol: float, passed: bool
+) -> list[RenderableType]:
     """What the terminal shows, in order. step: the step used (a Fraction when exact, else a float)."""
     how = f"exact rationals, step {step}" if exact else f"float64, step {step}"
     shown: list[RenderableType] = [
@@ -21,11 +22,16 @@ def gradcheck_renderables(rows: list[GradcheckRow], *, exact: bool, step: Any, r
         gradcheck_table(rows, exact),
     ]
     if not exact:
-        shown.append(f"An entry passes when |error| <= {rtol:g} · |gradient| + {rows[0].noise:.2g}, the "
-                     f"rounding the difference quotient itself carries (about 1e-14 · sum|Z·dZ| / step).")
+        shown.append(
+            f"An entry passes when |error| <= {rtol:g} · |gradient| + {rows[0].noise:.2g}, the "
+            f"rounding the difference quotient itself carries (about 1e-14 · sum|Z·dZ| / step)."
+        )
     if exact:
-        verdict = ("The difference quotients equal the gradients exactly (a convolution is linear in "
-                   "W, b and A_prev)." if passed else "Some difference quotients differ from the gradients.")
+        verdict = (
+            "The difference quotients equal the gradients exactly (a convolution is linear in W, b and A_prev)."
+            if passed
+            else "Some difference quotients differ from the gradients."
+        )
     else:
         verdict = "Passed." if passed else "FAILED: an error is above the tolerance."
     shown.append(Text(verdict, style="bold green" if passed else "bold red"))
@@ -52,9 +58,15 @@ def gradcheck_object(rows: list[GradcheckRow], rtol: float, passed: bool) -> dic
         "passed": passed,
         "rtol": rtol,
         "quantities": {
-            row.quantity: {"checked": row.checked, "entries": row.total, "max_abs_error": row.max_abs,
-                           "max_rel_error": row.max_rel, "exactly_equal": row.exactly_equal,
-                           "passed": row.passed, "noise_floor": row.noise}
+            row.quantity: {
+                "checked": row.checked,
+                "entries": row.total,
+                "max_abs_error": row.max_abs,
+                "max_rel_error": row.max_rel,
+                "exactly_equal": row.exactly_equal,
+                "passed": row.passed,
+                "noise_floor": row.noise,
+            }
             for row in rows
         },
     }

@@ -21,8 +21,8 @@ from .text import Formatter, Style
 
 if TYPE_CHECKING:
     from ..api import Result
-    from ..layers.base import Overlay
     from ..geometry import Geometry
+    from ..layers.base import Overlay
 
 #: Inputs with up to this many padded entries per sample are drawn in full.
 SMALL_INPUT = 144
@@ -38,7 +38,7 @@ PADDING_MARK = "·"
 class Cell:
     """One grid cell: its text, a style, and whether it is bracketed (marked)."""
 
-    __slots__ = ("text", "style", "bracket")
+    __slots__ = ("bracket", "style", "text")
 
     def __init__(self, text: str, style: str = "", bracket: bool = False) -> None:
         self.text = text
@@ -106,7 +106,7 @@ def _vector(cells: list[Cell], width: int | None) -> Text:
             text.append("\n ")
             line = 1
         text.append(cell.text, style=cell.style)
-        text.append(piece[len(cell.text):])
+        text.append(piece[len(cell.text) :])
         line += len(piece)
     return text
 
@@ -127,8 +127,9 @@ def _chunks(col_width: Sequence[int], gap: int, width: int | None) -> list[tuple
     return chunks
 
 
-def stacked(cells: np.ndarray, labels: Sequence[str | None], width: int | None = None,
-            offsets: Sequence[int] | None = None) -> Text:
+def stacked(
+    cells: np.ndarray, labels: Sequence[str | None], width: int | None = None, offsets: Sequence[int] | None = None
+) -> Text:
     """Cells with leading axes (named by ``labels``) as labelled grids of the trailing axes.
 
     A label None leaves that axis out of the headings (an axis of length 1, say);
@@ -180,7 +181,7 @@ def window_grid(overlay: Overlay, result: Result, style: Style) -> Text:
     p = result.problem
     g = p.geom
     channels = overlay.channels
-    A = p.A_prev[overlay.n, channels.start:channels.stop]
+    A = p.A_prev[overlay.n, channels.start : channels.stop]
     shape = (len(channels),) + g.padded_size
     cells = np.empty(shape, dtype=object)
     for index in np.ndindex(*shape):
@@ -204,8 +205,14 @@ def output_grid(result: Result, overlay: Overlay, style: Style) -> Text:
     return stacked(cells, spatial_labels([], [], result.problem.geom.dims))
 
 
-def window_array(array: np.ndarray, geom: Geometry, fmt: Formatter, in_input: np.ndarray | None = None,
-                 first_channel: int = 0, scales: np.ndarray | None = None) -> Text:
+def window_array(
+    array: np.ndarray,
+    geom: Geometry,
+    fmt: Formatter,
+    in_input: np.ndarray | None = None,
+    first_channel: int = 0,
+    scales: np.ndarray | None = None,
+) -> Text:
     """A (C_in/G, *k) window-shaped array; entries at taps outside the input in parentheses.
 
     Channels are labelled with A_prev's numbers, starting at ``first_channel``.
@@ -221,9 +228,15 @@ def window_array(array: np.ndarray, geom: Geometry, fmt: Formatter, in_input: np
     return stacked(cells, labels, offsets=[first_channel])
 
 
-def activation_text(array: np.ndarray, geom: Geometry, fmt: Formatter, names: tuple[str, ...] = ("n", "c"),
-                    width: int | None = None, scales: np.ndarray | None = None) -> Text:
+def activation_text(
+    array: np.ndarray,
+    geom: Geometry,
+    fmt: Formatter,
+    names: tuple[str, ...] = ("n", "c"),
+    width: int | None = None,
+    scales: np.ndarray | None = None,
+) -> Text:
     """An array whose last ``geom.dims`` axes are spatial, as labelled grids (leading axes ``names``)."""
     lead = array.ndim - geom.dims
-    labels = spatial_labels(list(names)[len(names) - lead:] if lead else [], array.shape[:lead], geom.dims)
+    labels = spatial_labels(list(names)[len(names) - lead :] if lead else [], array.shape[:lead], geom.dims)
     return stacked(cells_of(array, fmt, scales), labels, width)

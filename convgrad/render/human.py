@@ -28,8 +28,12 @@ def header(result: Result, command: str) -> Text:
     first = [f"{command}", f"{g.dims}-D {p.mode_name}", f"{count} overlay{'s' if count != 1 else ''}"]
     if p.form.kind != BARE:
         first.append(f"{p.form.layout}")
-    second = [f"A_prev {shape_text(shapes['A_prev'])}", f"W {shape_text(shapes['W'])}",
-              f"stride {per_dim_text(g.stride)}", f"padding {padding_text(g)}"]
+    second = [
+        f"A_prev {shape_text(shapes['A_prev'])}",
+        f"W {shape_text(shapes['W'])}",
+        f"stride {per_dim_text(g.stride)}",
+        f"padding {padding_text(g)}",
+    ]
     if any(d != 1 for d in g.dilation):
         second.append(f"dilation {per_dim_text(g.dilation)}")
     if g.groups != 1:
@@ -56,8 +60,7 @@ def render(
     yield header(result, command)
     form = result.problem.form
     if form.channels_last and form.kind != BARE:
-        yield Text(f"Arrays are drawn channel by channel; --json gives them in {form.layout} order.",
-                   style="italic")
+        yield Text(f"Arrays are drawn channel by channel; --json gives them in {form.layout} order.", style="italic")
     if explain:
         yield from narrative(result, indices, style)
     else:

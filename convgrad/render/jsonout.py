@@ -71,8 +71,9 @@ def dumps(value: Any) -> str:
 
 def document(fields: dict[str, Any]) -> str:
     """A JSON object for people to open: one key per line, matrices one row per line, numbers as dumps."""
-    body = ",\n".join(f"  {json.dumps(str(k))}: {_pretty(v, 2 + len(json.dumps(str(k))) + 2)}"
-                      for k, v in fields.items())
+    body = ",\n".join(
+        f"  {json.dumps(str(k))}: {_pretty(v, 2 + len(json.dumps(str(k))) + 2)}" for k, v in fields.items()
+    )
     return "{\n" + body + "\n}\n"
 
 
@@ -121,7 +122,9 @@ def document_chunks(result: Result, indices: Iterable[int], cell: str | None = N
     form = result.problem.form
     first = True
     for overlay in result.canonical_overlays(indices):
-        yield ("\n    " if first else ",\n    ") + dumps(overlay_object(overlay_in_form(overlay, form), result.is_backward))
+        yield ("\n    " if first else ",\n    ") + dumps(
+            overlay_object(overlay_in_form(overlay, form), result.is_backward)
+        )
         first = False
     yield "]\n}\n" if first else "\n  ]\n}\n"
 
@@ -149,25 +152,31 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
     p = result.problem
     form = p.form
     obj: dict[str, Any] = {
-        "stride_leftovers": [{"axis": left.axis, "indices": list(left.indices), "output_size": output_formula(p.geom, left.axis)}
-                             for left in audits.stride_leftovers(p.geom)],
+        "stride_leftovers": [
+            {"axis": left.axis, "indices": list(left.indices), "output_size": output_formula(p.geom, left.axis)}
+            for left in audits.stride_leftovers(p.geom)
+        ],
         "padding_crop": None,
     }
     crop = audits.padding_crop(p) if result.is_backward else None
     if crop is not None:
-        obj["padding_crop"] = {"padded_gradient": form.activation_from_canonical(crop.padded),
-                               "discarded_magnitude": crop.discarded}
+        obj["padding_crop"] = {
+            "padded_gradient": form.activation_from_canonical(crop.padded),
+            "discarded_magnitude": crop.discarded,
+        }
     if cell is not None:
         view = audits.cell_view(p, cell)
         terms = []
         for term in view.terms:
             entry: dict[str, Any] = {"overlay": term.overlay + 1}
             for factor in term.factors:
-                index = (form.activation_index(factor.index) if factor.array in ("A_prev", "dZ")
-                         else form.kernel_index(factor.index))
+                index = (
+                    form.activation_index(factor.index)
+                    if factor.array in ("A_prev", "dZ")
+                    else form.kernel_index(factor.index)
+                )
                 entry[factor.array] = {"index": list(index), "value": factor.value}
             entry["product"] = term.value
             terms.append(entry)
-        obj["cell"] = {"array": view.array, "index": list(view.user_index), "terms": terms,
-                       "gradient": view.gradient}
+        obj["cell"] = {"array": view.array, "index": list(view.user_index), "terms": terms, "gradient": view.gradient}
     return obj

@@ -11,10 +11,19 @@ from typing import Any
 import numpy as np
 
 from ..api import Result
-from ..layers.base import Overlay
 from ..forms import BARE
-from .text import Formatter, config_words, formatter, inline, position_text, shape_text, slice_label, window_words
-from .text import z_expression
+from ..layers.base import Overlay
+from .text import (
+    Formatter,
+    config_words,
+    formatter,
+    inline,
+    position_text,
+    shape_text,
+    slice_label,
+    window_words,
+    z_expression,
+)
 
 
 def _escape(text: str) -> str:
@@ -53,14 +62,17 @@ def problem_section(result: Result, fmt: Formatter) -> str:
     p = result.problem
     g, shapes = p.geom, p.user_shapes
     items = [
-        f"- {g.dims}-D {p.mode_name}, {p.form.kind} form" + ("" if p.form.kind == BARE else f", layout {p.form.layout}"),
+        f"- {g.dims}-D {p.mode_name}, {p.form.kind} form"
+        + ("" if p.form.kind == BARE else f", layout {p.form.layout}"),
         f"- {config_words(g)}",
         f"- A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])} → Z {shape_text(shapes['Z'])}, "
         f"{g.overlay_count} overlays",
     ]
     text = "\n".join(items)
-    arrays = [("A_prev", result.problem.form.activation_from_canonical(p.A_prev)),
-              ("W", p.form.kernel_from_canonical(p.W))]
+    arrays = [
+        ("A_prev", result.problem.form.activation_from_canonical(p.A_prev)),
+        ("W", p.form.kernel_from_canonical(p.W)),
+    ]
     if p.b is not None:
         arrays.append(("b", p.form.bias_from_canonical(p.b)))
     if p.dZ is not None:
@@ -110,7 +122,12 @@ def key_markdown(result: Result, title: str = "Answer key", description: str | N
     parts = [f"# {title}"]
     if description:
         parts.append(description)
-    parts += ["## Problem", problem_section(result, fmt),
-              "## Working, overlay by overlay", working_section(result, range(result.overlay_count), fmt),
-              "## Answers", answers_section(result, fmt)]
+    parts += [
+        "## Problem",
+        problem_section(result, fmt),
+        "## Working, overlay by overlay",
+        working_section(result, range(result.overlay_count), fmt),
+        "## Answers",
+        answers_section(result, fmt),
+    ]
     return "\n\n".join(parts) + "\n"

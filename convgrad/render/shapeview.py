@@ -10,9 +10,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .text import output_formula
 from ..problem import Problem
 from ..shapes import LayerCounts
+from .text import output_formula
 
 
 def _plural(count: int, word: str) -> str:
@@ -24,9 +24,15 @@ def shape_object(problem: Problem, counts: LayerCounts) -> dict[str, Any]:
     from ..api import describe_config
 
     g = problem.geom
-    return {"output_size": list(g.output_size), "formulas": [output_formula(g, axis) for axis in range(g.dims)],
-            "padding": [list(p) for p in g.padding], "overlays": g.overlay_count,
-            "weights": asdict(counts.weights), "biases": asdict(counts.biases), "config": describe_config(problem)}
+    return {
+        "output_size": list(g.output_size),
+        "formulas": [output_formula(g, axis) for axis in range(g.dims)],
+        "padding": [list(p) for p in g.padding],
+        "overlays": g.overlay_count,
+        "weights": asdict(counts.weights),
+        "biases": asdict(counts.biases),
+        "config": describe_config(problem),
+    }
 
 
 def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableType]:
@@ -43,7 +49,8 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
         Text("\nOutput size per spatial dim: floor((n + p_before + p_after - d·(k-1) - 1)/s) + 1", style="bold"),
     ]
     names = {1: ["length"], 2: ["rows", "columns"], 3: ["depth", "rows", "columns"]}.get(
-        g.dims, [f"axis {i}" for i in range(g.dims)])
+        g.dims, [f"axis {i}" for i in range(g.dims)]
+    )
     dims_table = Table.grid(padding=(0, 2))
     dims_table.add_column(no_wrap=True)
     dims_table.add_column(overflow="fold")
@@ -52,21 +59,27 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
     shown.append(dims_table)
     resolved = "; ".join(f"{name} {b} before, {a} after" for name, (b, a) in zip(names, g.padding))
     shown.append(f"Padding resolved: {resolved}")
-    per = (f"{_plural(g.batch, 'sample')} × {_plural(g.out_channels, 'filter')} × "
-           f"{_plural(counts.positions, 'position')}")
+    per = (
+        f"{_plural(g.batch, 'sample')} × {_plural(g.out_channels, 'filter')} × {_plural(counts.positions, 'position')}"
+    )
     shown.append(f"Z {shape_text(shapes['Z'])}: {g.overlay_count} overlays ({per})")
     w, b = counts.weights, counts.biases
     table = Table(box=None, pad_edge=False, header_style="bold", title=None)
     table.add_column("weights of", no_wrap=True)
     table.add_column("count", justify="right", no_wrap=True)
     table.add_column("how", overflow="fold")
-    table.add_row("this layer (shared kernels)", str(w.conv),
-                  f"C_out·C_in/groups·k = {g.out_channels}·{counts.kernel_size}")
-    table.add_row("locally connected (a kernel per overlay)", str(w.locally_connected),
-                  f"× {counts.positions} output positions")
+    table.add_row(
+        "this layer (shared kernels)", str(w.conv), f"C_out·C_in/groups·k = {g.out_channels}·{counts.kernel_size}"
+    )
+    table.add_row(
+        "locally connected (a kernel per overlay)", str(w.locally_connected), f"× {counts.positions} output positions"
+    )
     table.add_row("dense (same input and output)", str(w.dense), f"{counts.inputs} inputs × {counts.outputs} outputs")
-    shown += ["", table,
-              f"Biases: {b.conv} here, {b.locally_connected} locally connected or dense (one per output).",
-              f"Sharing the kernel saves {w.locally_connected - w.conv} weights against a locally "
-              f"connected layer and {w.dense - w.conv} against a dense one."]
+    shown += [
+        "",
+        table,
+        f"Biases: {b.conv} here, {b.locally_connected} locally connected or dense (one per output).",
+        f"Sharing the kernel saves {w.locally_connected - w.conv} weights against a locally "
+        f"connected layer and {w.dense - w.conv} against a dense one.",
+    ]
     return shown

@@ -21,9 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..api import Result
+from ..forms import BARE
 from ..layers.base import Overlay
 from ..layers.conv import RunningTotals, interior, window_taps
-from ..forms import BARE
 from ..problem import entry_names
 from .grids import activation_text, cells_of, grid, is_small, output_grid, window_array, window_grid
 from .text import Formatter, Style, position_text, window_words, z_expression
@@ -91,8 +91,14 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
         row.dA_so_far = activation_text(finalize(running.dA_prev[overlay.n]), g, fmt, ("c",), scales=dA_inner)
     else:
         taps = (overlay.n, channels) + window_taps(overlay.window_start, g)
-        row.dA_so_far = window_array(finalize(running.dA_padded[taps]), g, fmt, overlay.in_input, first,
-                                     scales=None if dA_scale is None else dA_scale[taps])
+        row.dA_so_far = window_array(
+            finalize(running.dA_padded[taps]),
+            g,
+            fmt,
+            overlay.in_input,
+            first,
+            scales=None if dA_scale is None else dA_scale[taps],
+        )
     return row
 
 
@@ -100,8 +106,9 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
 
 
 def _table(title: str) -> Table:
-    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
-                 pad_edge=False, show_edge=False)
+    return Table(
+        title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
 
 
 def _id_columns(table: Table, result: Result) -> list[str]:
@@ -189,10 +196,16 @@ def overlay_block(row: OverlayRow, result: Result) -> RenderableType:
         line += Text("    db so far ", style="bold") + row.db_so_far  # type: ignore[operator]
         parts.append(line)
         so_far = "dA_prev so far" + ("" if is_small(result) else " on the window")
-        parts.append(_side_by_side([
-            ("dW += dZ·A_slice", row.dW), ("dW so far", row.dW_so_far),
-            (f"dA_prev += dZ·{kernel_title(result)}", row.dA), (so_far, row.dA_so_far),
-        ]))
+        parts.append(
+            _side_by_side(
+                [
+                    ("dW += dZ·A_slice", row.dW),
+                    ("dW so far", row.dW_so_far),
+                    (f"dA_prev += dZ·{kernel_title(result)}", row.dA),
+                    (so_far, row.dA_so_far),
+                ]
+            )
+        )
     return Group(*parts)
 
 
@@ -267,8 +280,9 @@ def totals(result: Result, style: Style) -> Table | Text:
     return table
 
 
-def overlay_section(result: Result, indices: Iterable[int], console: Console, style: Style,
-                    view: str) -> Iterator[RenderableType]:
+def overlay_section(
+    result: Result, indices: Iterable[int], console: Console, style: Style, view: str
+) -> Iterator[RenderableType]:
     """The overlays as tables when they fit (or view="table"), else one block per overlay."""
     pairs: Iterable[tuple[Overlay, RunningTotals | None]]
     if result.is_backward:

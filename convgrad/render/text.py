@@ -17,9 +17,9 @@ from ..problem import fmt_shape
 if TYPE_CHECKING:
     from ..api import Result
     from ..audits import Leftover
-    from ..layers.base import Overlay
     from ..forms import Form
     from ..geometry import Geometry
+    from ..layers.base import Overlay
 
 #: Formats one value; the optional second argument is its noise scale (see numbers.format_float).
 Formatter = Callable[..., str]
@@ -81,8 +81,7 @@ def output_formula(geom: Geometry, axis: int) -> str:
     n, k, s, d = geom.input_size[axis], geom.kernel_size[axis], geom.stride[axis], geom.dilation[axis]
     b, a = geom.padding[axis]
     top = n + b + a - d * (k - 1) - 1
-    return (f"floor(({n} + {b} + {a} - {d}·({k}-1) - 1) / {s}) + 1 = floor({top}/{s}) + 1 = "
-            f"{geom.output_size[axis]}")
+    return f"floor(({n} + {b} + {a} - {d}·({k}-1) - 1) / {s}) + 1 = floor({top}/{s}) + 1 = {geom.output_size[axis]}"
 
 
 def leftover_reasons(left: Leftover, geom: Geometry) -> str:

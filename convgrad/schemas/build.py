@@ -130,7 +130,7 @@ PADDING = either(
 LAYOUT_NAME = {
     "type": "string",
     "description": "channels-first (NCHW, NCW, NCL, NCDHW, channels_first) or channels-last "
-                   "(NHWC, NWC, NLC, NDHWC, channels_last)",
+    "(NHWC, NWC, NLC, NDHWC, channels_last)",
 }
 MODE_NAME = {
     "type": "string",
@@ -161,8 +161,9 @@ def problem_properties() -> dict[str, Schema]:
     """Every key a problem file may have: the canonical names, then every alias."""
     names = ARRAY_FIELDS + CONFIG_FIELDS + META_FIELDS
     if set(names) != set(PROBLEM_FIELDS):
-        raise ValueError(f"problem fields without a schema or gone from the code: "
-                         f"{sorted(set(names) ^ set(PROBLEM_FIELDS))}")
+        raise ValueError(
+            f"problem fields without a schema or gone from the code: {sorted(set(names) ^ set(PROBLEM_FIELDS))}"
+        )
     properties = {name: PROBLEM_FIELDS[name] for name in names}
     properties.update({alias: PROBLEM_FIELDS[name] for name, aliases in ALIASES.items() for alias in aliases})
     return properties
@@ -171,7 +172,7 @@ def problem_properties() -> dict[str, Schema]:
 def answer_properties() -> dict[str, Schema]:
     """The quantities by name and by alias, then the keys that only describe the answer."""
     names = list(QUANTITIES) + [alias for alias in ANSWER_ALIASES if alias not in QUANTITIES]
-    return {**{name: ref("in_array") for name in names}, **{name: STRING for name in ANSWER_META}}
+    return {**{name: ref("in_array") for name in names}, **dict.fromkeys(ANSWER_META, STRING)}
 
 
 # -- the output: numbers, the configuration, audits, overlays ---------------------------------------
@@ -185,41 +186,59 @@ OUTPUT_ARRAY = described(
     "A number, or nested arrays of numbers (every level non-empty and regular).",
     either(ref("number"), {"type": "array", "minItems": 1, "items": ref("array")}),
 )
-CONFIG = record({
-    "form": {"enum": [BARE, UNBATCHED, BATCHED]},
-    "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
-    "mode": {"enum": list(MODE_NAMES)},
-    "dims": integer(1),
-    "stride": integers(1),
-    "padding": array_of(array_of(integer(0), length=2)),
-    "dilation": integers(1),
-    "groups": integer(1),
-    "batch": integer(1),
-    "in_channels": integer(1),
-    "out_channels": integer(1),
-    "input_size": integers(),
-    "kernel_size": integers(),
-    "output_size": integers(),
-    "shapes": {"type": "object", "additionalProperties": integers()},
-    "overlay_count": COUNT,
-    "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
-})
+CONFIG = record(
+    {
+        "form": {"enum": [BARE, UNBATCHED, BATCHED]},
+        "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
+        "mode": {"enum": list(MODE_NAMES)},
+        "dims": integer(1),
+        "stride": integers(1),
+        "padding": array_of(array_of(integer(0), length=2)),
+        "dilation": integers(1),
+        "groups": integer(1),
+        "batch": integer(1),
+        "in_channels": integer(1),
+        "out_channels": integer(1),
+        "input_size": integers(),
+        "kernel_size": integers(),
+        "output_size": integers(),
+        "shapes": {"type": "object", "additionalProperties": integers()},
+        "overlay_count": COUNT,
+        "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
+    }
+)
 STRIDE_LEFTOVER = record({"axis": integer(0), "indices": integers(), "output_size": STRING})
 PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": ref("number")})
 #: One factor of a cell's term: the entry of an array it multiplies, and its value.
 FACTOR = record({"index": INDEX, "value": ref("number")})
-CELL_TERM = record({"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in TERM_FACTORS}},
-                   optional=TERM_FACTORS)
-CELL = record({"array": {"enum": list(CELL_ARRAYS)}, "index": INDEX, "terms": array_of(CELL_TERM),
-               "gradient": ref("number")})
-AUDITS = record({"stride_leftovers": array_of(STRIDE_LEFTOVER), "padding_crop": either({"type": "null"}, PADDING_CROP),
-                 "cell": CELL}, optional=["cell"])
+CELL_TERM = record(
+    {"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in TERM_FACTORS}},
+    optional=TERM_FACTORS,
+)
+CELL = record(
+    {"array": {"enum": list(CELL_ARRAYS)}, "index": INDEX, "terms": array_of(CELL_TERM), "gradient": ref("number")}
+)
+AUDITS = record(
+    {
+        "stride_leftovers": array_of(STRIDE_LEFTOVER),
+        "padding_crop": either({"type": "null"}, PADDING_CROP),
+        "cell": CELL,
+    },
+    optional=["cell"],
+)
 
 
 def overlay(backward: bool) -> Schema:
     """One overlay: where the window sits, the slice it covers, Z; backward adds dZ and the shares."""
-    fields = {"number": integer(1), "n": integer(0), "c_out": integer(0), "position": INDEX,
-              "window_start": INDEX, "A_slice": ref("array"), "Z": ref("number")}
+    fields = {
+        "number": integer(1),
+        "n": integer(0),
+        "c_out": integer(0),
+        "position": INDEX,
+        "window_start": INDEX,
+        "A_slice": ref("array"),
+        "Z": ref("number"),
+    }
     if backward:
         fields.update({"dZ": ref("number"), "dW": ref("array"), "db": ref("number"), "dA_prev": ref("array")})
     return record(fields)
@@ -232,29 +251,45 @@ def totals(names: Iterable[str] = QUANTITIES) -> dict[str, Schema]:
 
 # -- checking answers ---------------------------------------------------------------------------------
 
+
 def mistake() -> Schema:
     """A likely mistake, by the key of one of the variants convgrad tries."""
-    return record({
-        "mistake": {"enum": [variant.key for variant in VARIANTS]},
-        "form": {"type": ["string", "null"]},
-        "sentence": STRING,
-        "explains": COUNT,
-        "of": COUNT,
-    })
-ENTRY = record({
-    "index": INDEX,
-    "given": STRING,
-    "expected": ref("number"),
-    "right": BOOLEAN,
-    "working": {"type": "string", "description": "For a wrong entry: the overlay terms that make up the right "
-                                                 "value, by name and by value (left out past 256 terms)."},
-}, optional=["working"])
+    return record(
+        {
+            "mistake": {"enum": [variant.key for variant in VARIANTS]},
+            "form": {"type": ["string", "null"]},
+            "sentence": STRING,
+            "explains": COUNT,
+            "of": COUNT,
+        }
+    )
+
+
+ENTRY = record(
+    {
+        "index": INDEX,
+        "given": STRING,
+        "expected": ref("number"),
+        "right": BOOLEAN,
+        "working": {
+            "type": "string",
+            "description": "For a wrong entry: the overlay terms that make up the right "
+            "value, by name and by value (left out past 256 terms).",
+        },
+    },
+    optional=["working"],
+)
 
 
 def quantity_verdict(entries: bool) -> Schema:
     """One quantity's verdict; check lists its entries, grading many answers leaves them out."""
-    fields = {"status": {"enum": list(VERDICTS)}, "shape": INDEX, "given_shape": INDEX, "wrong": COUNT,
-              "mistakes": array_of(ref("mistake"))}
+    fields = {
+        "status": {"enum": list(VERDICTS)},
+        "shape": INDEX,
+        "given_shape": INDEX,
+        "wrong": COUNT,
+        "mistakes": array_of(ref("mistake")),
+    }
     if entries:
         fields["entries"] = array_of(ENTRY)
     return record(fields, optional=[key for key in fields if key not in ("status", "shape")])
@@ -266,24 +301,30 @@ def per_quantity(names: Iterable[str], definition: str) -> Schema:
     return record({name: ref(definition) for name in names}, optional=names)
 
 
-GRADED_ANSWER = record({
-    "file": STRING,
-    "correct": BOOLEAN,
-    "error": {"type": ["string", "null"]},
-    "quantities": per_quantity(QUANTITIES, "graded_quantity"),
-    "mistakes": array_of(ref("mistake")),
-}, optional=["quantities", "mistakes"])
-GRADIENT_CHECK = record({
-    "checked": integer(),
-    "entries": integer(),
-    "max_abs_error": NUMBER,
-    "max_rel_error": NUMBER,
-    "exactly_equal": {"type": ["boolean", "null"]},
-    "passed": BOOLEAN,
-    "noise_floor": NUMBER,
-})
+GRADED_ANSWER = record(
+    {
+        "file": STRING,
+        "correct": BOOLEAN,
+        "error": {"type": ["string", "null"]},
+        "quantities": per_quantity(QUANTITIES, "graded_quantity"),
+        "mistakes": array_of(ref("mistake")),
+    },
+    optional=["quantities", "mistakes"],
+)
+GRADIENT_CHECK = record(
+    {
+        "checked": integer(),
+        "entries": integer(),
+        "max_abs_error": NUMBER,
+        "max_rel_error": NUMBER,
+        "exactly_equal": {"type": ["boolean", "null"]},
+        "passed": BOOLEAN,
+        "noise_floor": NUMBER,
+    }
+)
 #: Weights or biases of this layer, of a locally connected layer and of a dense layer.
-PARAMETER_COUNTS = record({kind: COUNT for kind in LAYER_KINDS})
+PARAMETER_COUNTS = record(dict.fromkeys(LAYER_KINDS, COUNT))
+
 
 def definitions() -> dict[str, Schema]:
     """Every shared definition, in the order a schema's $defs lists the ones it uses."""
@@ -316,45 +357,97 @@ def bodies() -> dict[str, tuple[str, Schema]]:
     """Each published schema's title and body, by name."""
     problem = problem_properties()
     return {
-        "input": ("A convgrad problem (backward --input, generate's output)", {
-            "description": "Each field once, by its name or one alias; null means not given. "
-                           "A_prev and W are required; dZ for backward.",
-            **record(problem, optional=problem),
-        }),
-        "answer": ("An answer for convgrad check (also the answer key generate --key writes)", {
-            "type": "object", "minProperties": 1, "additionalProperties": False, "properties": answer_properties(),
-        }),
-        "forward": ("convgrad forward --json", record({
-            **totals(["Z"]), "config": ref("config"), "audits": ref("audits"),
-            "overlays": array_of(ref("forward_overlay")),
-        })),
-        "backward": ("convgrad backward --json", record({
-            **totals(), "config": ref("config"), "audits": ref("audits"), "overlays": array_of(ref("backward_overlay")),
-        })),
-        "jsonl": ("One line of convgrad forward/backward --format jsonl: an overlay, or the final totals line", either(
-            ref("forward_overlay"),
-            ref("backward_overlay"),
-            record({"totals": record(totals(), optional=GRADIENTS), "config": ref("config"), "audits": ref("audits")}),
-        )),
-        "check": ("convgrad check --json (one answer)", record({
-            "correct": BOOLEAN, "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
-        })),
-        "grade": ("convgrad check --json with a folder or glob of answers", record({
-            "answers": array_of(GRADED_ANSWER),
-            "summary": record({key: COUNT for key in ("files", "correct", "wrong", "errors")}),
-        })),
-        "gradcheck": ("convgrad gradcheck --json", record({
-            "passed": BOOLEAN, "rtol": NUMBER, "quantities": per_quantity(GRADIENTS, "gradient_check"),
-        })),
-        "shape": ("convgrad shape --json", record({
-            "output_size": integers(),
-            "formulas": array_of(STRING),
-            "padding": array_of(integers()),
-            "overlays": COUNT,
-            "weights": ref("parameter_counts"),
-            "biases": ref("parameter_counts"),
-            "config": ref("config"),
-        })),
+        "input": (
+            "A convgrad problem (backward --input, generate's output)",
+            {
+                "description": "Each field once, by its name or one alias; null means not given. "
+                "A_prev and W are required; dZ for backward.",
+                **record(problem, optional=problem),
+            },
+        ),
+        "answer": (
+            "An answer for convgrad check (also the answer key generate --key writes)",
+            {
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": False,
+                "properties": answer_properties(),
+            },
+        ),
+        "forward": (
+            "convgrad forward --json",
+            record(
+                {
+                    **totals(["Z"]),
+                    "config": ref("config"),
+                    "audits": ref("audits"),
+                    "overlays": array_of(ref("forward_overlay")),
+                }
+            ),
+        ),
+        "backward": (
+            "convgrad backward --json",
+            record(
+                {
+                    **totals(),
+                    "config": ref("config"),
+                    "audits": ref("audits"),
+                    "overlays": array_of(ref("backward_overlay")),
+                }
+            ),
+        ),
+        "jsonl": (
+            "One line of convgrad forward/backward --format jsonl: an overlay, or the final totals line",
+            either(
+                ref("forward_overlay"),
+                ref("backward_overlay"),
+                record(
+                    {"totals": record(totals(), optional=GRADIENTS), "config": ref("config"), "audits": ref("audits")}
+                ),
+            ),
+        ),
+        "check": (
+            "convgrad check --json (one answer)",
+            record(
+                {
+                    "correct": BOOLEAN,
+                    "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
+                }
+            ),
+        ),
+        "grade": (
+            "convgrad check --json with a folder or glob of answers",
+            record(
+                {
+                    "answers": array_of(GRADED_ANSWER),
+                    "summary": record(dict.fromkeys(("files", "correct", "wrong", "errors"), COUNT)),
+                }
+            ),
+        ),
+        "gradcheck": (
+            "convgrad gradcheck --json",
+            record(
+                {
+                    "passed": BOOLEAN,
+                    "rtol": NUMBER,
+                    "quantities": per_quantity(GRADIENTS, "gradient_check"),
+                }
+            ),
+        ),
+        "shape": (
+            "convgrad shape --json",
+            record(
+                {
+                    "output_size": integers(),
+                    "formulas": array_of(STRING),
+                    "padding": array_of(integers()),
+                    "overlays": COUNT,
+                    "weights": ref("parameter_counts"),
+                    "biases": ref("parameter_counts"),
+                    "config": ref("config"),
+                }
+            ),
+        ),
     }
 
 
@@ -363,7 +456,7 @@ def references(schema: Any) -> Iterator[str]:
     if isinstance(schema, dict):
         target = schema.get("$ref")
         if isinstance(target, str) and target.startswith(_DEFS_PREFIX):
-            yield target[len(_DEFS_PREFIX):]
+            yield target[len(_DEFS_PREFIX) :]
         for value in schema.values():
             yield from references(value)
     elif isinstance(schema, list):
@@ -424,8 +517,9 @@ def differences(directory: Path, expected: Mapping[str, str]) -> list[str]:
             added = sum(1 for line in diff if line.startswith("+"))
             removed = sum(1 for line in diff if line.startswith("-"))
             found.append(f"{name} differs (+{added} -{removed} lines)")
-    found.extend(f"{path.name} is not generated" for path in sorted(directory.glob("*.schema.json"))
-                 if path.name not in expected)
+    found.extend(
+        f"{path.name} is not generated" for path in sorted(directory.glob("*.schema.json")) if path.name not in expected
+    )
     return found
 
 
@@ -450,13 +544,14 @@ def main(argv: list[str] | None = None, directory: Path = HERE) -> int:
     if args == ["--check"]:
         stale = differences(directory, files)
         if stale:
-            print(f"schemas out of date: {'; '.join(stale)} (run python -m convgrad.schemas.build)",
-                  file=sys.stderr)
+            print(f"schemas out of date: {'; '.join(stale)} (run python -m convgrad.schemas.build)", file=sys.stderr)
             return 1
         return 0
     changed = write(directory, files)
-    print(f"wrote {len(files)} schemas to {directory}" + (f": {'; '.join(changed)}" if changed else ", none changed"),
-          file=sys.stderr)
+    print(
+        f"wrote {len(files)} schemas to {directory}" + (f": {'; '.join(changed)}" if changed else ", none changed"),
+        file=sys.stderr,
+    )
     return 0
 
 
