@@ -6,6 +6,7 @@ weights and upstream gradients one-decimal numbers in [-1, 1].
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 from math import prod
@@ -69,7 +70,7 @@ def generate(spec: Spec) -> tuple[dict[str, Any], int]:
         raise InputError(f"--values must be one of {', '.join(VALUE_STYLES)}, got {spec.values!r}")
     if spec.dims < 1 or spec.dims > 3:
         raise InputError(f"--dims must be 1, 2 or 3, got {spec.dims}")
-    seed = spec.seed if spec.seed is not None else int(np.random.SeedSequence().entropy % 10**9)
+    seed = spec.seed if spec.seed is not None else secrets.randbelow(10**9)
     rng = np.random.default_rng(seed)
     d = spec.dims
     size = _per_dim(spec.size if spec.size is not None else default_size(d), d, "size")

@@ -237,7 +237,7 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
                 if isinstance(typed, str)
                 else f"{typed:g}"
                 if isinstance(typed, Decimal)
-                else (str(typed) if len(str(typed)) < 30 else f"{Decimal(typed):.3e}")
+                else (str(typed) if len(str(typed)) < 30 else f"{Decimal(exact):.3e}")
             )
             raise InputError(
                 f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
@@ -368,6 +368,13 @@ class Problem:
     domain: Domain
     mode_name: str
     allow_nonfinite: bool = False
+
+    @property
+    def upstream(self) -> np.ndarray:
+        """dZ, for the code paths that only a backward problem reaches."""
+        if self.dZ is None:
+            raise InputError("this needs dZ (the upstream gradient), and the problem has none")
+        return self.dZ
 
     @property
     def user_shapes(self) -> dict[str, list[int]]:

@@ -147,8 +147,8 @@ def parse_flag_value(text: str, field: str) -> Any:
             raise InputError(f"--{field} has an empty row in {text!r}")
         parsed.append([_token(e) for e in entries])
     if len(parsed) == 1 and ";" not in stripped:
-        row = parsed[0]
-        return row[0] if len(row) == 1 else row
+        only = parsed[0]
+        return only[0] if len(only) == 1 else only
     return parsed
 
 

@@ -58,7 +58,9 @@ def _zeros(problem: Problem, shape: tuple[int, ...]) -> np.ndarray:
 
 def _backward(problem: Problem, geom: Geometry | None = None, dZ: Any = None, keep_padding: bool = False):
     geom = geom or problem.geom
-    return conv.backward(problem.A_prev, problem.W, problem.dZ if dZ is None else dZ, geom, keep_padding=keep_padding)
+    return conv.backward(
+        problem.A_prev, problem.W, problem.upstream if dZ is None else dZ, geom, keep_padding=keep_padding
+    )
 
 
 # -- 1. the kernel flipped, or not flipped ----------------------------------------------------

@@ -112,6 +112,13 @@ class Term:
     factors: tuple[Factor, ...]
 
     @property
+    def number(self) -> int:
+        """The 1-based number of the overlay this term comes from (every gradient term has one)."""
+        if self.overlay is None:
+            raise ValueError("the bias term of Z comes from no overlay")
+        return self.overlay + 1
+
+    @property
     def value(self) -> Any:
         result = self.factors[0].value
         for factor in self.factors[1:]:

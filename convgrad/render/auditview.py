@@ -91,7 +91,7 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
         other = term.factors[1] if len(term.factors) > 1 else None
         _n, c_out, *position = dz.index
         table.add_row(
-            str(term.overlay + 1),
+            str(term.number),
             position_text(tuple(position)),
             f"{factor_label(form, 'dZ', dz.index)} = {fmt(dz.value)}",
             "" if other is None else f"{factor_label(form, other.array, other.index)} = {fmt(other.value)}",

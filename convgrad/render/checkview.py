@@ -37,11 +37,11 @@ def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> lis
         index = form.activation_index_to_canonical(user_index)
         if name == "Z":
             return z_terms(p.A_prev, p.W, p.b, index, p.geom)
-        return dA_terms(p.W, p.dZ, index, p.geom)
+        return dA_terms(p.W, p.upstream, index, p.geom)
     if name == "dW":
-        return list(dW_terms(p.A_prev, p.dZ, form.kernel_index_to_canonical(user_index), p.geom))
+        return list(dW_terms(p.A_prev, p.upstream, form.kernel_index_to_canonical(user_index), p.geom))
     c_out = user_index[0] if user_index else 0
-    return list(db_terms(p.dZ, c_out, p.geom))
+    return list(db_terms(p.upstream, c_out, p.geom))
 
 
 def _sum_texts(checker: Checker, terms: list[Term]) -> tuple[str, str]:
@@ -88,8 +88,8 @@ def _verdict_grid(q: QuantityVerdict) -> Text:
     """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices."""
     cells = np.empty(q.expected_shape, dtype=object)
     for e in q.entries:
-        text = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(e)}"
-        cells[e.index] = Cell(text, "green" if e.right else "bold red")
+        mark = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(e)}"
+        cells[e.index] = Cell(mark, "green" if e.right else "bold red")
     lead = max(0, cells.ndim - 2)
     if not lead:
         return grid(cells)

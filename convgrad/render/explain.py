@@ -63,7 +63,7 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
             f"{z_label} = {z_expression(overlay, fmt, style.symbolic)}."
         )
     )
-    if overlay.dW is None or running is None:
+    if overlay.dW is None or overlay.dA_prev is None or running is None:
         return Group(*parts)
     finalize = p.domain.finalize
     c = overlay.c_out

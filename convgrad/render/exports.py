@@ -142,7 +142,7 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
             tex_escape(window_words(overlay, g)),
             f"${tex_number(fmt(overlay.Z))}$",
         ]
-        if backward:
+        if backward and overlay.dW is not None and overlay.dA_prev is not None:
             cells += [
                 f"${tex_number(fmt(overlay.dZ))}$",
                 f"${tex_matrix(window(overlay.dW), fmt)}$",

@@ -63,7 +63,7 @@ def grid(cells: np.ndarray, width: int | None = None) -> Text:
     """
     marked = any(cell.bracket for cell in cells.flat)
     if cells.ndim == 0:
-        return _cell_text(cells[()], marked)
+        return _cell_text(cells.item(), marked)
     if cells.ndim == 1 and not marked:
         return _vector(list(cells), width)
     matrix = cells.reshape(1, -1) if cells.ndim == 1 else cells

@@ -168,7 +168,7 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
         view = audits.cell_view(p, cell)
         terms = []
         for term in view.terms:
-            entry: dict[str, Any] = {"overlay": term.overlay + 1}
+            entry: dict[str, Any] = {"overlay": term.number}
             for factor in term.factors:
                 index = (
                     form.activation_index(factor.index)

@@ -93,7 +93,7 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
         head += f", c_out {overlay.c_out}"
     head += f", position {position_text(overlay.position)}, window {window_words(overlay, g)}"
     lines = [head, "", f"- Z = {_escape(z_expression(overlay, fmt))}"]
-    if overlay.dW is not None:
+    if overlay.dW is not None and overlay.dA_prev is not None:
         dz = fmt(overlay.dZ)
         lines += [
             f"- dZ = {dz}",

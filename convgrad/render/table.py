@@ -72,7 +72,7 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
     )
     if small and g.dims <= 2 and not style.symbolic:  # formulas are too long for a grid of outputs
         row.output = output_grid(result, overlay, style)
-    if overlay.dW is None or running is None:
+    if overlay.dW is None or overlay.dA_prev is None or running is None:
         return row
     finalize = p.domain.finalize
     scales = result.scales
@@ -126,7 +126,8 @@ def _id_columns(table: Table, result: Result) -> list[str]:
 
 
 def _id_cells(row: OverlayRow, keys: list[str]) -> list[RenderableType]:
-    return [str(row.number)] + [str(getattr(row, k)) for k in keys] + [row.position]
+    cells: list[RenderableType] = [str(row.number)]
+    return cells + [str(getattr(row, k)) for k in keys] + [row.position]
 
 
 def kernel_title(result: Result) -> str:
@@ -193,7 +194,7 @@ def overlay_block(row: OverlayRow, result: Result) -> RenderableType:
     if row.dZ is not None:
         line = Text("dZ = ", style="bold") + row.dZ
         line += Text("    db += dZ = ", style="bold") + row.db
-        line += Text("    db so far ", style="bold") + row.db_so_far  # type: ignore[operator]
+        line += Text("    db so far ", style="bold") + row.db_so_far
         parts.append(line)
         so_far = "dA_prev so far" + ("" if is_small(result) else " on the window")
         parts.append(
