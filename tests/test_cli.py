@@ -587,3 +587,14 @@ def test_layer_counts_against_locally_connected_and_dense():
     assert (counts.kernel_size, counts.positions, counts.inputs, counts.outputs) == (27, 9, 75, 36)
     assert (counts.weights.conv, counts.weights.locally_connected, counts.weights.dense) == (108, 972, 2700)
     assert (counts.biases.conv, counts.biases.locally_connected, counts.biases.dense) == (4, 36, 36)
+
+
+def test_the_version_is_written_once():
+    """pyproject.toml reads the version from convgrad/__init__.py; it writes none of its own."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    project = text.split("[project]", 1)[1].split("\n[", 1)[0]  # tomllib is 3.11+ only
+    assert re.search(r'^dynamic = \["version"\]', project, re.M), project
+    assert not re.search(r"^version\s*=", project, re.M), project
