@@ -443,6 +443,7 @@ def backward(
     "convgrad check problem.json --answer 'submissions/*.json'"
 )
 def check(
+    *,  # keyword-only, so the required --answer can sit where the help lists it
     file: FileArg = None,
     input: InputOpt = None,
     answer: Annotated[
@@ -453,7 +454,7 @@ def check(
             metavar="FILE|DIR|GLOB",
             help="Answer JSON with any of Z, dW, db, dA_prev; a folder or glob grades every file in it.",
         ),
-    ] = ...,
+    ],
     rtol: Annotated[
         float,
         typer.Option(

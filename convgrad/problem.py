@@ -237,7 +237,7 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
                 if isinstance(typed, str)
                 else f"{typed:g}"
                 if isinstance(typed, Decimal)
-                else (str(typed) if len(str(typed)) < 30 else f"{Decimal(exact):.3e}")
+                else (str(typed) if len(str(typed)) < 30 else f"{Decimal(int(exact)):.3e}")  # an int here
             )
             raise InputError(
                 f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
