@@ -26,8 +26,8 @@ EXAMPLES = [
     for page in PAGES
     for command, shown in refresh.examples(page.read_text())
 ]
-# Written on another branch; the link check skips it only while it is missing.
-PENDING_PAGES = {"docs/adding-a-layer-kind.md"}
+# Pages for contributors, about code rather than commands: no `$ convgrad` example needed.
+CONTRIBUTOR_PAGES = {"docs/adding-a-layer-kind.md"}
 
 
 def _quickstart_commands():
@@ -83,7 +83,7 @@ def test_examples_cover_every_page_and_command():
     pages_with_examples = {page for page, _, _ in EXAMPLES}
     for page in PAGES:
         name = page.relative_to(ROOT).as_posix()
-        if name.startswith("docs/") and name not in PENDING_PAGES:
+        if name.startswith("docs/") and name not in CONTRIBUTOR_PAGES:
             assert name in pages_with_examples, f"{name} has no `$ convgrad` example"
     shown_commands = {shlex.split(command)[1] for _, command, _ in EXAMPLES}
     for command in app.registered_commands:
@@ -103,8 +103,6 @@ def test_links_between_pages_lead_somewhere():
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             path = (page.parent / target).resolve()
             name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else target
-            if name in PENDING_PAGES and not path.exists():
-                continue
             assert path.exists(), f"{page.relative_to(ROOT)} links to {target}, which does not exist"
 
 
