@@ -233,6 +233,8 @@ class Checker:
     def _compare(self, verdict: QuantityVerdict, given: np.ndarray, expected: np.ndarray) -> None:
         if given.shape != expected.shape and given.size == expected.size == 1:
             given = given.reshape(expected.shape)  # [0.1] for a scalar db, or the reverse
+        if verdict.name == "db" and given.shape != expected.shape and _squeezed(given) == _squeezed(expected):
+            given = given.reshape(expected.shape)  # db flat for a (1, 1, 1, C_out) bias, or the reverse
         verdict.given_shape = given.shape
         if given.shape != expected.shape:
             verdict.status = "shape"
@@ -274,6 +276,10 @@ class Checker:
             return complete
         partial.sort(key=lambda d: -d.explained)
         return partial[:1]
+
+
+def _squeezed(array: np.ndarray) -> tuple[int, ...]:
+    return tuple(n for n in array.shape if n != 1)
 
 
 def answer_shape_text(shape: tuple[int, ...]) -> str:

@@ -7,6 +7,7 @@ This is the one validation layer: the CLI and the Python API both call
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,8 +61,8 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
     """Rename aliases to canonical keys; refuse unknown keys and a field given twice."""
     fields: dict[str, Any] = {}
     given_as: dict[str, str] = {}
-    for key, value in raw.items():
-        name = key if key in KNOWN_FIELDS else _CANONICAL.get(key)
+    for key, value in _with_hparameters(raw, source):
+        name = _canonical_name(key)
         if name is None:
             raise InputError(f"unknown key {key!r} in {source}{_suggestion(key)}")
         if name in fields:
@@ -69,6 +70,36 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
         fields[name] = value
         given_as[name] = key
     return fields
+
+
+#: The keys of Coursera's ``hparameters`` object, and the field each one sets.
+HPARAMETERS = {"stride": "stride", "strides": "stride", "pad": "padding", "padding": "padding"}
+
+
+def _with_hparameters(raw: Mapping[str, Any], source: str) -> list[tuple[str, Any]]:
+    """The raw items, with an "hparameters" object ({"stride": 1, "pad": 2}) opened into its keys.
+
+    Its keys come back named "hparameters.stride" and so on, so that a clash with a top-level
+    stride or padding is reported naming both.
+    """
+    items: list[tuple[str, Any]] = []
+    for key, value in raw.items():
+        if key != "hparameters":
+            items.append((key, value))
+            continue
+        if not isinstance(value, Mapping):
+            raise InputError(f'hparameters in {source} must be an object such as {{"stride": 1, "pad": 2}}')
+        for inner, setting in value.items():
+            if inner not in HPARAMETERS:
+                raise InputError(f"unknown key {inner!r} in hparameters in {source}: hparameters takes stride and pad")
+            items.append((f"hparameters.{inner}", setting))
+    return items
+
+
+def _canonical_name(key: str) -> str | None:
+    if key.startswith("hparameters."):
+        return HPARAMETERS[key.removeprefix("hparameters.")]
+    return key if key in KNOWN_FIELDS else _CANONICAL.get(key)
 
 
 def _suggestion(key: str) -> str:
@@ -375,7 +406,7 @@ class Problem:
         form = self.form
         g = self.geom
         z_shape = form.activation_from_canonical(shape_only((g.batch, g.out_channels) + g.output_size)).shape
-        bias_shape = [] if form.kind == BARE else [g.out_channels]
+        bias_shape = [] if form.kind == BARE else list(form.bias_shape or (g.out_channels,))
         shapes = {
             "A_prev": list(form.activation_from_canonical(self.A_prev).shape),
             "W": list(form.kernel_from_canonical(self.W).shape),
@@ -529,12 +560,17 @@ def build_problem(
         b_user = _bias_array(b_value, domain, allow_nonfinite, limits)
         if b_user.ndim == 0:
             b = np.full(c_out, b_user[()], dtype=b_user.dtype)
-        elif b_user.ndim == 1 and b_user.shape[0] == c_out:
-            b = b_user
+        elif b_user.size == c_out and sum(n != 1 for n in b_user.shape) <= 1 and b_user.ndim <= d + 2:
+            # (C_out,), or every axis 1 but the filters' one: (1, 1, 1, C_out), (C_out, 1, 1), ...
+            b = b_user.reshape(c_out)
+            if b_user.ndim > 1 and form.kind != BARE:
+                form = dataclasses.replace(form, bias_shape=b_user.shape)
         else:
+            example = _fmt_shape((1,) * (d + 1) + (c_out,) if channels_last else (c_out,) + (1,) * d)
             raise InputError(
                 f"b has shape {_fmt_shape(b_user.shape)} but W has {c_out} filter"
                 f"{'s' if c_out != 1 else ''} (shape {_fmt_shape(W_user.shape)}): b needs one value per filter"
+                + ("" if form.kind == BARE else f", as {_fmt_shape((c_out,))} or with axes of size 1 such as {example}")
             )
 
     dZ = None
