@@ -103,7 +103,8 @@ def test_json_entries_show_the_working(cli, tmp_path):
     assert [e["right"] for e in entries] == [True, False, True]
     assert entries[1] == {
         "index": [1],
-        "given": "0.02",
+        "given": 0.02,
+        "given_text": "0.02",
         "expected": 0.01,
         "right": False,
         "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3",
