@@ -110,15 +110,56 @@ def _given(value: Any, path: str) -> Given:
     raise InputError(f"{path} is {describe_value(value)}, not a number")
 
 
+def ignored_keys(document: Mapping[str, Any]) -> list[str]:
+    """The keys of an answer object that are not answers (the problem's dZ or stride, a name): in order.
+
+    A key that looks like a misspelt answer (dw_prev, DA) is not among them: parse_answer refuses it.
+    """
+    from .problem import CANONICAL_NAMES, KNOWN_FIELDS
+
+    def not_an_answer(key: str) -> bool:
+        if key in ANSWER_ALIASES:
+            return False
+        return (
+            key in ANSWER_META
+            or key in KNOWN_FIELDS
+            or key in CANONICAL_NAMES
+            or key == "hparameters"
+            or not _near(key)
+        )
+
+    return [key for key in document if not_an_answer(key)]
+
+
+def _near(key: str) -> str | None:
+    """The answer a key was probably meant to be, if it looks like a misspelling of one."""
+    import difflib
+
+    by_lower = {alias.lower(): name for alias, name in ANSWER_ALIASES.items()}
+    lowered = key.lower().replace("-", "_").replace(" ", "")
+    if lowered in by_lower:
+        return by_lower[lowered]
+    close = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.8)
+    return by_lower[close[0]] if close else None
+
+
 def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
-    """{quantity: array of Given} from an answer object; unknown keys refused."""
+    """{quantity: array of Given} from an answer object.
+
+    Keys that are not answers (see ``ignored_keys``) are skipped; one that looks like a
+    misspelt answer is refused, so that a mistyped name is never silently left unchecked.
+    """
     answer: dict[str, np.ndarray] = {}
+    ignored = set(ignored_keys(document))
     for key, value in document.items():
-        if key in ANSWER_META:
+        if key in ignored:
             continue
         name = ANSWER_ALIASES.get(key)
         if name is None:
-            raise InputError(f"unknown key {key!r} in {source}: an answer gives any of Z, dW, db, dA_prev")
+            raise InputError(
+                f"unknown key {key!r} in {source}: did you mean {_near(key)!r}? "
+                "An answer gives any of Z, dW, db, dA_prev"
+            )
         if name in answer:
             raise InputError(f"{name} is given twice in {source}")
         answer[name] = _given_array(value, name)

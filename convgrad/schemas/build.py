@@ -378,7 +378,11 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             {
                 "type": "object",
                 "minProperties": 1,
-                "additionalProperties": False,
+                "additionalProperties": described(
+                    "A key that is not an answer (the problem's dZ or stride, a name) is ignored and listed on "
+                    "stderr; one that looks like a misspelt answer (dw_prev, DB) is refused.",
+                    {},
+                ),
                 "properties": answer_properties(),
             },
         ),
