@@ -8,6 +8,7 @@ This is the one validation layer: the CLI and the Python API both call
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -523,8 +524,6 @@ def likely_intent(fields: Mapping[str, Any], *, need_dZ: bool) -> str | None:
         [("W", W)] + [("W", s) for s in _with_unit_axis(W, (1, len(W) - 1, 0, len(W)))],
         [("dZ", dZ)] + ([] if dZ is None else [("dZ", s) for s in _with_unit_axis(dZ, (0, 1, len(dZ)))]),
     ]
-    import itertools
-
     tried = sorted(
         itertools.product(*(enumerate(o) for o in options)),
         key=lambda combo: sum(i != 0 for i, _ in combo),
