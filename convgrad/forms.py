@@ -60,7 +60,7 @@ class Form:
         if role == "W":
             return "(*k, C_in/groups, C_out)" if self.channels_last else "(C_out, C_in/groups, *k)"
         if role == "b":
-            return "(C_out,) or a scalar"
+            return "(C_out,), a scalar, or C_out with axes of size 1 around it"
         chan = "C_in" if role == "A_prev" else "C_out"
         sp = "*spatial" if role == "A_prev" else "*out"
         return f"({batch}{sp}, {chan})" if self.channels_last else f"({batch}{chan}, {sp})"
