@@ -31,7 +31,8 @@ class Result:
     """A forward or backward pass, totals in the user's form and layout.
 
     Z: shaped like dZ (bare (*out), else (C_out, *out) / (N, C_out, *out) or channels-last);
-    dW: like W; db: a scalar (bare) or (C_out,); dA_prev: like A_prev.
+    dW: like W; db: a scalar (bare), else shaped like b as given ((C_out,), or Coursera's
+    (1, 1, 1, C_out) and the like); dA_prev: like A_prev.
     The gradients are None after a forward pass.
     """
 

@@ -131,7 +131,7 @@ def cell_view(problem: Problem, text: str) -> CellView:
         canonical = form.kernel_index_to_canonical(index)
         terms = list(dW_terms(problem.A_prev, problem.dZ, canonical, g))
     else:
-        canonical = (index[0] if index else 0,)
+        canonical = (form.bias_index_to_canonical(index),)
         terms = list(db_terms(problem.dZ, canonical[0], g))
     total = sum(
         (t.value for t in terms), start=problem.domain.zeros(()).item() if problem.A_prev.dtype == object else 0.0

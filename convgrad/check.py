@@ -110,15 +110,56 @@ def _given(value: Any, path: str) -> Given:
     raise InputError(f"{path} is {describe_value(value)}, not a number")
 
 
+def ignored_keys(document: Mapping[str, Any]) -> list[str]:
+    """The keys of an answer object that are not answers (the problem's dZ or stride, a name): in order.
+
+    A key that looks like a misspelt answer (dw_prev, DA) is not among them: parse_answer refuses it.
+    """
+    from .problem import CANONICAL_NAMES, KNOWN_FIELDS
+
+    def not_an_answer(key: str) -> bool:
+        if key in ANSWER_ALIASES:
+            return False
+        return (
+            key in ANSWER_META
+            or key in KNOWN_FIELDS
+            or key in CANONICAL_NAMES
+            or key == "hparameters"
+            or not _near(key)
+        )
+
+    return [key for key in document if not_an_answer(key)]
+
+
+def _near(key: str) -> str | None:
+    """The answer a key was probably meant to be, if it looks like a misspelling of one."""
+    import difflib
+
+    by_lower = {alias.lower(): name for alias, name in ANSWER_ALIASES.items()}
+    lowered = key.lower().replace("-", "_").replace(" ", "")
+    if lowered in by_lower:
+        return by_lower[lowered]
+    close = difflib.get_close_matches(lowered, list(by_lower), n=1, cutoff=0.8)
+    return by_lower[close[0]] if close else None
+
+
 def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
-    """{quantity: array of Given} from an answer object; unknown keys refused."""
+    """{quantity: array of Given} from an answer object.
+
+    Keys that are not answers (see ``ignored_keys``) are skipped; one that looks like a
+    misspelt answer is refused, so that a mistyped name is never silently left unchecked.
+    """
     answer: dict[str, np.ndarray] = {}
+    ignored = set(ignored_keys(document))
     for key, value in document.items():
-        if key in ANSWER_META:
+        if key in ignored:
             continue
         name = ANSWER_ALIASES.get(key)
         if name is None:
-            raise InputError(f"unknown key {key!r} in {source}: an answer gives any of Z, dW, db, dA_prev")
+            raise InputError(
+                f"unknown key {key!r} in {source}: did you mean {_near(key)!r}? "
+                "An answer gives any of Z, dW, db, dA_prev"
+            )
         if name in answer:
             raise InputError(f"{name} is given twice in {source}")
         answer[name] = _given_array(value, name)
@@ -233,6 +274,8 @@ class Checker:
     def _compare(self, verdict: QuantityVerdict, given: np.ndarray, expected: np.ndarray) -> None:
         if given.shape != expected.shape and given.size == expected.size == 1:
             given = given.reshape(expected.shape)  # [0.1] for a scalar db, or the reverse
+        if verdict.name == "db" and given.shape != expected.shape and _squeezed(given) == _squeezed(expected):
+            given = given.reshape(expected.shape)  # db flat for a (1, 1, 1, C_out) bias, or the reverse
         verdict.given_shape = given.shape
         if given.shape != expected.shape:
             verdict.status = "shape"
@@ -274,6 +317,10 @@ class Checker:
             return complete
         partial.sort(key=lambda d: -d.explained)
         return partial[:1]
+
+
+def _squeezed(array: np.ndarray) -> tuple[int, ...]:
+    return tuple(n for n in array.shape if n != 1)
 
 
 def answer_shape_text(shape: tuple[int, ...]) -> str:

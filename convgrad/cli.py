@@ -440,12 +440,24 @@ def backward(
 
 @app.command(
     epilog="Examples: convgrad check problem.json --answer mine.json ; "
-    "convgrad check problem.json --answer 'submissions/*.json'"
+    "convgrad check problem.json --answer 'submissions/*.json' ; "
+    "convgrad check -x '1 2 3' -w '0.3 0.5' --dZ '-0.1 0.2' --answer mine.json"
 )
 def check(
     *,  # keyword-only, so the required --answer can sit where the help lists it
     file: FileArg = None,
     input: InputOpt = None,
+    A_prev: APrevOpt = None,
+    W: WOpt = None,
+    b: BOpt = None,
+    dZ: DZOpt = None,
+    stride: StrideOpt = None,
+    padding: PaddingOpt = None,
+    dilation: DilationOpt = None,
+    groups: GroupsOpt = None,
+    layout: LayoutOpt = None,
+    mode: ModeOpt = None,
+    dims: DimsOpt = None,
     answer: Annotated[
         str,
         typer.Option(
@@ -482,9 +494,24 @@ def check(
     """
     from .commands import check as command
 
+    problem = ProblemOptions(
+        file=file,
+        input=input,
+        A_prev=A_prev,
+        W=W,
+        b=b,
+        dZ=dZ,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        groups=groups,
+        layout=layout,
+        mode=mode,
+        dims=dims,
+    )
     guarded(
         command.run,
-        ProblemOptions(file=file, input=input),
+        problem,
         OutputOptions(json=json_, format=format),
         CheckOptions(answer=answer, rtol=rtol, atol=atol),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),

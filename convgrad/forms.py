@@ -31,11 +31,17 @@ BATCHED = "batched"
 
 @dataclass(frozen=True)
 class Form:
-    """kind: "bare", "unbatched" or "batched"; channels_last: TensorFlow order; dims: spatial rank."""
+    """kind: "bare", "unbatched" or "batched"; channels_last: TensorFlow order; dims: spatial rank.
+
+    bias_shape: the shape b was given in when it is not (C_out,): every axis of size 1 but
+    one, which holds the C_out values (Coursera's (1, 1, 1, C_out), PyTorch-style (C_out, 1, 1));
+    b and db are returned in it. None: (C_out,), or a scalar in the bare form.
+    """
 
     kind: str
     channels_last: bool
     dims: int
+    bias_shape: tuple[int, ...] | None = None
 
     @property
     def layout(self) -> str:
@@ -54,7 +60,7 @@ class Form:
         if role == "W":
             return "(*k, C_in/groups, C_out)" if self.channels_last else "(C_out, C_in/groups, *k)"
         if role == "b":
-            return "(C_out,) or a scalar"
+            return "(C_out,), a scalar, or C_out with axes of size 1 around it"
         chan = "C_in" if role == "A_prev" else "C_out"
         sp = "*spatial" if role == "A_prev" else "*out"
         return f"({batch}{sp}, {chan})" if self.channels_last else f"({batch}{chan}, {sp})"
@@ -104,8 +110,10 @@ class Form:
         return np.moveaxis(array, 0, -1) if self.channels_last else array
 
     def bias_from_canonical(self, array: np.ndarray) -> Any:
-        """(C_out,) -> a scalar in the bare form."""
-        return array[0] if self.kind == BARE else array
+        """(C_out,) -> a scalar in the bare form, the given bias shape if any, else (C_out,)."""
+        if self.kind == BARE:
+            return array[0]
+        return array.reshape(self.bias_shape) if self.bias_shape is not None else array
 
     # -- single indices ---------------------------------------------------------------------
 
@@ -142,7 +150,27 @@ class Form:
         return tuple(index)
 
     def bias_index(self, c_out: int) -> tuple[int, ...]:
-        return () if self.kind == BARE else (c_out,)
+        """A filter's number -> the index of its bias in this form."""
+        if self.kind == BARE:
+            return ()
+        if self.bias_shape is None:
+            return (c_out,)
+        axis = bias_axis(self.bias_shape)
+        return tuple(c_out if i == axis else 0 for i in range(len(self.bias_shape)))
+
+    def bias_index_to_canonical(self, index: tuple[int, ...]) -> int:
+        """An index into b or db as given -> the filter's number."""
+        if self.kind == BARE or not index:
+            return 0
+        if self.bias_shape is None:
+            return index[0]
+        return index[bias_axis(self.bias_shape)]
+
+
+def bias_axis(shape: tuple[int, ...]) -> int:
+    """The axis of a bias shape that holds the filters: the one longer than 1 (the last when all are 1)."""
+    long = [i for i, n in enumerate(shape) if n != 1]
+    return long[0] if long else len(shape) - 1
 
 
 def parse_layout(text: str) -> bool | None:

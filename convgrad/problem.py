@@ -7,6 +7,8 @@ This is the one validation layer: the CLI and the Python API both call
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,8 +62,8 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
     """Rename aliases to canonical keys; refuse unknown keys and a field given twice."""
     fields: dict[str, Any] = {}
     given_as: dict[str, str] = {}
-    for key, value in raw.items():
-        name = key if key in KNOWN_FIELDS else _CANONICAL.get(key)
+    for key, value in _with_hparameters(raw, source):
+        name = _canonical_name(key)
         if name is None:
             raise InputError(f"unknown key {key!r} in {source}{_suggestion(key)}")
         if name in fields:
@@ -69,6 +71,36 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
         fields[name] = value
         given_as[name] = key
     return fields
+
+
+#: The keys of Coursera's ``hparameters`` object, and the field each one sets.
+HPARAMETERS = {"stride": "stride", "strides": "stride", "pad": "padding", "padding": "padding"}
+
+
+def _with_hparameters(raw: Mapping[str, Any], source: str) -> list[tuple[str, Any]]:
+    """The raw items, with an "hparameters" object ({"stride": 1, "pad": 2}) opened into its keys.
+
+    Its keys come back named "hparameters.stride" and so on, so that a clash with a top-level
+    stride or padding is reported naming both.
+    """
+    items: list[tuple[str, Any]] = []
+    for key, value in raw.items():
+        if key != "hparameters":
+            items.append((key, value))
+            continue
+        if not isinstance(value, Mapping):
+            raise InputError(f'hparameters in {source} must be an object such as {{"stride": 1, "pad": 2}}')
+        for inner, setting in value.items():
+            if inner not in HPARAMETERS:
+                raise InputError(f"unknown key {inner!r} in hparameters in {source}: hparameters takes stride and pad")
+            items.append((f"hparameters.{inner}", setting))
+    return items
+
+
+def _canonical_name(key: str) -> str | None:
+    if key.startswith("hparameters."):
+        return HPARAMETERS[key.removeprefix("hparameters.")]
+    return key if key in KNOWN_FIELDS else _CANONICAL.get(key)
 
 
 def _suggestion(key: str) -> str:
@@ -350,6 +382,10 @@ def parse_layout_field(value: Any) -> bool:
 # -- the problem ---------------------------------------------------------------------------
 
 
+class ShapeMismatch(InputError):
+    """The arrays' shapes do not fit together: build_problem then looks for the likely intent."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """A validated problem, arrays canonical.
@@ -382,7 +418,7 @@ class Problem:
         form = self.form
         g = self.geom
         z_shape = form.activation_from_canonical(shape_only((g.batch, g.out_channels) + g.output_size)).shape
-        bias_shape = [] if form.kind == BARE else [g.out_channels]
+        bias_shape = [] if form.kind == BARE else list(form.bias_shape or (g.out_channels,))
         shapes = {
             "A_prev": list(form.activation_from_canonical(self.A_prev).shape),
             "W": list(form.kernel_from_canonical(self.W).shape),
@@ -407,13 +443,13 @@ def infer_form(a_shape: tuple[int, ...], w_shape: tuple[int, ...], dims: int | N
     elif w_rank == dims + 2:
         bare, d = False, dims
     else:
-        raise InputError(
+        raise ShapeMismatch(
             f"W has shape {_fmt_shape(w_shape)}, but with dims = {dims} it must have rank {dims} "
             f"(one bare kernel) or {dims + 2} (filters with channels)"
         )
     if bare:
         if a_rank != d:
-            raise InputError(
+            raise ShapeMismatch(
                 f"A_prev has shape {_fmt_shape(a_shape)} but W has shape {_fmt_shape(w_shape)}: "
                 f"a bare {d}-D kernel needs a bare {d}-D A_prev; with channels, W is "
                 f"{Form(BATCHED, channels_last, d).describe('W')}"
@@ -424,7 +460,7 @@ def infer_form(a_shape: tuple[int, ...], w_shape: tuple[int, ...], dims: int | N
     if a_rank == d + 2:
         return Form(BATCHED, channels_last, d)
     expect = Form(BATCHED, channels_last, d)
-    raise InputError(
+    raise ShapeMismatch(
         f"A_prev has shape {_fmt_shape(a_shape)} but W has shape {_fmt_shape(w_shape)}, "
         f"{d}-D filters {expect.describe('W')}: A_prev must be {Form(UNBATCHED, channels_last, d).describe('A_prev')} "
         f"or {expect.describe('A_prev')} ({expect.layout})"
@@ -453,7 +489,110 @@ def build_problem(
 
     The number domain comes from the "exact" and "symbolic" fields unless given.
     With symbolic numbers a missing dZ or b is named (dz11..., b) rather than refused.
+    Shapes that do not fit are refused with the likely intent when one fits (see ``likely_intent``).
     """
+    try:
+        return _build_problem(
+            fields,
+            need_dZ=need_dZ,
+            domain=domain,
+            allow_nonfinite=allow_nonfinite,
+            float64=float64,
+            limits=limits,
+        )
+    except ShapeMismatch as err:
+        intent = likely_intent(fields, need_dZ=need_dZ)
+        if intent is None:
+            raise
+        raise ShapeMismatch(f"{err.message}; did you mean {intent}?", hint=err.hint) from None
+
+
+#: Most entries an array may have for build_problem to try other shapes for it.
+_INTENT_MAX_ELEMENTS = 1_000_000
+
+
+def likely_intent(fields: Mapping[str, Any], *, need_dZ: bool) -> str | None:
+    """What shapes that do not fit were probably meant to be, if some other reading fits.
+
+    Tries, fewest changes first (at most two): "layout": channels-last when no layout is
+    given; a size-1 axis added to A_prev (batch, or channel), to W (input channel, or
+    filter) or to dZ. A reading is suggested only when the whole problem then validates.
+    None when nothing fits.
+    """
+    shapes = {name: _raw_shape(fields.get(name), name) for name in ("A_prev", "W", "dZ", "b")}
+    if shapes["A_prev"] is None or shapes["W"] is None:
+        return None
+    if any(s is not None and int(np.prod(s)) > _INTENT_MAX_ELEMENTS for s in shapes.values()):
+        return None
+    A, W, dZ = shapes["A_prev"], shapes["W"], shapes["dZ"]
+    options: list[list[tuple[str, Any]]] = [
+        [("layout", None)] + ([("layout", "channels_last")] if fields.get("layout") is None else []),
+        [("A_prev", A)] + [("A_prev", s) for s in _with_unit_axis(A, (0, 1, len(A)))],
+        [("W", W)] + [("W", s) for s in _with_unit_axis(W, (1, len(W) - 1, 0, len(W)))],
+        [("dZ", dZ)] + ([] if dZ is None else [("dZ", s) for s in _with_unit_axis(dZ, (0, 1, len(dZ)))]),
+    ]
+    tried = sorted(
+        itertools.product(*(enumerate(o) for o in options)),
+        key=lambda combo: sum(i != 0 for i, _ in combo),
+    )
+    for combo in tried:
+        changes = sum(i != 0 for i, _ in combo)
+        if changes == 0:
+            continue
+        if changes > 2:
+            break
+        choice = dict(item for _, item in combo)
+        trial = {k: v for k, v in fields.items() if k not in ("exact", "symbolic")}
+        for name in ("A_prev", "W", "dZ", "b"):
+            shape = choice.get(name, shapes[name])
+            if shape is not None:
+                trial[name] = shape_only(shape)
+        if choice["layout"] is not None:
+            trial["layout"] = choice["layout"]
+        try:
+            problem = _build_problem(trial, need_dZ=need_dZ and dZ is not None, domain=make_domain())
+        except InputError:
+            continue
+        said = [f"{name} {_fmt_shape(choice[name])}" for name in ("W", "A_prev", "dZ") if choice[name] != shapes[name]]
+        if choice["layout"] is not None:
+            said.append(f'"layout": "{problem.form.layout}"')
+        return " with ".join(said)
+    return None
+
+
+def _with_unit_axis(shape: tuple[int, ...], places: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """The shape with a size-1 axis inserted at each place (duplicates dropped, order kept)."""
+    out: list[tuple[int, ...]] = []
+    for place in places:
+        candidate = shape[:place] + (1,) + shape[place:]
+        if candidate not in out:
+            out.append(candidate)
+    return out
+
+
+def _raw_shape(value: Any, field: str) -> tuple[int, ...] | None:
+    """The shape of a raw array value, or None when there is none or it cannot be read."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, np.ndarray):
+            return tuple(value.shape)
+        if isinstance(value, dict):
+            return parse_shape(value.get("shape"), field)
+        return _flatten(value, field)[0]
+    except InputError:
+        return None
+
+
+def _build_problem(
+    fields: Mapping[str, Any],
+    *,
+    need_dZ: bool,
+    domain: Domain | None = None,
+    allow_nonfinite: bool = False,
+    float64: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Problem:
     if domain is None:
         domain = make_domain(exact=_flag_value(fields, "exact"), symbolic=_flag_value(fields, "symbolic"))
     for name in ("A_prev", "W"):
@@ -482,15 +621,15 @@ def build_problem(
     batch, c_in = A.shape[:2]
     c_out, c_in_per_group = W.shape[:2]
     if c_in % groups:
-        raise InputError(
+        raise ShapeMismatch(
             f"A_prev has {c_in} channels (shape {_fmt_shape(A_user.shape)}), not divisible by groups = {groups}"
         )
     if c_out % groups:
-        raise InputError(
+        raise ShapeMismatch(
             f"W has {c_out} filters (shape {_fmt_shape(W_user.shape)}), not divisible by groups = {groups}"
         )
     if c_in_per_group * groups != c_in:
-        raise InputError(
+        raise ShapeMismatch(
             f"W has shape {_fmt_shape(W_user.shape)}, {c_in_per_group} input channel"
             f"{'s' if c_in_per_group != 1 else ''} per filter, but A_prev has shape "
             f"{_fmt_shape(A_user.shape)}, {c_in} channel{'s' if c_in != 1 else ''}"
@@ -522,7 +661,7 @@ def build_problem(
     for axis, (size, padded, span) in enumerate(zip(geom.input_size, geom.padded_size, geom.dilated_kernel_size)):
         if span > padded:
             pad = geom.padding[axis]
-            raise InputError(
+            raise ShapeMismatch(
                 f"the kernel does not fit along spatial axis {axis}: W has shape {_fmt_shape(W_user.shape)}"
                 f" (dilated extent {span}) but A_prev has shape {_fmt_shape(A_user.shape)}"
                 f" ({size} + padding {pad[0]}+{pad[1]} = {padded})"
@@ -536,12 +675,17 @@ def build_problem(
         b_user = _bias_array(b_value, domain, allow_nonfinite, limits)
         if b_user.ndim == 0:
             b = np.full(c_out, b_user[()], dtype=b_user.dtype)
-        elif b_user.ndim == 1 and b_user.shape[0] == c_out:
-            b = b_user
+        elif b_user.size == c_out and sum(n != 1 for n in b_user.shape) <= 1 and b_user.ndim <= d + 2:
+            # (C_out,), or every axis 1 but the filters' one: (1, 1, 1, C_out), (C_out, 1, 1), ...
+            b = b_user.reshape(c_out)
+            if b_user.ndim > 1 and form.kind != BARE:
+                form = dataclasses.replace(form, bias_shape=b_user.shape)
         else:
+            example = _fmt_shape((1,) * (d + 1) + (c_out,) if channels_last else (c_out,) + (1,) * d)
             raise InputError(
                 f"b has shape {_fmt_shape(b_user.shape)} but W has {c_out} filter"
                 f"{'s' if c_out != 1 else ''} (shape {_fmt_shape(W_user.shape)}): b needs one value per filter"
+                + ("" if form.kind == BARE else f", as {_fmt_shape((c_out,))} or with axes of size 1 such as {example}")
             )
 
     dZ = None
@@ -559,7 +703,7 @@ def build_problem(
         if dZ_user.ndim == 0:  # one number for every output: L = dZ * sum(Z)
             dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
         if dZ_user.shape != z_shape:
-            raise InputError(f"dZ has shape {_fmt_shape(dZ_user.shape)} but Z has shape {_fmt_shape(z_shape)}")
+            raise ShapeMismatch(f"dZ has shape {_fmt_shape(dZ_user.shape)} but Z has shape {_fmt_shape(z_shape)}")
         dZ = form.activation_to_canonical(dZ_user)
 
     mode_name = "convolution" if flip else "cross-correlation"

@@ -51,8 +51,10 @@ def parse_json(text: str, source: str) -> Any:
         raise InputError(f"{source} is nested too deeply to read") from None
 
 
-def read_text(path: str, limits: Limits = DEFAULT) -> str:
-    """The text of a file, or of stdin for "-", refused past the input size limit before it is read."""
+def read_text(path: str, limits: Limits = DEFAULT, what: str = "input file") -> str:
+    """The text of a file, or of stdin for "-", refused past the input size limit before it is read.
+
+    what: the file's role in messages ("input file", "the answer file")."""
     if path == "-":
         try:
             text = sys.stdin.read(limits.max_input_bytes + 1)
@@ -66,32 +68,32 @@ def read_text(path: str, limits: Limits = DEFAULT) -> str:
         return text
     file = Path(path)
     try:
-        check_input_size(file.stat().st_size, f"input file {path!r}", limits)
+        check_input_size(file.stat().st_size, f"{what} {path!r}", limits)
         # Read at most one byte past the limit: a pipe or a device has no size to check beforehand.
         with file.open("rb") as handle:
             data = handle.read(limits.max_input_bytes + 1)
         if len(data) > limits.max_input_bytes:
             raise InputError(
-                f"input file {path!r} holds more than the {size_text(limits.max_input_bytes)} input limit",
+                f"{what} {path!r} holds more than the {size_text(limits.max_input_bytes)} input limit",
                 hint="raise it with --max-input-mb",
             )
         return data.decode("utf-8-sig")
     except FileNotFoundError:
-        raise InputError(f"input file {path!r} does not exist") from None
+        raise InputError(f"{what} {path!r} does not exist") from None
     except IsADirectoryError:
-        raise InputError(f"input file {path!r} is a directory") from None
+        raise InputError(f"{what} {path!r} is a directory") from None
     except UnicodeDecodeError:
-        raise InputError(f"input file {path!r} is not UTF-8 text") from None
+        raise InputError(f"{what} {path!r} is not UTF-8 text") from None
     except OSError as err:
-        raise InputError(f"cannot read input file {path!r}: {err.strerror}") from None
+        raise InputError(f"cannot read {what} {path!r}: {err.strerror}") from None
 
 
 def read_problem_document(
-    path: str, expected: str = "object with A_prev, W, ...", limits: Limits = DEFAULT
+    path: str, expected: str = "object with A_prev, W, ...", limits: Limits = DEFAULT, what: str = "input file"
 ) -> dict[str, Any]:
-    """The JSON object in a problem (or answer) file; "-" reads stdin."""
+    """The JSON object in a problem (or answer) file; "-" reads stdin. what: the file's role in messages."""
     source = "stdin" if path == "-" else path
-    text = read_text(path, limits)
+    text = read_text(path, limits, what)
     if not text.strip():
         raise InputError(f"{source} is empty: expected a JSON {expected}")
     document = parse_json(text, source)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import json
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -113,3 +115,12 @@ def test_config_describes_everything():
 
 def test_bias_is_an_alias_of_b():
     np.testing.assert_allclose(convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=1, bias=1).Z, [2.3, 3.1])
+
+
+def test_overlay_number_counts_from_1_like_the_cli(cli):
+    sample = ROOT / "samples" / "stride2_pad1.json"
+    doc = json.loads(cli("backward", sample, "--json", "-o", "3,5").stdout)
+    result = convgrad.backward(**{k: v for k, v in json.loads(sample.read_text()).items() if k != "description"})
+    overlays = list(result.overlays("3,5"))
+    assert [o.number for o in overlays] == [o["number"] for o in doc["overlays"]] == [3, 5]
+    assert [o.index for o in overlays] == [2, 4]

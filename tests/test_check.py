@@ -103,7 +103,8 @@ def test_json_entries_show_the_working(cli, tmp_path):
     assert [e["right"] for e in entries] == [True, False, True]
     assert entries[1] == {
         "index": [1],
-        "given": "0.02",
+        "given": 0.02,
+        "given_text": "0.02",
         "expected": 0.01,
         "right": False,
         "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3",
@@ -146,7 +147,15 @@ def test_large_problems_are_checked_against_floats(cli, tmp_path):
 
 BAD_ANSWERS = [
     ({"dW": [0.3, "x"]}, "dW[1] is 'x', not a number or a fraction like \"1/3\""),
-    ({"dQ": [1]}, "unknown key 'dQ' in {path}: an answer gives any of Z, dW, db, dA_prev"),
+    (
+        {"dw_prev": [1]},
+        "unknown key 'dw_prev' in {path}: did you mean 'dA_prev'? An answer gives any of Z, dW, db, dA_prev",
+    ),
+    ({"dQ": [1]}, "{path} gives none of Z, dW, db, dA_prev: nothing to check"),
+    (
+        {"dW": [0.3, 0.4], "DB": 0.1},
+        "unknown key 'DB' in {path}: did you mean 'db'? An answer gives any of Z, dW, db, dA_prev",
+    ),
     ({}, "{path} gives none of Z, dW, db, dA_prev: nothing to check"),
     ({"dW": [[1], [2, 3]]}, "dW is ragged: dW[0] has shape (1,) but dW[1] has shape (2,)"),
 ]
@@ -385,3 +394,63 @@ def test_check_every_sample_against_its_own_exact_answer(cli, tmp_path):
         doc = json.loads(cli("backward", sample, "--exact", "--json", "--overlays", "none").stdout)
         answer = _write(tmp_path / "a.json", {k: doc[k] for k in ("Z", "dW", "db", "dA_prev")})
         assert cli("check", sample, "--answer", answer).exit_code == 0, sample
+
+
+# -- check reads problems like backward; answers with extra keys --------------------------------------
+
+SEED_FLAGS = ["-x", "1 2 3", "-w", "0.3 0.5", "--dZ", "-0.1 0.2"]
+
+
+def test_check_takes_the_problem_as_flags(cli, tmp_path):
+    right = _write(tmp_path / "a.json", {"dW": [0.3, 0.4], "db": 0.1, "dA_prev": [-0.03, 0.01, 0.1]})
+    by_flags = cli("check", *SEED_FLAGS, "--answer", right)
+    assert by_flags.exit_code == 0 and by_flags.stdout == cli("check", SEED, "--answer", right).stdout
+    # A flag overrides the file, as in backward: dZ = 1 everywhere makes dW the sums of the windows.
+    wrong = cli("check", SEED, "--dZ", "1", "--answer", right)
+    assert wrong.exit_code == 1 and "[0.3 ✗ 3, 0.4 ✗ 5]" in wrong.stdout
+    assert cli("check", *SEED_FLAGS, "-b", "0.5", "--stride", "2", "--dZ", "1", "--answer", right).exit_code == 1
+
+
+def test_check_has_every_problem_flag_of_backward():
+    from convgrad.commands.common import FIELD_FLAGS
+
+    backward = {d[0]: d for d in map(_declaration, _params("backward"))}
+    check = {d[0]: d for d in map(_declaration, _params("check"))}
+    for name in FIELD_FLAGS:
+        assert check[name] == backward[name], name
+
+
+def test_extra_keys_in_an_answer_are_ignored_and_listed(cli, tmp_path):
+    answer = {"student": "Ana", "A_prev": [1, 2, 3], "dZ": [-0.1, 0.2], "stride": 1, "dW": [0.3, 0.4], "name": "x"}
+    result = cli("check", SEED, "--answer", _write(tmp_path / "a.json", answer))
+    assert result.exit_code == 0
+    assert result.stderr == "note: ignored the keys that are not answers: student, A_prev, dZ, stride, name\n"
+    folder = tmp_path / "class"
+    folder.mkdir()
+    _write(folder / "ana.json", answer)
+    _write(folder / "ben.json", {"dW": [0.3, 0.5], "dZ": [1, 2]})
+    graded = cli("check", SEED, "--answer", folder)
+    assert graded.exit_code == 1
+    assert graded.stderr.splitlines()[0] == (
+        "note: ignored the keys that are not answers: student (1 file), A_prev (1 file), dZ (2 files), "
+        "stride (1 file), name (1 file)"
+    )
+
+
+def test_a_missing_answer_file_is_called_the_answer_file(cli, tmp_path):
+    missing = tmp_path / "nope.json"
+    result = cli("check", SEED, "--answer", missing)
+    assert result.exit_code == 2
+    assert result.stderr == f"error: the answer file {str(missing)!r} does not exist\n"
+
+
+def _params(name):
+    import typer
+
+    from convgrad.cli import app
+
+    return typer.main.get_command(app).commands[name].params
+
+
+def _declaration(param):
+    return (param.name, tuple(param.opts), str(param.type), param.default, getattr(param, "help", None))

@@ -289,7 +289,8 @@ ERRORS = [
     (SEED_FLAGS + ["-b", "1 2"], "b has shape (2,) but W has 1 filter (shape (2,)): b needs one value per filter"),
     (
         ["-x", "[[1,2,3],[1,2,3],[1,2,3]]", "-w", "[[[1,1]],[[1,1]]]", "--dZ", "1"],
-        "W has shape (2, 1, 2), 1 input channel per filter, but A_prev has shape (3, 3), 3 channels (NCW: W is (C_out, C_in/groups, *k))",
+        "W has shape (2, 1, 2), 1 input channel per filter, but A_prev has shape (3, 3), 3 channels (NCW: W is (C_out, C_in/groups, *k)); "
+        "did you mean A_prev (3, 1, 3)?",
     ),
     (
         ["-x", "[[1,2,3],[1,2,3],[1,2,3]]", "-w", "[[[1,1]],[[1,1]]]", "--groups", "2", "--dZ", "1"],
@@ -297,11 +298,13 @@ ERRORS = [
     ),
     (
         ["-x", "[[[1,2,3]]]", "-w", "[[1,1]]", "--dZ", "1"],
-        "A_prev has shape (1, 1, 3) but W has shape (1, 2): a bare 2-D kernel needs a bare 2-D A_prev; with channels, W is (C_out, C_in/groups, *k)",
+        "A_prev has shape (1, 1, 3) but W has shape (1, 2): a bare 2-D kernel needs a bare 2-D A_prev; with channels, W is (C_out, C_in/groups, *k); "
+        "did you mean W (1, 1, 2)?",
     ),
     (
         ["-x", "[[1,2,3]]", "-w", "[[[[1]]]]", "--dZ", "1"],
-        "A_prev has shape (1, 3) but W has shape (1, 1, 1, 1), 2-D filters (C_out, C_in/groups, *k): A_prev must be (C_in, *spatial) or (N, C_in, *spatial) (NCHW)",
+        "A_prev has shape (1, 3) but W has shape (1, 1, 1, 1), 2-D filters (C_out, C_in/groups, *k): A_prev must be (C_in, *spatial) or (N, C_in, *spatial) (NCHW); "
+        "did you mean A_prev (1, 1, 3)?",
     ),
     (
         SEED_FLAGS + ["--dims", "2"],

@@ -345,3 +345,53 @@ def test_output_size_follows_the_formula(n, k, s, d, before, after, word):
     assert problem.geom.output_size == ((n + pb + pa - span) // s + 1,)
     if word == "full" and s == 1:
         assert problem.geom.output_size == (n + span - 1,)
+
+
+# -- shape errors that suggest the fix ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields,intent",
+    [
+        # a kernel without its channel axis, on an input without one
+        ({"A_prev": np.ones((4, 4)), "W": np.ones((3, 2, 2))}, "W (3, 1, 2, 2) with A_prev (1, 4, 4)"),
+        # a batch axis missing from A_prev while dZ has it
+        (
+            {"A_prev": np.ones((3, 4, 4)), "W": np.ones((2, 3, 2, 2)), "dZ": np.ones((1, 2, 3, 3))},
+            "A_prev (1, 3, 4, 4)",
+        ),
+        # channels-last data without a layout, batched and not, 2-D and 1-D
+        ({"A_prev": np.ones((1, 4, 4, 2)), "W": np.ones((2, 2, 2, 3)), "dZ": 1}, '"layout": "NHWC"'),
+        ({"A_prev": np.ones((4, 4, 2)), "W": np.ones((2, 2, 2, 3)), "dZ": np.ones((3, 3, 3))}, '"layout": "NHWC"'),
+        ({"A_prev": np.ones((1, 5, 2)), "W": np.ones((2, 2, 3)), "dZ": 1}, '"layout": "NWC"'),
+        # single-channel samples given without their channel axis
+        ({"A_prev": np.ones((2, 4, 4)), "W": np.ones((3, 1, 2, 2)), "dZ": 1}, "A_prev (2, 1, 4, 4)"),
+    ],
+)
+def test_a_shape_error_suggests_the_intent_that_validates(fields, intent):
+    message = _message(lambda: build_problem(fields, need_dZ="dZ" in fields))
+    assert message.endswith(f"; did you mean {intent}?")
+    # the suggestion is real: the problem with it applied validates
+    fixed = dict(fields)
+    for part in intent.split(" with "):
+        if part.startswith('"layout"'):
+            fixed["layout"] = part.split(": ")[1].strip('"')
+        else:
+            name, shape = part.split(" ", 1)
+            fixed[name] = np.asarray(fields[name]).reshape(parse_shape(shape, name))
+    build_problem(fixed, need_dZ="dZ" in fields)
+
+
+def test_the_kernel_without_its_channel_axis_message_in_full():
+    message = _message(lambda: build_problem({"A_prev": np.ones((4, 4)), "W": np.ones((3, 2, 2))}, need_dZ=False))
+    assert message == (
+        "W has shape (3, 2, 2), 2 input channels per filter, but A_prev has shape (4, 4), 4 channels "
+        "(NCW: W is (C_out, C_in/groups, *k)); did you mean W (3, 1, 2, 2) with A_prev (1, 4, 4)?"
+    )
+
+
+def test_no_suggestion_when_nothing_fits_or_the_layout_was_chosen():
+    nothing = _message(lambda: build_problem({"A_prev": np.ones((5, 5)), "W": np.ones((2, 2, 7))}, need_dZ=False))
+    assert "did you mean" not in nothing
+    chosen = {"A_prev": np.ones((1, 4, 4, 2)), "W": np.ones((2, 2, 2, 3)), "layout": "NCHW"}
+    assert "did you mean" not in _message(lambda: build_problem(chosen, need_dZ=False))

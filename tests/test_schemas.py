@@ -334,7 +334,7 @@ def test_generated_problems_and_keys_validate(cli, tmp_path, args):
         ({"x": [1, 2], "kernel": [1], "strides": 0}, "input"),
         ({"x": [1, 2], "kernel": [1], "data_format": 1}, "input"),
         ({"x": [], "kernel": [1]}, "input"),
-        ({"dx": [1], "mark": 3}, "answer"),
+        ({"dx": [1], "dW": {"shape": [2]}}, "answer"),
         ({}, "answer"),
     ],
 )

@@ -47,12 +47,18 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     return Checker(problem, Tolerance.of(check.rtol, check.atol))
 
 
-def read_answer(path: str) -> dict[str, Any]:
-    from ..check import parse_answer
+def read_answer(path: str) -> tuple[dict[str, Any], list[str]]:
+    """The answers in an answer file, and its keys that are not answers (ignored)."""
+    from ..check import ignored_keys, parse_answer
     from ..reader import read_problem_document
 
     source = "stdin" if path == "-" else path
-    return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev"), source)
+    document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
+    return parse_answer(document, source), ignored_keys(document)
+
+
+def _keys_text(keys: list[str]) -> str:
+    return ", ".join(keys)
 
 
 def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, limits: Limits) -> None:
@@ -72,7 +78,10 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
 def _one(checker: Any, path: str, fmt: str) -> None:
     from ..render.checkview import report_object, report_renderables
 
-    report = checker.check(read_answer(path))
+    answer, ignored = read_answer(path)
+    if ignored:
+        note(f"ignored the keys that are not answers: {_keys_text(ignored)}")
+    report = checker.check(answer)
     if fmt == "json":
         write_json(report_object(report, checker))
     else:
@@ -89,11 +98,19 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
     if not files:
         raise UsageError(f"no answer files (*.json) found in {spec!r}")
     rows: list[tuple[str, Any, str | None]] = []
+    ignored: dict[str, int] = {}  # key -> files that had it
     for path in files:
         try:
-            rows.append((str(path), checker.check(read_answer(str(path))), None))
+            answer, extra = read_answer(str(path))
+            rows.append((str(path), checker.check(answer), None))
         except ConvgradError as err:  # a bad file is reported on its row; the others go on
             rows.append((str(path), None, str(err)))
+            continue
+        for key in extra:
+            ignored[key] = ignored.get(key, 0) + 1
+    if ignored:
+        counts = [f"{key} ({n} file{'s' if n != 1 else ''})" for key, n in ignored.items()]
+        note(f"ignored the keys that are not answers: {_keys_text(counts)}")
     if fmt == "json":
         write_json(grade_object(rows))
     else:

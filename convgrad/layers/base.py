@@ -31,7 +31,8 @@ from ..geometry import Geometry
 class Overlay:
     """One application of one filter at one output position of one sample.
 
-    index: place in the overlay order (n, then c_out, then position row-major), 0-based.
+    index: place in the overlay order (n, then c_out, then position row-major), 0-based;
+    ``number`` is the same place counted from 1, as the table, ``--overlays`` and the JSON "number" count.
     n, c_out, position: the sample, the filter and the output position (*out index).
     window_start: A_prev coordinates of the first tap (negative in leading padding);
     the window covers window_start + dilation * i along each spatial dim.
@@ -63,6 +64,11 @@ class Overlay:
     dW: np.ndarray | None = None
     db: Any = None
     dA_prev: np.ndarray | None = None
+
+    @property
+    def number(self) -> int:
+        """The overlay's number as the CLI and JSON show it: ``index + 1``."""
+        return self.index + 1
 
 
 class Gradients(NamedTuple):

@@ -167,7 +167,13 @@ def report_object(report: CheckReport, checker: Checker | None = None) -> dict[s
             obj["wrong"] = len(q.wrong)
             obj["entries"] = []
             for e in q.entries:
-                entry = {"index": list(e.index), "given": e.given.text, "expected": e.expected, "right": e.right}
+                entry = {
+                    "index": list(e.index),
+                    "given": e.given.value,  # a number, as expected is ("p/q" only when no decimal ends it)
+                    "given_text": e.given.text,
+                    "expected": e.expected,
+                    "right": e.right,
+                }
                 working = None if e.right or checker is None else working_text(checker, q.name, e.index)
                 if working is not None:
                     entry["working"] = working

@@ -26,7 +26,7 @@ from ..layers.base import Overlay
 from ..layers.conv import RunningTotals, interior, window_taps
 from ..problem import entry_names
 from .grids import activation_text, cells_of, grid, is_small, output_grid, window_array, window_grid
-from .text import Formatter, Style, position_text, window_words, z_expression
+from .text import Formatter, Style, position_text, shape_text, window_words, z_expression
 
 
 @dataclass
@@ -276,7 +276,10 @@ def totals(result: Result, style: Style) -> Table | Text:
         if bare:
             table.add_row("db", Text(fmt(db[0], None if db_scale is None else db_scale[0])))
         else:
-            table.add_row("db", grid(cells_of(db, fmt, db_scale), room))
+            db_text = grid(cells_of(db, fmt, db_scale), room)
+            if p.form.bias_shape is not None:  # b was given as (1, 1, 1, C_out) or the like: db is too
+                db_text += Text(f"  shape {shape_text(p.form.bias_shape)}", style="dim")
+            table.add_row("db", db_text)
         table.add_row("dA_prev", draw(dA, dA_scale, ("n", "c")))
     return table
 

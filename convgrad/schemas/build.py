@@ -28,7 +28,7 @@ from typing import Any
 from ..check import ANSWER_ALIASES, ANSWER_META, QUANTITIES
 from ..forms import BARE, BATCHED, UNBATCHED
 from ..numbers import ExactDomain, FloatDomain, SymbolicDomain
-from ..problem import ALIASES, ARRAY_FIELDS, CONFIG_FIELDS, META_FIELDS
+from ..problem import ALIASES, ARRAY_FIELDS, CONFIG_FIELDS, HPARAMETERS, META_FIELDS
 from ..variants import VARIANTS
 from . import NAMES, file_name
 
@@ -166,6 +166,10 @@ def problem_properties() -> dict[str, Schema]:
         )
     properties = {name: PROBLEM_FIELDS[name] for name in names}
     properties.update({alias: PROBLEM_FIELDS[name] for name, aliases in ALIASES.items() for alias in aliases})
+    properties["hparameters"] = described(
+        "Coursera's hyperparameters object: stride and pad (padding), instead of top-level keys (not beside them).",
+        record({key: PROBLEM_FIELDS[name] for key, name in HPARAMETERS.items()}, optional=HPARAMETERS),
+    )
     return properties
 
 
@@ -268,7 +272,11 @@ def mistake() -> Schema:
 ENTRY = record(
     {
         "index": INDEX,
-        "given": STRING,
+        "given": described(
+            'The entry\'s value as a number, like expected (a fraction that no decimal ends stays a string "p/q").',
+            ref("number"),
+        ),
+        "given_text": described("The entry as the answer wrote it (14.0, 1/3).", STRING),
         "expected": ref("number"),
         "right": BOOLEAN,
         "working": {
@@ -370,7 +378,11 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             {
                 "type": "object",
                 "minProperties": 1,
-                "additionalProperties": False,
+                "additionalProperties": described(
+                    "A key that is not an answer (the problem's dZ or stride, a name) is ignored and listed on "
+                    "stderr; one that looks like a misspelt answer (dw_prev, DB) is refused.",
+                    {},
+                ),
                 "properties": answer_properties(),
             },
         ),
