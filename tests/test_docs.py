@@ -102,7 +102,6 @@ def test_links_between_pages_lead_somewhere():
     for page in PAGES:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             path = (page.parent / target).resolve()
-            name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else target
             assert path.exists(), f"{page.relative_to(ROOT)} links to {target}, which does not exist"
 
 
