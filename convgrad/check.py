@@ -261,15 +261,21 @@ class Checker:
                     candidate[i] == expected[i] for i in np.ndindex(*expected.shape)
                 ):
                     continue  # this mistake would not change the answer here
-                agree = [matches(given[i], candidate[i], self.tolerance) for i in np.ndindex(*given.shape)]
                 sentence = variant.sentence(self.problem, name, label)
-                if all(agree):
-                    count = given.size if wrong is None else len(wrong)
+                # The wrong entries first: a mistake that misses most of them is dropped without
+                # comparing every right entry (a large problem has tens of thousands).
+                count = given.size if wrong is None else len(wrong)
+                explained = count
+                if wrong is not None:
+                    explained = sum(matches(e.given, candidate[e.index], self.tolerance) for e in wrong)
+                    if explained == 0 or explained * 2 < count:
+                        continue
+                if explained == count and all(
+                    matches(given[i], candidate[i], self.tolerance) for i in np.ndindex(*given.shape)
+                ):
                     complete.append(Diagnosis(variant.key, label, sentence, count, count))
                 elif wrong:
-                    explained = sum(matches(e.given, candidate[e.index], self.tolerance) for e in wrong)
-                    if explained * 2 >= len(wrong) and explained > 0:
-                        partial.append(Diagnosis(variant.key, label, sentence, explained, len(wrong)))
+                    partial.append(Diagnosis(variant.key, label, sentence, explained, count))
         if complete:
             return complete
         partial.sort(key=lambda d: -d.explained)

@@ -18,7 +18,7 @@ from rich.text import Text
 from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
-from ..numbers import format_fraction, index_label
+from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, index_label
 from .grids import Cell, grid
 from .text import factor_label, paren_negative, ranges, slice_label
 
@@ -44,11 +44,17 @@ def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> lis
     return list(db_terms(p.dZ, c_out, p.geom))
 
 
+def value_text(checker: Checker, value: Any) -> str:
+    """One value as the checker's problem writes it: exact (0.3, 5/3), or a float64 result
+    (a problem too large for rationals) to 12 significant digits."""
+    return checker.problem.domain.format(value)
+
+
 def _sum_texts(checker: Checker, terms: list[Term]) -> tuple[str, str]:
     """A sum of terms by name and by value: "dZ[0]·A_prev[1] + ...", "(-0.1)·2 + ..."."""
     form = checker.problem.form
     symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
-    values = " + ".join("·".join(paren_negative(format_fraction(f.value)) for f in t.factors) for t in terms)
+    values = " + ".join("·".join(paren_negative(value_text(checker, f.value)) for f in t.factors) for t in terms)
     return symbols, values
 
 
@@ -69,27 +75,37 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
     overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
     source = f"overlay{'s' if len(overlays) != 1 else ''} {ranges(overlays)}" if overlays else "the bias"
     return Group(
-        Text(f"  {head} should be {format_fraction(expected)}, the sum over {source} of"),
+        Text(f"  {head} should be {value_text(checker, expected)}, the sum over {source} of"),
         Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
         Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)),
     )
 
 
-def _expected_text(e: Any) -> str:
-    """The right value; where it does not terminate, also rounded as the student rounded: 1.67 (5/3)."""
-    exact = format_fraction(e.expected)
-    if e.given.decimals and "/" in exact:
+def _expected_text(checker: Checker, e: Any) -> str:
+    """The right value; where it does not terminate (5/3, or a float64 result cut to 12 digits
+    such as 0.133333333333), also rounded as the student rounded: 1.67 (5/3)."""
+    text = value_text(checker, e.expected)
+    if e.given.decimals and _cut(text):
         rounded = f"{float(Fraction(e.expected)):.{e.given.decimals}f}"
-        return f"{rounded} ({exact})"
-    return exact
+        if rounded != text:
+            return f"{rounded} ({text})"
+    return text
 
 
-def _verdict_grid(q: QuantityVerdict) -> Text:
+def _cut(text: str) -> bool:
+    """Whether a value's text is a fraction, or a float's text cut at its significant digits."""
+    if "/" in text:
+        return True
+    mantissa = text.split("e")[0]
+    return len(mantissa.lstrip("-").replace(".", "").lstrip("0")) >= DEFAULT_SIGNIFICANT_DIGITS
+
+
+def _verdict_grid(checker: Checker, q: QuantityVerdict) -> Text:
     """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices."""
     cells = np.empty(q.expected_shape, dtype=object)
     for e in q.entries:
-        text = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(e)}"
-        cells[e.index] = Cell(text, "green" if e.right else "bold red")
+        mark = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(checker, e)}"
+        cells[e.index] = Cell(mark, "green" if e.right else "bold red")
     lead = max(0, cells.ndim - 2)
     if not lead:
         return grid(cells)
@@ -123,7 +139,7 @@ def report_renderables(checker: Checker, report: CheckReport) -> Iterator[Render
     for q in report.quantities.values():
         yield quantity_heading(q)
         if q.entries:
-            yield _verdict_grid(q)
+            yield _verdict_grid(checker, q)
         if q.status == "wrong":
             for e in q.wrong[:MAX_EXPLAINED]:
                 yield terms_text(checker, q.name, e.index, e.expected)
