@@ -47,12 +47,20 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     return Checker(problem, Tolerance.of(check.rtol, check.atol))
 
 
-def read_answer(path: str) -> dict[str, Any]:
-    from ..check import parse_answer
+def read_answer(path: str) -> tuple[dict[str, Any], int | None]:
+    """The answer in a file, and the decimals it requires ("decimals": N; None when it does not say)."""
+    from ..check import answer_decimals, parse_answer
     from ..reader import read_problem_document
 
     source = "stdin" if path == "-" else path
-    return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev"), source)
+    document = read_problem_document(path, "object with any of Z, dW, db, dA_prev")
+    return parse_answer(document, source), answer_decimals(document, source)
+
+
+def check_answer(checker: Any, path: str, decimals: int | None) -> Any:
+    """One answer file's report; --decimals (``decimals``) wins over the file's own "decimals"."""
+    answer, required = read_answer(path)
+    return checker.check(answer, decimals=required if decimals is None else decimals)
 
 
 def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, limits: Limits) -> None:
@@ -64,15 +72,15 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
     checker = build_checker(options, check, limits)
     files = answer_files(spec)
     if files is None:
-        _one(checker, spec, fmt)
+        _one(checker, spec, fmt, check.decimals)
     else:
-        _many(checker, spec, files, fmt)
+        _many(checker, spec, files, fmt, check.decimals)
 
 
-def _one(checker: Any, path: str, fmt: str) -> None:
+def _one(checker: Any, path: str, fmt: str, decimals: int | None) -> None:
     from ..render.checkview import report_object, report_renderables
 
-    report = checker.check(read_answer(path))
+    report = check_answer(checker, path, decimals)
     if fmt == "json":
         write_json(report_object(report, checker))
     else:
@@ -83,7 +91,7 @@ def _one(checker: Any, path: str, fmt: str) -> None:
         raise typer.Exit(code=1)
 
 
-def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
+def _many(checker: Any, spec: str, files: list[Path], fmt: str, decimals: int | None) -> None:
     from ..render.checkview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
 
     if not files:
@@ -91,7 +99,7 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
     rows: list[tuple[str, Any, str | None]] = []
     for path in files:
         try:
-            rows.append((str(path), checker.check(read_answer(str(path))), None))
+            rows.append((str(path), check_answer(checker, str(path), decimals), None))
         except ConvgradError as err:  # a bad file is reported on its row; the others go on
             rows.append((str(path), None, str(err)))
     if fmt == "json":
@@ -101,6 +109,6 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
         console.print(grade_heading(rows), highlight=False, soft_wrap=True)
         console.print(grade_table(rows))
         print(grade_summary(rows), file=sys.stderr)
-    right, _, _ = grade_counts(rows)
+    right, _, _, _ = grade_counts(rows)
     if right != len(rows):
         raise typer.Exit(code=1)

@@ -15,7 +15,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
+from ..check import IMPRECISE, Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, index_label
@@ -23,6 +23,8 @@ from .grids import Cell, grid
 from .text import factor_label, paren_negative, ranges, slice_label
 
 RIGHT, WRONG = "✓", "✗"
+#: The mark of an entry right only to fewer decimals than required ("not precise enough").
+ROUGH = "≈"
 #: Wrong entries explained term by term, per quantity.
 MAX_EXPLAINED = 6
 #: Terms written out per explained entry.
@@ -81,12 +83,14 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
     )
 
 
-def _expected_text(checker: Checker, e: Any) -> str:
+def _expected_text(checker: Checker, e: Any, decimals: int | None = None) -> str:
     """The right value; where it does not terminate (5/3, or a float64 result cut to 12 digits
-    such as 0.133333333333), also rounded as the student rounded: 1.67 (5/3)."""
+    such as 0.133333333333), also rounded as the student rounded, or to the decimals required
+    if more: 1.67 (5/3)."""
     text = value_text(checker, e.expected)
-    if e.given.decimals and _cut(text):
-        rounded = f"{float(Fraction(e.expected)):.{e.given.decimals}f}"
+    digits = max(e.given.decimals or 0, decimals or 0)
+    if digits and _cut(text):
+        rounded = f"{float(Fraction(e.expected)):.{digits}f}"
         if rounded != text:
             return f"{rounded} ({text})"
     return text
@@ -100,12 +104,20 @@ def _cut(text: str) -> bool:
     return len(mantissa.lstrip("-").replace(".", "").lstrip("0")) >= DEFAULT_SIGNIFICANT_DIGITS
 
 
-def _verdict_grid(checker: Checker, q: QuantityVerdict) -> Text:
+def _entry_cell(checker: Checker, e: Any, decimals: int | None) -> Cell:
+    """2 ✓, 0.5 ✗ 0.4 (wrong: the right value beside it), or 1.7 ≈ 1.667 (5/3) (not precise enough)."""
+    if e.right:
+        return Cell(f"{e.given.text} {RIGHT}", "green")
+    if e.mark == IMPRECISE:
+        return Cell(f"{e.given.text} {ROUGH} {_expected_text(checker, e, decimals)}", "yellow")
+    return Cell(f"{e.given.text} {WRONG} {_expected_text(checker, e, decimals)}", "bold red")
+
+
+def _verdict_grid(checker: Checker, q: QuantityVerdict, decimals: int | None = None) -> Text:
     """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices."""
     cells = np.empty(q.expected_shape, dtype=object)
     for e in q.entries:
-        mark = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(checker, e)}"
-        cells[e.index] = Cell(mark, "green" if e.right else "bold red")
+        cells[e.index] = _entry_cell(checker, e, decimals)
     lead = max(0, cells.ndim - 2)
     if not lead:
         return grid(cells)
@@ -118,7 +130,11 @@ def _verdict_grid(checker: Checker, q: QuantityVerdict) -> Text:
     return text
 
 
-def quantity_heading(q: QuantityVerdict) -> Text:
+def _decimals_text(decimals: int | None) -> str:
+    return f"{decimals} decimal{'' if decimals == 1 else 's'}"
+
+
+def quantity_heading(q: QuantityVerdict, decimals: int | None = None) -> Text:
     if q.status == "missing":
         return Text(f"{q.name}: not given", style="dim")
     if q.status == "shape":
@@ -127,19 +143,26 @@ def quantity_heading(q: QuantityVerdict) -> Text:
             f"but {q.name} has shape {answer_shape_text(q.expected_shape)}",
             style="bold red",
         )
+    n = len(q.entries)
     if q.status == "right":
-        n = len(q.entries)
         return Text(f"{q.name}: right ({n} entr{'y' if n == 1 else 'ies'}) {RIGHT}", style="bold green")
-    if len(q.entries) == 1:
+    required = f" ({_decimals_text(decimals)} required)" if decimals is not None else ""
+    if q.status == "imprecise":
+        if n == 1:
+            return Text(f"{q.name}: not precise enough{required} {ROUGH}", style="bold yellow")
+        count = len(q.imprecise)
+        return Text(f"{q.name}: {count} of {n} entries not precise enough{required} {ROUGH}", style="bold yellow")
+    if n == 1:
         return Text(f"{q.name}: wrong {WRONG}", style="bold red")
-    return Text(f"{q.name}: {len(q.wrong)} of {len(q.entries)} entries wrong {WRONG}", style="bold red")
+    rough = f", {len(q.imprecise)} not precise enough{required}" if q.imprecise else ""
+    return Text(f"{q.name}: {len(q.wrong)} of {n} entries wrong{rough} {WRONG}", style="bold red")
 
 
 def report_renderables(checker: Checker, report: CheckReport) -> Iterator[RenderableType]:
     for q in report.quantities.values():
-        yield quantity_heading(q)
+        yield quantity_heading(q, report.decimals)
         if q.entries:
-            yield _verdict_grid(checker, q)
+            yield _verdict_grid(checker, q, report.decimals)
         if q.status == "wrong":
             for e in q.wrong[:MAX_EXPLAINED]:
                 yield terms_text(checker, q.name, e.index, e.expected)
@@ -149,10 +172,20 @@ def report_renderables(checker: Checker, report: CheckReport) -> Iterator[Render
             share = "" if d.complete else f" (this explains {d.explained} of the {d.wrong} wrong entries)"
             yield Padding(Text(f"Likely mistake: {d.sentence}{share}.", style="yellow"), (0, 0, 0, 2))
         yield Text("")
+    if report.imprecise:
+        yield Text(
+            f"Entries marked {ROUGH} are the right value rounded to fewer decimals than the "
+            f"{_decimals_text(report.decimals)} required: write at least {_decimals_text(report.decimals)} "
+            "(or the exact value).\n",
+            style="yellow",
+        )
     given = report.given
     right = sum(q.status == "right" for q in given)
+    rough = sum(q.status == "imprecise" for q in given)
     verdict = (
-        "All given quantities are right." if report.all_right else f"{right} of {len(given)} given quantities right."
+        "All given quantities are right."
+        if report.all_right
+        else f"{right} of {len(given)} given quantities right" + (f", {rough} not precise enough." if rough else ".")
     )
     yield Text(verdict, style="bold green" if report.all_right else "bold red")
 
@@ -181,17 +214,23 @@ def report_object(report: CheckReport, checker: Checker | None = None) -> dict[s
             obj["given_shape"] = list(q.given_shape)
         if q.entries:
             obj["wrong"] = len(q.wrong)
+            obj["imprecise"] = len(q.imprecise)
             obj["entries"] = []
             for e in q.entries:
                 entry = {"index": list(e.index), "given": e.given.text, "expected": e.expected, "right": e.right}
-                working = None if e.right or checker is None else working_text(checker, q.name, e.index)
+                entry["mark"] = e.mark
+                working = (
+                    None
+                    if e.right or e.mark == IMPRECISE or checker is None
+                    else working_text(checker, q.name, e.index)
+                )
                 if working is not None:
                     entry["working"] = working
                 obj["entries"].append(entry)
         if q.diagnoses:
             obj["mistakes"] = [diagnosis_object(d) for d in q.diagnoses]
         quantities[q.name] = obj
-    return {"correct": report.all_right, "quantities": quantities}
+    return {"correct": report.all_right, "decimals": report.decimals, "quantities": quantities}
 
 
 def diagnosis_object(d: Any) -> dict[str, Any]:
@@ -214,7 +253,10 @@ def grade_cell(q: QuantityVerdict | None) -> Text:
         return Text(RIGHT, style="green")
     if q.status == "shape":
         return Text(f"{WRONG} shape", style="red")
-    return Text(f"{WRONG} {len(q.wrong)}/{len(q.entries)}", style="red")
+    if q.status == "imprecise":
+        return Text(f"{ROUGH} {len(q.imprecise)}/{len(q.entries)}", style="yellow")
+    rough = f" {ROUGH}{len(q.imprecise)}" if q.imprecise else ""
+    return Text(f"{WRONG} {len(q.wrong)}/{len(q.entries)}{rough}", style="red")
 
 
 def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Table:
@@ -229,7 +271,12 @@ def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Tab
             table.add_row(name, "", "", "", "", Text(f"error: {error}", style="bold red"))
             continue
         mistakes = sorted({d.mistake.replace("_", " ") for d in report.mistakes})
-        note = ", ".join(mistakes) if mistakes else ("" if report.all_right else "not recognised")
+        wrong = any(q.status in ("wrong", "shape") for q in report.given)
+        if wrong and not mistakes:
+            mistakes.append("not recognised")
+        if report.imprecise:
+            mistakes.append(f"not precise enough ({_decimals_text(report.decimals)} required)")
+        note = ", ".join(mistakes)
         table.add_row(name, *(grade_cell(report.quantities.get(q)) for q in ("Z", "dW", "db", "dA_prev")), note)
     return table
 
@@ -240,11 +287,17 @@ def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Tab
 GradeRow = tuple[str, Any, str | None]
 
 
-def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int]:
-    """Files right, wrong and unreadable."""
+def _imprecise_only(report: CheckReport) -> bool:
+    """An answer with no wrong entry but some not precise enough."""
+    return not report.all_right and all(q.status in ("right", "imprecise") for q in report.given)
+
+
+def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int, int]:
+    """Files right, wrong, not precise enough (nothing wrong, but too few decimals somewhere) and unreadable."""
     right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
+    imprecise = sum(1 for _, report, _ in rows if report is not None and _imprecise_only(report))
     errors = sum(1 for _, report, _ in rows if report is None)
-    return right, len(rows) - right - errors, errors
+    return right, len(rows) - right - imprecise - errors, imprecise, errors
 
 
 def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
@@ -255,13 +308,15 @@ def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
         entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
         if report is not None:
             obj = report_object(report)
+            entry["decimals"] = report.decimals
             entry["quantities"] = {
                 q: {k: v for k, v in o.items() if k != "entries"} for q, o in obj["quantities"].items()
             }
             entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
         answers.append(entry)
-    right, wrong, errors = grade_counts(rows)
-    return {"answers": answers, "summary": {"files": len(rows), "correct": right, "wrong": wrong, "errors": errors}}
+    right, wrong, imprecise, errors = grade_counts(rows)
+    summary = {"files": len(rows), "correct": right, "wrong": wrong, "imprecise": imprecise, "errors": errors}
+    return {"answers": answers, "summary": summary}
 
 
 def _base(rows: list[GradeRow]) -> Path:
@@ -285,6 +340,7 @@ def grade_table(rows: list[GradeRow]) -> Table:
 
 
 def grade_summary(rows: list[GradeRow]) -> str:
-    """One line for stderr: how many answers were right, wrong and unreadable."""
-    right, wrong, errors = grade_counts(rows)
-    return f"{right} of {len(rows)} answers right, {wrong} wrong, {errors} unreadable"
+    """One line for stderr: how many answers were right, wrong, not precise enough (if any) and unreadable."""
+    right, wrong, imprecise, errors = grade_counts(rows)
+    rough = f", {imprecise} not precise enough" if imprecise else ""
+    return f"{right} of {len(rows)} answers right, {wrong} wrong{rough}, {errors} unreadable"
