@@ -5,6 +5,9 @@ rounding. An entry written with k decimals (k >= 1) is right when it is the
 true value rounded to k decimals (within half a unit in its last place: a
 student who wrote 0.33 for 1/3 is right); any entry is right within the
 tolerance |given - true| <= atol + rtol * |true|.
+
+With required precision (``decimals`` N, see ``mark``) an entry has a third
+mark, "imprecise": it agrees with the true value only to fewer than N decimals.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from .api import Result
 from .errors import InputError
 from .numbers import describe_value, parse_number_text
+from .options import MAX_DECIMALS
 from .problem import Problem, fmt_shape
 from .variants import VARIANTS
 
@@ -39,6 +43,11 @@ ANSWER_ALIASES = {
     "db": "db",
 }
 ANSWER_META = ("description", "student", "name")
+#: Keys of an answer file that set how it is checked, not answers: the decimals required.
+ANSWER_SETTINGS = ("decimals",)
+
+#: An entry's mark: right, wrong, or right only to fewer decimals than required.
+RIGHT, WRONG, IMPRECISE = "right", "wrong", "imprecise"
 
 
 @dataclass(frozen=True)
@@ -68,20 +77,53 @@ class Tolerance:
 FLOAT_SLACK = Fraction(1, 10**12)
 
 
+def _true_value(value: Any) -> tuple[Fraction, Fraction]:
+    """The true value as a Fraction, and how far it may be off (0, or a float64 result's rounding)."""
+    if isinstance(value, (Fraction, int)):
+        return Fraction(value), Fraction(0)
+    true = Fraction(float(value))
+    return true, FLOAT_SLACK * (abs(true) + 1)
+
+
+def _within_tolerance(given: Given, true: Fraction, slack: Fraction, tolerance: Tolerance) -> bool:
+    return abs(given.value - true) <= tolerance.atol + tolerance.rtol * abs(true) + slack
+
+
+def _rounds_to(given: Given, true: Fraction, slack: Fraction, decimals: int) -> bool:
+    """Whether the given value is the true value rounded to ``decimals`` decimals (either way at a half)."""
+    return (abs(given.value - true) - slack) * 2 * 10**decimals <= 1
+
+
 def matches(given: Given, value: Any, tolerance: Tolerance) -> bool:
     """Whether a written entry is right for this value (exact; or float64, allowed its rounding)."""
-    true = (
-        value
-        if isinstance(value, Fraction)
-        else Fraction(float(value))
-        if not isinstance(value, int)
-        else Fraction(value)
-    )
-    slack = 0 if isinstance(value, (Fraction, int)) else FLOAT_SLACK * (abs(true) + 1)
-    diff = abs(given.value - true)
-    if given.decimals and (diff - slack) * 2 * 10**given.decimals <= 1:
+    true, slack = _true_value(value)
+    if given.decimals and _rounds_to(given, true, slack, given.decimals):
         return True
-    return diff <= tolerance.atol + tolerance.rtol * abs(true) + slack
+    return _within_tolerance(given, true, slack, tolerance)
+
+
+def mark(given: Given, value: Any, tolerance: Tolerance, decimals: int | None = None) -> str:
+    """RIGHT, WRONG or IMPRECISE: an entry's mark when ``decimals`` decimals are required.
+
+    Without a requirement an entry is right when ``matches`` says so, else wrong.
+    With N decimals required, an entry is
+      - right when it equals the true value within the tolerance (it is exact,
+        however few decimals it shows: 0.5 for 1/2, 3 for 3, "5/3" for 5/3);
+      - right when it shows d >= N decimals and is the true value rounded to d
+        decimals (1.667 or 1.6667 for 5/3 with N = 3);
+      - imprecise when it shows d < N decimals (an integer shows 0) and is the
+        true value rounded to d decimals (1.7 or 2 for 5/3 with N = 3): right as
+        far as it goes, but not to the precision asked for;
+      - wrong otherwise (a fraction other than the true value is wrong).
+    """
+    if decimals is None:
+        return RIGHT if matches(given, value, tolerance) else WRONG
+    true, slack = _true_value(value)
+    if _within_tolerance(given, true, slack, tolerance):
+        return RIGHT
+    if given.decimals is None or not _rounds_to(given, true, slack, given.decimals):
+        return WRONG
+    return RIGHT if given.decimals >= decimals else IMPRECISE
 
 
 # -- reading an answer --------------------------------------------------------------------------
@@ -118,7 +160,7 @@ def ignored_keys(document: Mapping[str, Any]) -> list[str]:
     from .problem import CANONICAL_NAMES, KNOWN_FIELDS
 
     def not_an_answer(key: str) -> bool:
-        if key in ANSWER_ALIASES:
+        if key in ANSWER_ALIASES or key in ANSWER_SETTINGS:  # answers, and settings the check honours
             return False
         return (
             key in ANSWER_META
@@ -152,7 +194,7 @@ def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarr
     answer: dict[str, np.ndarray] = {}
     ignored = set(ignored_keys(document))
     for key, value in document.items():
-        if key in ignored:
+        if key in ignored or key in ANSWER_SETTINGS:
             continue
         name = ANSWER_ALIASES.get(key)
         if name is None:
@@ -166,6 +208,21 @@ def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarr
     if not answer:
         raise InputError(f"{source} gives none of Z, dW, db, dA_prev: nothing to check")
     return answer
+
+
+def answer_decimals(document: Mapping[str, Any], source: str) -> int | None:
+    """The decimals an answer file requires ("decimals": N), or None when it requires none."""
+    value = document.get("decimals")
+    if value is None:
+        return None
+    return check_decimals(value, f"decimals in {source}")
+
+
+def check_decimals(value: Any, what: str) -> int:
+    """A number of required decimals: a whole number from 0 to MAX_DECIMALS."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_DECIMALS:
+        raise InputError(f"{what} is {describe_value(value)}: expected a whole number from 0 to {MAX_DECIMALS}")
+    return value
 
 
 def _given_array(value: Any, name: str) -> np.ndarray:
@@ -182,10 +239,16 @@ def _given_array(value: Any, name: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EntryVerdict:
+    """One entry: where, as written, its true value, and its mark (RIGHT, WRONG or IMPRECISE)."""
+
     index: tuple[int, ...]
     given: Given
     expected: Any
-    right: bool
+    mark: str
+
+    @property
+    def right(self) -> bool:
+        return self.mark == RIGHT
 
 
 @dataclass(frozen=True)
@@ -205,7 +268,8 @@ class Diagnosis:
 
 @dataclass
 class QuantityVerdict:
-    """status: "right", "wrong", "missing" or "shape" (the answer's shape is not the quantity's)."""
+    """status: "right", "wrong" (some entry wrong), "imprecise" (none wrong, some not precise
+    enough), "missing" or "shape" (the answer's shape is not the quantity's)."""
 
     name: str
     status: str
@@ -216,12 +280,19 @@ class QuantityVerdict:
 
     @property
     def wrong(self) -> list[EntryVerdict]:
-        return [e for e in self.entries if not e.right]
+        return [e for e in self.entries if e.mark == WRONG]
+
+    @property
+    def imprecise(self) -> list[EntryVerdict]:
+        return [e for e in self.entries if e.mark == IMPRECISE]
 
 
 @dataclass
 class CheckReport:
+    """Every quantity's verdict, and the decimals required (None: none)."""
+
     quantities: dict[str, QuantityVerdict]
+    decimals: int | None = None
 
     @property
     def given(self) -> list[QuantityVerdict]:
@@ -230,6 +301,11 @@ class CheckReport:
     @property
     def all_right(self) -> bool:
         return all(q.status == "right" for q in self.given)
+
+    @property
+    def imprecise(self) -> int:
+        """Entries not precise enough, over every quantity."""
+        return sum(len(q.imprecise) for q in self.quantities.values())
 
     @property
     def mistakes(self) -> list[Diagnosis]:
@@ -255,7 +331,8 @@ class Checker:
             self._variants = {variant.key: variant.compute(self.problem) for variant in VARIANTS}
         return self._variants
 
-    def check(self, answer: Mapping[str, np.ndarray]) -> CheckReport:
+    def check(self, answer: Mapping[str, np.ndarray], decimals: int | None = None) -> CheckReport:
+        """Mark every given entry; with ``decimals``, entries with fewer decimals may be IMPRECISE (see mark)."""
         backward = self.result.is_backward
         for name in answer:
             if name != "Z" and not backward:
@@ -267,11 +344,11 @@ class Checker:
             expected = np.asarray(self.expected(name), dtype=object)
             verdict = QuantityVerdict(name, "missing", expected.shape)
             if name in answer:
-                self._compare(verdict, answer[name], expected)
+                self._compare(verdict, answer[name], expected, decimals)
             quantities[name] = verdict
-        return CheckReport(quantities)
+        return CheckReport(quantities, decimals)
 
-    def _compare(self, verdict: QuantityVerdict, given: np.ndarray, expected: np.ndarray) -> None:
+    def _compare(self, verdict: QuantityVerdict, given: np.ndarray, expected: np.ndarray, decimals: int | None) -> None:
         if given.shape != expected.shape and given.size == expected.size == 1:
             given = given.reshape(expected.shape)  # [0.1] for a scalar db, or the reverse
         if verdict.name == "db" and given.shape != expected.shape and _squeezed(given) == _squeezed(expected):
@@ -282,11 +359,13 @@ class Checker:
             verdict.diagnoses = self._diagnose(verdict.name, given, expected, None)
             return
         verdict.entries = [
-            EntryVerdict(index, given[index], expected[index], matches(given[index], expected[index], self.tolerance))
+            EntryVerdict(
+                index, given[index], expected[index], mark(given[index], expected[index], self.tolerance, decimals)
+            )
             for index in np.ndindex(*expected.shape)
         ]
         wrong = verdict.wrong
-        verdict.status = "wrong" if wrong else "right"
+        verdict.status = "wrong" if wrong else "imprecise" if verdict.imprecise else "right"
         if wrong:
             verdict.diagnoses = self._diagnose(verdict.name, given, expected, wrong)
 
@@ -304,15 +383,21 @@ class Checker:
                     candidate[i] == expected[i] for i in np.ndindex(*expected.shape)
                 ):
                     continue  # this mistake would not change the answer here
-                agree = [matches(given[i], candidate[i], self.tolerance) for i in np.ndindex(*given.shape)]
                 sentence = variant.sentence(self.problem, name, label)
-                if all(agree):
-                    count = given.size if wrong is None else len(wrong)
+                # The wrong entries first: a mistake that misses most of them is dropped without
+                # comparing every right entry (a large problem has tens of thousands).
+                count = given.size if wrong is None else len(wrong)
+                explained = count
+                if wrong is not None:
+                    explained = sum(matches(e.given, candidate[e.index], self.tolerance) for e in wrong)
+                    if explained == 0 or explained * 2 < count:
+                        continue
+                if explained == count and all(
+                    matches(given[i], candidate[i], self.tolerance) for i in np.ndindex(*given.shape)
+                ):
                     complete.append(Diagnosis(variant.key, label, sentence, count, count))
                 elif wrong:
-                    explained = sum(matches(e.given, candidate[e.index], self.tolerance) for e in wrong)
-                    if explained * 2 >= len(wrong) and explained > 0:
-                        partial.append(Diagnosis(variant.key, label, sentence, explained, len(wrong)))
+                    partial.append(Diagnosis(variant.key, label, sentence, explained, count))
         if complete:
             return complete
         partial.sort(key=lambda d: -d.explained)

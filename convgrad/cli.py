@@ -31,6 +31,7 @@ from .options import (
     DEFAULT_STEP,
     DEFAULT_STRIDE,
     DEFAULT_VALUES,
+    MAX_DECIMALS,
     CheckOptions,
     ExportFormat,
     GenerateOptions,
@@ -482,6 +483,17 @@ def check(
             min=0, help=f"Absolute tolerance (default {number_text(DEFAULT_CHECK_ATOL)}).", show_default=False
         ),
     ] = DEFAULT_CHECK_ATOL,
+    decimals: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=MAX_DECIMALS,
+            metavar="N",
+            help="Require N decimals: an entry right only to fewer decimals is marked not precise enough "
+            '(an exact value is right however written). Wins over an answer file\'s "decimals" key.',
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -490,7 +502,9 @@ def check(
     """Check an answer entry by entry: right or wrong, the right value and its terms, the likely mistake.
 
     An entry written with k decimals is right when it is the true value rounded to k
-    decimals (0.33 for 1/3). Exit status 0 when every given entry is right, 1 when any is wrong.
+    decimals (0.33 for 1/3). With --decimals N, an entry that is right only to fewer than N
+    decimals is marked not precise enough. Exit status 0 when every given entry is right, 1 when
+    any is wrong or not precise enough.
     """
     from .commands import check as command
 
@@ -513,7 +527,7 @@ def check(
         command.run,
         problem,
         OutputOptions(json=json_, format=format),
-        CheckOptions(answer=answer, rtol=rtol, atol=atol),
+        CheckOptions(answer=answer, rtol=rtol, atol=atol, decimals=decimals),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
     )
 

@@ -16,6 +16,8 @@ DEFAULT_PRECISION = 12
 #: check: tolerances for entries not written as rounded decimals (check.Tolerance).
 DEFAULT_CHECK_RTOL = 1e-9
 DEFAULT_CHECK_ATOL = 1e-12
+#: check: the most decimals --decimals or an answer file's "decimals" can require.
+MAX_DECIMALS = 30
 #: gradcheck: the finite-difference step as typed (a float in floats, the same fraction exactly),
 #: the largest relative error that passes, and entries checked per quantity before sampling.
 DEFAULT_STEP = "1e-3"
@@ -131,11 +133,13 @@ class OutputOptions:
 
 @dataclass(frozen=True)
 class CheckOptions:
-    """check: the answer (a file, a folder or a glob) and the tolerances."""
+    """check: the answer (a file, a folder or a glob), the tolerances, and the decimals required
+    (None: as each answer file says, else none)."""
 
     answer: str
     rtol: float = DEFAULT_CHECK_RTOL
     atol: float = DEFAULT_CHECK_ATOL
+    decimals: int | None = None
 
 
 @dataclass(frozen=True)

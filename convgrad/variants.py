@@ -343,6 +343,116 @@ def _left_out_sentence(problem: Problem, quantity: str, label: str) -> str:
     return "your Z leaves out the bias: every output adds b once (Z = sum of W·A_slice + b)"
 
 
+# -- 10. dW and db averaged over the overlays instead of summed ----------------------------------
+
+
+def _averaged(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """dW and db divided by the overlays per filter (N·P), or by the positions per map (P)."""
+    g = problem.geom
+    if problem.dZ is None:
+        return {}
+    dW, db, _ = _backward(problem)
+    counts = [("overlays", g.batch * g.positions_per_map)]
+    if g.batch > 1:
+        counts.append(("positions", g.positions_per_map))
+    out: dict[str, list[tuple[str, Any]]] = {"dW": [], "db": []}
+    for label, count in counts:
+        if count < 2:
+            continue
+        out["dW"].append((label, _finalize(problem, "dW", _divided(problem, dW, count))))
+        out["db"].append((label, _finalize(problem, "db", _divided(problem, db, count))))
+    return out if out["dW"] else {}
+
+
+def _divided(problem: Problem, array: Any, count: int) -> Any:
+    """array / count in the problem's numbers (exactly, for an exact problem)."""
+    return array / count if problem.A_prev.dtype != object else array * _inverse(problem, count)
+
+
+def _averaged_sentence(problem: Problem, quantity: str, label: str) -> str:
+    g = problem.geom
+    if label == "positions":
+        count = f"the {g.positions_per_map} output positions"
+    else:
+        count = f"the {g.batch * g.positions_per_map} overlays of each filter"
+        if g.batch > 1:
+            count += f" ({g.batch} samples × {g.positions_per_map} positions)"
+    return (
+        f"your {quantity} is the mean over {count}, not the sum: every overlay adds its whole "
+        f"share to {quantity} (weight sharing), so the shares are summed, never averaged"
+    )
+
+
+# -- 11. dA_prev without the overlap: each entry gets one overlay's share -----------------------
+
+
+def _overlap_once(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """Each dA_prev entry takes only the share of the first overlay (in overlay order) that reaches it."""
+    g = problem.geom
+    if problem.dZ is None:
+        return {}
+    if g.overlay_count > WALK_LIMIT:
+        return {}
+    dA_pad = _zeros(problem, problem.A_prev.shape[:2] + g.padded_size)
+    seen = np.zeros(dA_pad.shape, dtype=bool)
+    for overlay in conv.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
+        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + conv.window_taps(
+            overlay.window_start, g
+        )
+        region, fresh = dA_pad[taps], ~seen[taps]  # views into the padded gradient and the mask
+        region[fresh] = np.asarray(overlay.dA_prev)[fresh]
+        seen[taps] = True
+    return {"dA_prev": [("first", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))]}
+
+
+def _overlap_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        "your dA_prev gives each input entry only one overlay's share (the first window that "
+        "covers it): where windows overlap, an entry receives dZ·W from every window that covers "
+        "it, and the shares are summed (dA_prev[window] += dZ · W)"
+    )
+
+
+# -- 12. dW from A_prev instead of the padded input ------------------------------------------------
+
+
+def _unpadded_dW(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """dW with every window read from A_prev at its padded-input coordinates: the padding put after the input."""
+    g = problem.geom
+    if problem.dZ is None or all(b == 0 for b, _ in g.padding):
+        return {}
+    shifted = dataclasses.replace(g, padding=tuple((0, b + a) for b, a in g.padding))
+    dW, _, _ = _backward(problem, shifted)
+    return {"dW": [("", _finalize(problem, "dW", dW))]}
+
+
+def _unpadded_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        "your dW slides the windows over A_prev instead of the padded input: the window at output "
+        "position i starts at i·stride in the padded input, which is i·stride − padding in A_prev "
+        "(the slices must come from A_prev padded with zeros, a_prev_pad, not from A_prev)"
+    )
+
+
+# -- 13. dZ transposed (2-D, square output) -------------------------------------------------------
+
+
+def _transposed_dZ(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    g = problem.geom
+    if problem.dZ is None or g.dims != 2 or g.output_size[0] != g.output_size[1]:
+        return {}
+    transposed = np.ascontiguousarray(np.swapaxes(problem.dZ, -1, -2))
+    dW, _, dA = _backward(problem, dZ=transposed)
+    return {"dW": [("", _finalize(problem, "dW", dW))], "dA_prev": [("", _finalize(problem, "dA_prev", dA))]}
+
+
+def _transposed_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        f"your {quantity} used dZ transposed (rows and columns swapped): dZ[h, w] belongs to the "
+        "window at row h and column w"
+    )
+
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("flipped_kernel", _flipped, _flipped_sentence),
     Variant("stride_ignored", _stride_one, _stride_sentence),
@@ -353,4 +463,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("dZ_rotated", _rotated_dZ, _rotated_sentence),
     Variant("bias_per_element", _bias_per_element, _per_element_sentence),
     Variant("bias_left_out", _bias_left_out, _left_out_sentence),
+    Variant("averaged_not_summed", _averaged, _averaged_sentence),
+    Variant("overlap_not_summed", _overlap_once, _overlap_sentence),
+    Variant("unpadded_input", _unpadded_dW, _unpadded_sentence),
+    Variant("dZ_transposed", _transposed_dZ, _transposed_sentence),
 )

@@ -107,6 +107,7 @@ def test_json_entries_show_the_working(cli, tmp_path):
         "given_text": "0.02",
         "expected": 0.01,
         "right": False,
+        "mark": "wrong",
         "working": "dZ[0]·W[1] + dZ[1]·W[0] = (-0.1)·0.5 + 0.2·0.3",
     }
     ben = json.loads(cli("check", SEED, "--answer", ROOT / "samples" / "answers" / "ben.json", "--json").stdout)
@@ -372,7 +373,7 @@ def test_grade_a_folder_of_100_with_a_malformed_file(cli, tmp_path):
     assert "error: student099.json is not" in rows[-1]
     assert "66 of 100 answers right, 33 wrong, 1 unreadable" in result.stderr
     doc = json.loads(cli("check", SEED, "--answer", folder, "--json").stdout)
-    assert doc["summary"] == {"files": 100, "correct": 66, "wrong": 33, "errors": 1}
+    assert doc["summary"] == {"files": 100, "correct": 66, "wrong": 33, "imprecise": 0, "errors": 1}
     first = doc["answers"][0]
     assert first["file"].endswith("student000.json") and first["correct"] is False
     assert first["mistakes"][0]["mistake"] == "last_overlay_only"

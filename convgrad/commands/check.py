@@ -47,14 +47,22 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     return Checker(problem, Tolerance.of(check.rtol, check.atol))
 
 
-def read_answer(path: str) -> tuple[dict[str, Any], list[str]]:
-    """The answers in an answer file, and its keys that are not answers (ignored)."""
-    from ..check import ignored_keys, parse_answer
+def read_answer(path: str) -> tuple[dict[str, Any], list[str], int | None]:
+    """The answers in an answer file, its keys that are not answers (ignored), and the decimals it
+    requires ("decimals": N; None when it does not say)."""
+    from ..check import answer_decimals, ignored_keys, parse_answer
     from ..reader import read_problem_document
 
     source = "stdin" if path == "-" else path
     document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
-    return parse_answer(document, source), ignored_keys(document)
+    return parse_answer(document, source), ignored_keys(document), answer_decimals(document, source)
+
+
+def check_answer(checker: Any, path: str, decimals: int | None) -> tuple[Any, list[str]]:
+    """One answer file's report and its ignored keys; --decimals (``decimals``) wins over the file's own
+    "decimals"."""
+    answer, ignored, required = read_answer(path)
+    return checker.check(answer, decimals=required if decimals is None else decimals), ignored
 
 
 def _keys_text(keys: list[str]) -> str:
@@ -70,18 +78,17 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
     checker = build_checker(options, check, limits)
     files = answer_files(spec)
     if files is None:
-        _one(checker, spec, fmt)
+        _one(checker, spec, fmt, check.decimals)
     else:
-        _many(checker, spec, files, fmt)
+        _many(checker, spec, files, fmt, check.decimals)
 
 
-def _one(checker: Any, path: str, fmt: str) -> None:
+def _one(checker: Any, path: str, fmt: str, decimals: int | None) -> None:
     from ..render.checkview import report_object, report_renderables
 
-    answer, ignored = read_answer(path)
+    report, ignored = check_answer(checker, path, decimals)
     if ignored:
         note(f"ignored the keys that are not answers: {_keys_text(ignored)}")
-    report = checker.check(answer)
     if fmt == "json":
         write_json(report_object(report, checker))
     else:
@@ -92,7 +99,7 @@ def _one(checker: Any, path: str, fmt: str) -> None:
         raise typer.Exit(code=1)
 
 
-def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
+def _many(checker: Any, spec: str, files: list[Path], fmt: str, decimals: int | None) -> None:
     from ..render.checkview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
 
     if not files:
@@ -101,8 +108,8 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
     ignored: dict[str, int] = {}  # key -> files that had it
     for path in files:
         try:
-            answer, extra = read_answer(str(path))
-            rows.append((str(path), checker.check(answer), None))
+            report, extra = check_answer(checker, str(path), decimals)
+            rows.append((str(path), report, None))
         except ConvgradError as err:  # a bad file is reported on its row; the others go on
             rows.append((str(path), None, str(err)))
             continue
@@ -118,6 +125,6 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
         console.print(grade_heading(rows), highlight=False, soft_wrap=True)
         console.print(grade_table(rows))
         print(grade_summary(rows), file=sys.stderr)
-    right, _, _ = grade_counts(rows)
+    right, _, _, _ = grade_counts(rows)
     if right != len(rows):
         raise typer.Exit(code=1)

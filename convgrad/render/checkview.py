@@ -15,14 +15,16 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..check import Checker, CheckReport, QuantityVerdict, answer_shape_text
+from ..check import IMPRECISE, Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
-from ..numbers import format_fraction, index_label
+from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, index_label
 from .grids import Cell, grid
 from .text import factor_label, paren_negative, ranges, slice_label
 
 RIGHT, WRONG = "✓", "✗"
+#: The mark of an entry right only to fewer decimals than required ("not precise enough").
+ROUGH = "≈"
 #: Wrong entries explained term by term, per quantity.
 MAX_EXPLAINED = 6
 #: Terms written out per explained entry.
@@ -44,11 +46,17 @@ def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> lis
     return list(db_terms(p.upstream, c_out, p.geom))
 
 
+def value_text(checker: Checker, value: Any) -> str:
+    """One value as the checker's problem writes it: exact (0.3, 5/3), or a float64 result
+    (a problem too large for rationals) to 12 significant digits."""
+    return checker.problem.domain.format(value)
+
+
 def _sum_texts(checker: Checker, terms: list[Term]) -> tuple[str, str]:
     """A sum of terms by name and by value: "dZ[0]·A_prev[1] + ...", "(-0.1)·2 + ..."."""
     form = checker.problem.form
     symbols = " + ".join("·".join(factor_label(form, f.array, f.index) for f in t.factors) for t in terms)
-    values = " + ".join("·".join(paren_negative(format_fraction(f.value)) for f in t.factors) for t in terms)
+    values = " + ".join("·".join(paren_negative(value_text(checker, f.value)) for f in t.factors) for t in terms)
     return symbols, values
 
 
@@ -69,27 +77,47 @@ def terms_text(checker: Checker, name: str, user_index: tuple[int, ...], expecte
     overlays = sorted({t.overlay + 1 for t in terms if t.overlay is not None})
     source = f"overlay{'s' if len(overlays) != 1 else ''} {ranges(overlays)}" if overlays else "the bias"
     return Group(
-        Text(f"  {head} should be {format_fraction(expected)}, the sum over {source} of"),
+        Text(f"  {head} should be {value_text(checker, expected)}, the sum over {source} of"),
         Padding(Text(f"{symbols}{more}"), (0, 0, 0, 6)),
         Padding(Text(f"= {values}{more}"), (0, 0, 0, 4)),
     )
 
 
-def _expected_text(e: Any) -> str:
-    """The right value; where it does not terminate, also rounded as the student rounded: 1.67 (5/3)."""
-    exact = format_fraction(e.expected)
-    if e.given.decimals and "/" in exact:
-        rounded = f"{float(Fraction(e.expected)):.{e.given.decimals}f}"
-        return f"{rounded} ({exact})"
-    return exact
+def _expected_text(checker: Checker, e: Any, decimals: int | None = None) -> str:
+    """The right value; where it does not terminate (5/3, or a float64 result cut to 12 digits
+    such as 0.133333333333), also rounded as the student rounded, or to the decimals required
+    if more: 1.67 (5/3)."""
+    text = value_text(checker, e.expected)
+    digits = max(e.given.decimals or 0, decimals or 0)
+    if digits and _cut(text):
+        rounded = f"{float(Fraction(e.expected)):.{digits}f}"
+        if rounded != text:
+            return f"{rounded} ({text})"
+    return text
 
 
-def _verdict_grid(q: QuantityVerdict) -> Text:
+def _cut(text: str) -> bool:
+    """Whether a value's text is a fraction, or a float's text cut at its significant digits."""
+    if "/" in text:
+        return True
+    mantissa = text.split("e")[0]
+    return len(mantissa.lstrip("-").replace(".", "").lstrip("0")) >= DEFAULT_SIGNIFICANT_DIGITS
+
+
+def _entry_cell(checker: Checker, e: Any, decimals: int | None) -> Cell:
+    """2 ✓, 0.5 ✗ 0.4 (wrong: the right value beside it), or 1.7 ≈ 1.667 (5/3) (not precise enough)."""
+    if e.right:
+        return Cell(f"{e.given.text} {RIGHT}", "green")
+    if e.mark == IMPRECISE:
+        return Cell(f"{e.given.text} {ROUGH} {_expected_text(checker, e, decimals)}", "yellow")
+    return Cell(f"{e.given.text} {WRONG} {_expected_text(checker, e, decimals)}", "bold red")
+
+
+def _verdict_grid(checker: Checker, q: QuantityVerdict, decimals: int | None = None) -> Text:
     """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices."""
     cells = np.empty(q.expected_shape, dtype=object)
     for e in q.entries:
-        mark = f"{e.given.text} {RIGHT}" if e.right else f"{e.given.text} {WRONG} {_expected_text(e)}"
-        cells[e.index] = Cell(mark, "green" if e.right else "bold red")
+        cells[e.index] = _entry_cell(checker, e, decimals)
     lead = max(0, cells.ndim - 2)
     if not lead:
         return grid(cells)
@@ -102,7 +130,11 @@ def _verdict_grid(q: QuantityVerdict) -> Text:
     return text
 
 
-def quantity_heading(q: QuantityVerdict) -> Text:
+def _decimals_text(decimals: int | None) -> str:
+    return f"{decimals} decimal{'' if decimals == 1 else 's'}"
+
+
+def quantity_heading(q: QuantityVerdict, decimals: int | None = None) -> Text:
     if q.status == "missing":
         return Text(f"{q.name}: not given", style="dim")
     if q.status == "shape":
@@ -111,19 +143,26 @@ def quantity_heading(q: QuantityVerdict) -> Text:
             f"but {q.name} has shape {answer_shape_text(q.expected_shape)}",
             style="bold red",
         )
+    n = len(q.entries)
     if q.status == "right":
-        n = len(q.entries)
         return Text(f"{q.name}: right ({n} entr{'y' if n == 1 else 'ies'}) {RIGHT}", style="bold green")
-    if len(q.entries) == 1:
+    required = f" ({_decimals_text(decimals)} required)" if decimals is not None else ""
+    if q.status == "imprecise":
+        if n == 1:
+            return Text(f"{q.name}: not precise enough{required} {ROUGH}", style="bold yellow")
+        count = len(q.imprecise)
+        return Text(f"{q.name}: {count} of {n} entries not precise enough{required} {ROUGH}", style="bold yellow")
+    if n == 1:
         return Text(f"{q.name}: wrong {WRONG}", style="bold red")
-    return Text(f"{q.name}: {len(q.wrong)} of {len(q.entries)} entries wrong {WRONG}", style="bold red")
+    rough = f", {len(q.imprecise)} not precise enough{required}" if q.imprecise else ""
+    return Text(f"{q.name}: {len(q.wrong)} of {n} entries wrong{rough} {WRONG}", style="bold red")
 
 
 def report_renderables(checker: Checker, report: CheckReport) -> Iterator[RenderableType]:
     for q in report.quantities.values():
-        yield quantity_heading(q)
+        yield quantity_heading(q, report.decimals)
         if q.entries:
-            yield _verdict_grid(q)
+            yield _verdict_grid(checker, q, report.decimals)
         if q.status == "wrong":
             for e in q.wrong[:MAX_EXPLAINED]:
                 yield terms_text(checker, q.name, e.index, e.expected)
@@ -133,10 +172,20 @@ def report_renderables(checker: Checker, report: CheckReport) -> Iterator[Render
             share = "" if d.complete else f" (this explains {d.explained} of the {d.wrong} wrong entries)"
             yield Padding(Text(f"Likely mistake: {d.sentence}{share}.", style="yellow"), (0, 0, 0, 2))
         yield Text("")
+    if report.imprecise:
+        yield Text(
+            f"Entries marked {ROUGH} are the right value rounded to fewer decimals than the "
+            f"{_decimals_text(report.decimals)} required: write at least {_decimals_text(report.decimals)} "
+            "(or the exact value).\n",
+            style="yellow",
+        )
     given = report.given
     right = sum(q.status == "right" for q in given)
+    rough = sum(q.status == "imprecise" for q in given)
     verdict = (
-        "All given quantities are right." if report.all_right else f"{right} of {len(given)} given quantities right."
+        "All given quantities are right."
+        if report.all_right
+        else f"{right} of {len(given)} given quantities right" + (f", {rough} not precise enough." if rough else ".")
     )
     yield Text(verdict, style="bold green" if report.all_right else "bold red")
 
@@ -165,6 +214,7 @@ def report_object(report: CheckReport, checker: Checker | None = None) -> dict[s
             obj["given_shape"] = list(q.given_shape)
         if q.entries:
             obj["wrong"] = len(q.wrong)
+            obj["imprecise"] = len(q.imprecise)
             obj["entries"] = []
             for e in q.entries:
                 entry = {
@@ -173,15 +223,20 @@ def report_object(report: CheckReport, checker: Checker | None = None) -> dict[s
                     "given_text": e.given.text,
                     "expected": e.expected,
                     "right": e.right,
+                    "mark": e.mark,
                 }
-                working = None if e.right or checker is None else working_text(checker, q.name, e.index)
+                working = (
+                    None
+                    if e.right or e.mark == IMPRECISE or checker is None
+                    else working_text(checker, q.name, e.index)
+                )
                 if working is not None:
                     entry["working"] = working
                 obj["entries"].append(entry)
         if q.diagnoses:
             obj["mistakes"] = [diagnosis_object(d) for d in q.diagnoses]
         quantities[q.name] = obj
-    return {"correct": report.all_right, "quantities": quantities}
+    return {"correct": report.all_right, "decimals": report.decimals, "quantities": quantities}
 
 
 def diagnosis_object(d: Any) -> dict[str, Any]:
@@ -204,7 +259,10 @@ def grade_cell(q: QuantityVerdict | None) -> Text:
         return Text(RIGHT, style="green")
     if q.status == "shape":
         return Text(f"{WRONG} shape", style="red")
-    return Text(f"{WRONG} {len(q.wrong)}/{len(q.entries)}", style="red")
+    if q.status == "imprecise":
+        return Text(f"{ROUGH} {len(q.imprecise)}/{len(q.entries)}", style="yellow")
+    rough = f" {ROUGH}{len(q.imprecise)}" if q.imprecise else ""
+    return Text(f"{WRONG} {len(q.wrong)}/{len(q.entries)}{rough}", style="red")
 
 
 def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Table:
@@ -219,7 +277,12 @@ def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Tab
             table.add_row(name, "", "", "", "", Text(f"error: {error}", style="bold red"))
             continue
         mistakes = sorted({d.mistake.replace("_", " ") for d in report.mistakes})
-        note = ", ".join(mistakes) if mistakes else ("" if report.all_right else "not recognised")
+        wrong = any(q.status in ("wrong", "shape") for q in report.given)
+        if wrong and not mistakes:
+            mistakes.append("not recognised")
+        if report.imprecise:
+            mistakes.append(f"not precise enough ({_decimals_text(report.decimals)} required)")
+        note = ", ".join(mistakes)
         table.add_row(name, *(grade_cell(report.quantities.get(q)) for q in ("Z", "dW", "db", "dA_prev")), note)
     return table
 
@@ -230,11 +293,17 @@ def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Tab
 GradeRow = tuple[str, Any, str | None]
 
 
-def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int]:
-    """Files right, wrong and unreadable."""
+def _imprecise_only(report: CheckReport) -> bool:
+    """An answer with no wrong entry but some not precise enough."""
+    return not report.all_right and all(q.status in ("right", "imprecise") for q in report.given)
+
+
+def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int, int]:
+    """Files right, wrong, not precise enough (nothing wrong, but too few decimals somewhere) and unreadable."""
     right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
+    imprecise = sum(1 for _, report, _ in rows if report is not None and _imprecise_only(report))
     errors = sum(1 for _, report, _ in rows if report is None)
-    return right, len(rows) - right - errors, errors
+    return right, len(rows) - right - imprecise - errors, imprecise, errors
 
 
 def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
@@ -245,13 +314,15 @@ def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
         entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
         if report is not None:
             obj = report_object(report)
+            entry["decimals"] = report.decimals
             entry["quantities"] = {
                 q: {k: v for k, v in o.items() if k != "entries"} for q, o in obj["quantities"].items()
             }
             entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
         answers.append(entry)
-    right, wrong, errors = grade_counts(rows)
-    return {"answers": answers, "summary": {"files": len(rows), "correct": right, "wrong": wrong, "errors": errors}}
+    right, wrong, imprecise, errors = grade_counts(rows)
+    summary = {"files": len(rows), "correct": right, "wrong": wrong, "imprecise": imprecise, "errors": errors}
+    return {"answers": answers, "summary": summary}
 
 
 def _base(rows: list[GradeRow]) -> Path:
@@ -275,6 +346,7 @@ def grade_table(rows: list[GradeRow]) -> Table:
 
 
 def grade_summary(rows: list[GradeRow]) -> str:
-    """One line for stderr: how many answers were right, wrong and unreadable."""
-    right, wrong, errors = grade_counts(rows)
-    return f"{right} of {len(rows)} answers right, {wrong} wrong, {errors} unreadable"
+    """One line for stderr: how many answers were right, wrong, not precise enough (if any) and unreadable."""
+    right, wrong, imprecise, errors = grade_counts(rows)
+    rough = f", {imprecise} not precise enough" if imprecise else ""
+    return f"{right} of {len(rows)} answers right, {wrong} wrong{rough}, {errors} unreadable"

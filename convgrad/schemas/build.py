@@ -25,9 +25,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..check import ANSWER_ALIASES, ANSWER_META, QUANTITIES
+from ..check import ANSWER_ALIASES, ANSWER_META, IMPRECISE, QUANTITIES, RIGHT, WRONG
 from ..forms import BARE, BATCHED, UNBATCHED
 from ..numbers import ExactDomain, FloatDomain, SymbolicDomain
+from ..options import MAX_DECIMALS
 from ..problem import ALIASES, ARRAY_FIELDS, CONFIG_FIELDS, HPARAMETERS, META_FIELDS
 from ..variants import VARIANTS
 from . import NAMES, file_name
@@ -46,7 +47,8 @@ CELL_ARRAYS = tuple(name for name in ARRAY_FIELDS if name != "dZ")
 #: The arrays that appear as factors of a cell's terms (b is added, never multiplied).
 TERM_FACTORS = tuple(name for name in ARRAY_FIELDS if name != "b")
 MODE_NAMES = ("cross-correlation", "convolution")
-VERDICTS = ("right", "wrong", "missing", "shape")
+VERDICTS = ("right", "wrong", "imprecise", "missing", "shape")
+MARKS = (RIGHT, WRONG, IMPRECISE)
 LAYER_KINDS = ("conv", "locally_connected", "dense")
 
 
@@ -176,7 +178,11 @@ def problem_properties() -> dict[str, Schema]:
 def answer_properties() -> dict[str, Schema]:
     """The quantities by name and by alias, then the keys that only describe the answer."""
     names = list(QUANTITIES) + [alias for alias in ANSWER_ALIASES if alias not in QUANTITIES]
-    return {**{name: ref("in_array") for name in names}, **dict.fromkeys(ANSWER_META, STRING)}
+    return {
+        **{name: ref("in_array") for name in names},
+        **dict.fromkeys(ANSWER_META, STRING),
+        "decimals": DECIMALS,
+    }
 
 
 # -- the output: numbers, the configuration, audits, overlays ---------------------------------------
@@ -269,6 +275,14 @@ def mistake() -> Schema:
     )
 
 
+DECIMALS = described(
+    "The decimals required: an entry right only to fewer decimals is marked imprecise (check --decimals).",
+    {"type": "integer", "minimum": 0, "maximum": MAX_DECIMALS},
+)
+NULLABLE_DECIMALS = described(
+    "The decimals required (--decimals, else the answer file's own), or null when none were.",
+    {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_DECIMALS},
+)
 ENTRY = record(
     {
         "index": INDEX,
@@ -279,6 +293,10 @@ ENTRY = record(
         "given_text": described("The entry as the answer wrote it (14.0, 1/3).", STRING),
         "expected": ref("number"),
         "right": BOOLEAN,
+        "mark": described(
+            "right; wrong; or imprecise: the right value rounded to fewer decimals than required.",
+            {"enum": list(MARKS)},
+        ),
         "working": {
             "type": "string",
             "description": "For a wrong entry: the overlay terms that make up the right "
@@ -296,6 +314,7 @@ def quantity_verdict(entries: bool) -> Schema:
         "shape": INDEX,
         "given_shape": INDEX,
         "wrong": COUNT,
+        "imprecise": COUNT,
         "mistakes": array_of(ref("mistake")),
     }
     if entries:
@@ -314,10 +333,11 @@ GRADED_ANSWER = record(
         "file": STRING,
         "correct": BOOLEAN,
         "error": {"type": ["string", "null"]},
+        "decimals": NULLABLE_DECIMALS,
         "quantities": per_quantity(QUANTITIES, "graded_quantity"),
         "mistakes": array_of(ref("mistake")),
     },
-    optional=["quantities", "mistakes"],
+    optional=["decimals", "quantities", "mistakes"],
 )
 GRADIENT_CHECK = record(
     {
@@ -423,6 +443,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             record(
                 {
                     "correct": BOOLEAN,
+                    "decimals": NULLABLE_DECIMALS,
                     "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
                 }
             ),
@@ -432,7 +453,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             record(
                 {
                     "answers": array_of(GRADED_ANSWER),
-                    "summary": record(dict.fromkeys(("files", "correct", "wrong", "errors"), COUNT)),
+                    "summary": record(dict.fromkeys(("files", "correct", "wrong", "imprecise", "errors"), COUNT)),
                 }
             ),
         ),
