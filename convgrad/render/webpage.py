@@ -40,7 +40,7 @@ def _texts(array: Any, fmt: Any, scales: Any = None) -> list[str]:
 
 
 def _resource(name: str) -> str:
-    return resources.files("convgrad.render").joinpath("web", name).read_text(encoding="utf-8")
+    return resources.files("convgrad.render").joinpath("web").joinpath(name).read_text(encoding="utf-8")
 
 
 def _script_json(text: str) -> str:
@@ -125,7 +125,9 @@ def page_data(result: Result, command: str, limit: int | None = None) -> tuple[s
                     _texts(overlay.dA_prev, fmt),
                     _texts(p.domain.finalize(running.dW[c]), fmt, None if scales is None else scales.dW[c]),
                     fmt(p.domain.finalize(np.asarray(running.db[c]))[()], None if scales is None else scales.db[c]),
-                    _texts(p.domain.finalize(running.dA_padded[taps]), fmt, None if dA_scale is None else dA_scale[taps]),
+                    _texts(
+                        p.domain.finalize(running.dA_padded[taps]), fmt, None if dA_scale is None else dA_scale[taps]
+                    ),
                 ]
             )
             last = running
@@ -144,7 +146,7 @@ def page_data(result: Result, command: str, limit: int | None = None) -> tuple[s
 
 def page(result: Result, command: str, limit: int | None = None) -> str:
     """The whole page as one HTML text: template, style, script and data inlined."""
-    document, view, shown = page_data(result, command, limit)
+    document, view, _ = page_data(result, command, limit)
     filled = _resource("page.html")
     parts = {
         "TITLE": html.escape(view["title"]),

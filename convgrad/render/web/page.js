@@ -141,7 +141,7 @@
     return leftovers.some((l) => inInput(sp) && l.indices.includes(sp[l.axis] - g.pad_before[l.axis]));
   }
   function activationGrid(key, name, texts, n) {
-    const maps = section(key, name === "A_prev" ? "A_prev (padded, sample " + n + ")" : "dA_prev so far (padding kept, sample " + n + ")", key === "dA");
+    const maps = section(key, name === "A_prev" ? "A_prev (padded, sample " + n + ")" : "dA_prev so far (" + (P > prod(g.input) ? "padding kept, " : "") + "sample " + n + ")", key === "dA");
     for (let c = 0; c < g.C_in; c++) {
       const m = map(maps, g.C_in > 1 ? "channel " + c : "", "channel", c);
       m.appendChild(spatialMap(g.padded, (sp) => {
@@ -331,7 +331,7 @@
         }
       }
       header = back ? title + ": the sum of dZ·W over the overlays whose window covers it" : title + " = " + arrays.A_pad[flat] + " is read by these overlays";
-      if (back) total = inInput(sp) ? "= " + arrays.dA_pad[flat] : "= " + arrays.dA_pad[flat] + ", discarded: it lands in the padding";
+      if (back) total = "total = " + arrays.dA_pad[flat] + (inInput(sp) ? "" : ", discarded: it lands in the padding");
     } else if (key === "W" || key === "dW") {
       const [co, ci, ...t] = unravel(flat, [g.C_out, Cg].concat(g.kernel));
       const back = key === "dW";
@@ -348,7 +348,7 @@
         }
       }
       header = back ? title + ": the sum of dZ·A_prev over the overlays of filter " + co : title + " = " + arrays.W[flat] + " is used by every overlay of filter " + co;
-      if (back) total = "= " + arrays.dW[flat];
+      if (back) total = "total = " + arrays.dW[flat];
     } else if (key === "Z" || key === "dZ") {
       if (flat >= shown) { info.appendChild(el("p", null, title + ": its overlay is past the ones this page holds.")); return; }
       info.appendChild(el("p", { class: "formula" }, activationLabel("Z", ov[flat].n, ov[flat].c_out, ov[flat].position) + " = " + zText(flat)));
