@@ -280,6 +280,17 @@ def test_controls_forward_pages_and_other_forms(browser, cli, tmp_path):
         open_page(browser, p)
         browser.hover("#grid-dW td")
         assert browser.evaluate("document.querySelectorAll('#info-terms li').length") > 0
+    # exact and symbolic numbers are shown as the terminal shows them
+    exact = tmp_path / "exact.html"
+    assert cli("backward", "-x", "1 2 3", "-w", "1/3 2/3", "--dZ", "1 1", "--exact", "--html", exact).exit_code == 0
+    open_page(browser, exact)
+    browser.key("End", "End", 35)
+    assert cells(browser, "#grid-dA td") == [["dA_prev[0]", "1/3"], ["dA_prev[1]", "1"], ["dA_prev[2]", "2/3"]]
+    symbolic = tmp_path / "symbolic.html"
+    made = cli("backward", "--symbolic", "--A-prev-shape", "3", "--W-shape", "2", "--dZ-shape", "2", "--html", symbolic)
+    assert made.exit_code == 0
+    open_page(browser, symbolic)
+    assert "w1*x1 + w2*x2" in browser.evaluate("document.querySelector('#step .zformula').textContent")
     cube = tmp_path / "cube.json"
     cube.write_text(
         json.dumps(
