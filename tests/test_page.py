@@ -90,6 +90,11 @@ def test_huge_problems_are_capped_with_a_note(cli, tmp_path, monkeypatch):
     view = embedded(page.read_text(), "convgrad-view")
     assert view["shown"] == 5 and len(view["overlays"]) == 5 and view["overlay_count"] == 9
     assert len(embedded(page.read_text(), "convgrad-json")["overlays"]) == 5
+    # wide windows hold fewer overlays: batch_channels has 2 channels x 2x2 taps per overlay
+    monkeypatch.setattr(webpage, "MAX_PAGE_TAPS", 20)
+    result = cli("backward", SAMPLES / "batch_channels.json", "--html", page)
+    assert "note: the page holds overlays 1-2 of 16" in result.stderr
+    assert embedded(page.read_text(), "convgrad-view")["shown"] == 2
 
 
 # -- in a browser ----------------------------------------------------------------------------------

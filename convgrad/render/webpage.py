@@ -29,6 +29,17 @@ from .text import config_words, leftover_reasons, make_style, z_expression
 
 #: Most overlays embedded in a page; beyond this the page shows the first ones and says so.
 MAX_PAGE_OVERLAYS = 10_000
+#: Most window taps (overlays x input channels per group x kernel entries) embedded: each tap
+#: carries a few numbers per overlay, so wide kernels or many channels hold fewer overlays.
+MAX_PAGE_TAPS = 100_000
+
+
+def overlays_held(result: Result, limit: int | None = None) -> int:
+    """How many overlays (the first ones) a page holds: all, or as many as the caps allow."""
+    g = result.problem.geom
+    taps = g.in_per_group * int(np.prod(g.kernel_size))
+    cap = min(MAX_PAGE_OVERLAYS if limit is None else limit, max(1, MAX_PAGE_TAPS // max(1, taps)))
+    return min(g.overlay_count, cap)
 
 
 def _texts(array: Any, fmt: Any, scales: Any = None) -> list[str]:
@@ -49,12 +60,10 @@ def _script_json(text: str) -> str:
 
 
 def page_data(result: Result, command: str, limit: int | None = None) -> tuple[str, dict[str, Any], int]:
-    """The JSON document text, the view data, and how many overlays they hold (at most ``limit``,
-    default MAX_PAGE_OVERLAYS)."""
-    limit = MAX_PAGE_OVERLAYS if limit is None else limit
+    """The JSON document text, the view data, and how many overlays they hold (see overlays_held)."""
     p = result.problem
     g = p.geom
-    shown = min(g.overlay_count, limit)
+    shown = overlays_held(result, limit)
     document = "".join(document_chunks(result, range(shown)))
     fmt = make_style(result, None, 80).fmt
     symbolic = p.domain.name == "symbolic"
@@ -161,11 +170,11 @@ def page(result: Result, command: str, limit: int | None = None) -> str:
 
 def cap_note(result: Result, limit: int | None = None) -> str | None:
     """The note for stderr when the page holds only the first overlays, else None."""
-    limit = MAX_PAGE_OVERLAYS if limit is None else limit
     count = result.problem.geom.overlay_count
-    if count <= limit:
+    held = overlays_held(result, limit)
+    if held == count:
         return None
     return (
-        f"the page holds overlays 1-{limit} of {count} (it stays responsive that way); "
+        f"the page holds overlays 1-{held} of {count} (it stays responsive that way); "
         f"every overlay is in --json --overlays all"
     )

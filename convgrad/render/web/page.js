@@ -15,6 +15,7 @@
   const Cg = g.C_in / g.groups, perGroup = g.C_out / g.groups;
   const shown = view.shown;
   const LIST_MAX = 200;
+  const CELLS_MAX = 40000; // an array of one sample with more entries is not drawn (the browser would crawl)
 
   // -- indices and labels ------------------------------------------------------------------
   function unravel(flat, shape) {
@@ -130,6 +131,11 @@
     cells[key] = {};
     return maps;
   }
+  function tooBig(maps, count) {
+    if (count <= CELLS_MAX) return false;
+    maps.appendChild(el("p", { class: "note" }, count.toLocaleString("en") + " entries: too many to draw here; the totals below and `--json` have them all."));
+    return true;
+  }
   function map(maps, caption, kind, index) {
     const m = el("div", { class: "map", "data-kind": kind, "data-index": String(index) });
     if (caption) m.appendChild(el("div", { class: "label" }, caption));
@@ -142,6 +148,7 @@
   }
   function activationGrid(key, name, texts, n) {
     const maps = section(key, name === "A_prev" ? "A_prev (padded, sample " + n + ")" : "dA_prev so far (" + (P > prod(g.input) ? "padding kept, " : "") + "sample " + n + ")", key === "dA");
+    if (tooBig(maps, g.C_in * P)) return maps.parentNode;
     for (let c = 0; c < g.C_in; c++) {
       const m = map(maps, g.C_in > 1 ? "channel " + c : "", "channel", c);
       m.appendChild(spatialMap(g.padded, (sp) => {
@@ -158,6 +165,7 @@
   }
   function outputGrid(key, name, texts, n) {
     const maps = section(key, name + " (sample " + n + ")", key === "dZ");
+    if (tooBig(maps, g.C_out * O)) return maps.parentNode;
     for (let co = 0; co < g.C_out; co++) {
       const m = map(maps, g.C_out > 1 ? "filter " + co : "", "filter", co);
       m.appendChild(spatialMap(g.output, (pos) => {
@@ -169,6 +177,7 @@
   }
   function kernelGrid(key, name, texts, title) {
     const maps = section(key, title, key === "dW");
+    if (tooBig(maps, g.C_out * Cg * K)) return maps.parentNode;
     for (let co = 0; co < g.C_out; co++) for (let ci = 0; ci < Cg; ci++) {
       const caption = g.C_out * Cg > 1 ? "filter " + co + ", channel " + (firstChannel(co) + ci) : "";
       const m = map(maps, caption, "filter", co);
