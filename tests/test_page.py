@@ -273,6 +273,14 @@ def test_controls_forward_pages_and_other_forms(browser, cli, tmp_path):
     browser.key("Home", "Home", 36)
     browser.evaluate("document.getElementById('next').click()")
     assert browser.evaluate("document.getElementById('slider').value") == "2"
+    browser.evaluate("document.getElementById('prev').click()")
+    assert browser.evaluate("document.getElementById('counter').textContent") == "overlay 1 of 16"
+    browser.evaluate("document.getElementById('play').click()")
+    time.sleep(2.0)
+    browser.evaluate("document.getElementById('play').click()")  # pause
+    played = browser.evaluate("+document.getElementById('slider').value")
+    time.sleep(1.0)
+    assert 1 < played == browser.evaluate("+document.getElementById('slider').value")
     browser.evaluate("document.getElementById('mode-forward').click()")
     assert browser.evaluate("getComputedStyle(document.getElementById('grid-dW')).display") == "none"
     assert browser.evaluate("document.querySelector('#step .dz') === null")

@@ -490,6 +490,7 @@
     if (!backwardMade) { bw.disabled = true; bw.title = "made by convgrad forward: run convgrad backward --html for the gradients"; }
     document.addEventListener("keydown", (e) => {
       if (e.target instanceof HTMLSelectElement || e.target instanceof HTMLInputElement) return; // they have their own keys
+      if (e.target instanceof HTMLButtonElement && (e.key === " " || e.key === "Enter")) return; // presses the button
       if (e.key === "ArrowRight") setStep(state.step + 1);
       else if (e.key === "ArrowLeft") setStep(state.step - 1);
       else if (e.key === "Home") setStep(1);
