@@ -74,6 +74,8 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
             shown = AUTO_OVERLAYS_SHOWN
         check_output_size(problem, shown, fmt, limits)
+    if output.html:
+        check_page_size(result, limits)
     if output.save:
         save_npz(result, output.save)
     if output.html:
@@ -122,6 +124,22 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         write_file_atomically(output.svg, console.export_svg(title=f"convgrad {command}", clear=False))
     if output.html_record:
         write_file_atomically(output.html_record, console.export_html(clear=False))
+
+
+def check_page_size(result: Any, limits: Limits) -> None:
+    """Refuse a page estimated over --max-output-mb (it holds at most the first overlays already)."""
+    from ..errors import InputError
+    from ..limits import estimate_output_bytes, size_text
+    from ..render.webpage import overlays_held
+
+    held = overlays_held(result)
+    estimate = 2 * estimate_output_bytes(result.problem, held, "json")  # the JSON and the shown texts
+    if estimate > limits.max_output_bytes:
+        raise InputError(
+            f"the --html page would be about {size_text(estimate)} ({held:,} overlays), over the "
+            f"{size_text(limits.max_output_bytes)} output limit",
+            hint="raise the limit with --max-output-mb, or leave out --html and use --json",
+        )
 
 
 def write_page(result: Any, command: str, path: str) -> None:
