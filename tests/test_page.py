@@ -344,7 +344,7 @@ def test_ten_thousand_overlays_stay_responsive(browser, cli, tmp_path):
 
 def test_a_page_over_the_output_limit_is_refused_before_anything_is_written(cli, tmp_path):
     page = tmp_path / "big.html"
-    result = cli("backward", big_problem(tmp_path, 40), "--html", page, "--max-output-mb", "0.1")
+    result = cli("backward", big_problem(tmp_path, 20), "--overlays", "none", "--html", page, "--max-output-mb", "0.1")
     assert result.exit_code == 2 and result.stdout == ""
     assert "the --html page would be about" in result.stderr and "--max-output-mb" in result.stderr
     assert not page.exists()
