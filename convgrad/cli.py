@@ -251,7 +251,16 @@ SvgOpt = Annotated[
 HtmlOpt = Annotated[
     str | None,
     typer.Option(
-        "--html", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False
+        "--html",
+        metavar="FILE",
+        help="Also write an interactive page (one offline HTML file) that steps through the overlays.",
+        show_default=False,
+    ),
+]
+HtmlRecordOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--html-record", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False
     ),
 ]
 MaxInputOpt = Annotated[
@@ -312,6 +321,7 @@ def forward(
     cell: CellOpt = None,
     svg: SvgOpt = None,
     html: HtmlOpt = None,
+    html_record: HtmlRecordOpt = None,
     save: SaveOpt = None,
     float64: Float64Opt = False,
     exact: ExactOpt = None,
@@ -356,6 +366,7 @@ def forward(
         cell=cell,
         svg=svg,
         html=html,
+        html_record=html_record,
         save=save,
     )
     limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
@@ -386,6 +397,7 @@ def backward(
     cell: CellOpt = None,
     svg: SvgOpt = None,
     html: HtmlOpt = None,
+    html_record: HtmlRecordOpt = None,
     save: SaveOpt = None,
     float64: Float64Opt = False,
     exact: ExactOpt = None,
@@ -433,6 +445,7 @@ def backward(
         cell=cell,
         svg=svg,
         html=html,
+        html_record=html_record,
         save=save,
     )
     limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)

@@ -117,7 +117,8 @@ class ProblemOptions:
 class OutputOptions:
     """How the result is shown. json/format: --json and --format (they must agree); the rest
     only forward and backward have: precision (None: DEFAULT_PRECISION, float32 its own digits),
-    overlays (a selection's text), view, explain, cell, and the files svg, html, save."""
+    overlays (a selection's text), view, explain, cell, and the files svg, html (the interactive
+    page), html_record (what the terminal shows, as HTML), save."""
 
     json: bool = False
     format: ExportFormat | OutputFormat | None = None
@@ -128,6 +129,7 @@ class OutputOptions:
     cell: str | None = None
     svg: str | None = None
     html: str | None = None
+    html_record: str | None = None
     save: str | None = None
 
 

@@ -264,9 +264,9 @@ def test_latex_text(cli):
     assert r"\frac{5}{3}" in tex and r"A_{prev}" in tex and "A\\_prev" in tex
 
 
-def test_svg_and_html_save_what_the_terminal_shows(cli, tmp_path):
+def test_svg_and_html_record_save_what_the_terminal_shows(cli, tmp_path):
     svg, html = tmp_path / "seed.svg", tmp_path / "seed.html"
-    result = cli("backward", SEED, "--svg", svg, "--html", html)
+    result = cli("backward", SEED, "--svg", svg, "--html-record", html)
     assert result.exit_code == 0
     root = ET.parse(svg).getroot()
     assert root.tag.endswith("svg")
@@ -275,7 +275,7 @@ def test_svg_and_html_save_what_the_terminal_shows(cli, tmp_path):
     assert "<html" in html.read_text().lower() and "[-0.03, 0.01, 0.1]" in html.read_text()
     assert "0.3·1 + 0.5·2 = 1.3" in result.stdout  # still printed to the terminal
     bad = cli("backward", SEED, "--json", "--svg", svg)
-    assert bad.exit_code == 2 and "--svg and --html save the table view" in bad.stderr
+    assert bad.exit_code == 2 and "--svg and --html-record save the table view" in bad.stderr
 
 
 def test_readme_svg_is_made_by_the_tool():

@@ -101,7 +101,9 @@ def test_errors_after_output_cannot_happen(cli):
         assert result.exit_code == 2 and result.stdout == ""
 
 
-@pytest.mark.parametrize("flag,name", [("--save", "r.npz"), ("--svg", "r.svg"), ("--html", "r.html")])
+@pytest.mark.parametrize(
+    "flag,name", [("--save", "r.npz"), ("--svg", "r.svg"), ("--html", "r.html"), ("--html-record", "r.html")]
+)
 def test_an_interrupted_write_leaves_no_partial_file(cli, tmp_path, monkeypatch, flag, name):
     target = tmp_path / name
     target.write_bytes(b"the user's own file")

@@ -24,15 +24,16 @@ AUTO_OVERLAYS_SHOWN = 10
 
 def refuse_inapplicable(fmt: str, options: OutputOptions) -> None:
     """Options that cannot apply to this output are refused, not ignored; output paths checked."""
-    if fmt != "table" and (options.svg or options.html):
-        raise UsageError("--svg and --html save the table view: leave out --json/--format")
+    if fmt != "table" and (options.svg or options.html_record):
+        raise UsageError("--svg and --html-record save the table view: leave out --json/--format")
     if options.explain and fmt != "table":
         raise UsageError("--explain tells the table view in sentences: leave out --json/--format")
     if options.cell is not None and fmt not in ("table", "json", "jsonl"):
         raise UsageError(f"--cell adds to the table or the JSON; the {fmt} export has no place for it")
     if options.precision is not None and fmt in ("json", "jsonl", "csv"):
         raise UsageError(f"--precision is for people (table, Markdown, LaTeX); {fmt} writes every digit")
-    for flag, path in (("svg", options.svg), ("html", options.html), ("save", options.save)):
+    files = (("svg", options.svg), ("html", options.html), ("html-record", options.html_record), ("save", options.save))
+    for flag, path in files:
         if path:
             check_writable(path, f"--{flag}")
 
@@ -73,8 +74,12 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
             shown = AUTO_OVERLAYS_SHOWN
         check_output_size(problem, shown, fmt, limits)
+    if output.html:
+        check_page_size(result, limits)
     if output.save:
         save_npz(result, output.save)
+    if output.html:
+        write_page(result, command, output.html)
     if fmt in ("json", "jsonl"):
         from ..render.jsonout import write_document, write_lines
 
@@ -103,7 +108,7 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         )
     from ..render.human import render
 
-    console = stdout_console(record=bool(output.svg or output.html))
+    console = stdout_console(record=bool(output.svg or output.html_record))
     for renderable in render(
         result,
         indices,
@@ -117,8 +122,34 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         console.print(renderable, crop=False)  # only a table asked for with --view table is ever wider
     if output.svg:
         write_file_atomically(output.svg, console.export_svg(title=f"convgrad {command}", clear=False))
-    if output.html:
-        write_file_atomically(output.html, console.export_html(clear=False))
+    if output.html_record:
+        write_file_atomically(output.html_record, console.export_html(clear=False))
+
+
+def check_page_size(result: Any, limits: Limits) -> None:
+    """Refuse a page estimated over --max-output-mb (it holds at most the first overlays already)."""
+    from ..errors import InputError
+    from ..limits import estimate_output_bytes, size_text
+    from ..render.webpage import overlays_held
+
+    held = overlays_held(result)
+    estimate = 2 * estimate_output_bytes(result.problem, held, "json")  # the JSON and the shown texts
+    if estimate > limits.max_output_bytes:
+        raise InputError(
+            f"the --html page would be about {size_text(estimate)} ({held:,} overlays), over the "
+            f"{size_text(limits.max_output_bytes)} output limit",
+            hint="raise the limit with --max-output-mb, or leave out --html and use --json",
+        )
+
+
+def write_page(result: Any, command: str, path: str) -> None:
+    """--html: the interactive page, one self-contained file (huge problems: the first overlays, said on stderr)."""
+    from ..render.webpage import cap_note, page
+
+    message = cap_note(result)
+    if message:
+        note(message)
+    write_file_atomically(path, page(result, command))
 
 
 def save_npz(result: Any, path: str) -> None:
