@@ -113,6 +113,25 @@ def slice_label(index: Iterable[int], trailing: int) -> str:
     return "[" + ", ".join(map(str, index)) + ", :" * trailing + "]"
 
 
+def labelled_slices(array: Any, names: Iterable[str], spatial_dims: int) -> list[tuple[str, Any]]:
+    """An array whose last ``spatial_dims`` axes are spatial, cut as the terminal draws it.
+
+    The leading axes are named by ``names`` (canonical order: sample, channel); each slice is an
+    H x W matrix (a row in 1-D; 3-D: one matrix per depth). Leading axes of length 1 are left out
+    of the labels: "n 0, c 1", "c_out 2, depth 0", or "" when nothing needs naming.
+    """
+    array = np.asarray(array, dtype=object)
+    grid_dims = min(spatial_dims, 2, array.ndim)
+    lead = array.ndim - grid_dims
+    labels: list[str | None] = [name if size > 1 else None for name, size in zip(names, array.shape[:lead])]
+    labels += ["depth"] * (lead - len(labels))
+    out = []
+    for index in np.ndindex(*array.shape[:lead]):
+        parts = [f"{name} {i}" for name, i in zip(labels, index) if name is not None]
+        out.append((", ".join(parts), array[index]))
+    return out
+
+
 def factor_label(form: Form, array: str, index: tuple[int, ...]) -> str:
     """A term's factor with its canonical index shown in the user's form: "A_prev[1,2]", "W[0,1]", "b[1]".
 
