@@ -237,7 +237,7 @@ CellOpt = Annotated[
     typer.Option(
         "--cell",
         metavar="ENTRY",
-        help="Every overlay that touched one entry: 1,2 or A_prev[0,1,2] (dA_prev), W[0,1] (dW), b[0] (db).",
+        help="Every term behind one entry: 1,2 or dA_prev[0,1,2], dW[0,1], db[0] (the gradients), Z[0,1] (its overlay).",
         show_default=False,
     ),
 ]

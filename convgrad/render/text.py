@@ -144,6 +144,15 @@ def factor_label(form: Form, array: str, index: tuple[int, ...]) -> str:
     return index_label(array, form.bias_index(index[0]), ",")
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun agreeing: "1 entry", "2 entries", "3 taps"."""
+    if count == 1:
+        return f"1 {noun}"
+    if many is None:
+        many = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    return f"{count} {many}"
+
+
 def ranges(numbers: list[int]) -> str:
     """Sorted whole numbers with runs joined: [1, 2, 3, 5] -> "1-3, 5"."""
     parts, start = [], None
