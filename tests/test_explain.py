@@ -274,19 +274,44 @@ def test_markdown_export(cli):
         assert part in out, part
 
 
+def csv_tables(text: str) -> tuple[list[dict], list[dict]]:
+    """The two tables of a CSV export, split at the blank line between them (as docs/json.md says)."""
+    overlays, totals = text.split("\n\n")
+    return list(csv.DictReader(io.StringIO(overlays))), list(csv.DictReader(io.StringIO(totals)))
+
+
 def test_csv_export_one_row_per_overlay(cli):
     out = cli("backward", SAMPLE["batch_channels"], "--format", "csv").stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+    rows, _ = csv_tables(out)
     doc = json.loads(cli("backward", SAMPLE["batch_channels"], "--json").stdout)
     assert len(rows) == doc["config"]["overlay_count"] == 16
     for row, overlay in zip(rows, doc["overlays"]):
         assert json.loads(row["dW"]) == overlay["dW"]
         assert float(row["Z"]) == overlay["Z"] and float(row["dZ"]) == overlay["dZ"]
         assert json.loads(row["position"]) == overlay["position"]
-    exact = list(csv.DictReader(io.StringIO(cli("backward", SEED, "--format", "csv", "--exact").stdout)))
+    exact, _ = csv_tables(cli("backward", SEED, "--format", "csv", "--exact").stdout)
     assert exact[0]["dA_prev"] == "[-0.03, -0.05]" and exact[0]["Z"] == "1.3"
     forward = cli("forward", SEED, "--format", "csv").stdout.splitlines()
     assert forward[0] == "number,n,c_out,position,window_start,A_slice,Z"
+
+
+@pytest.mark.parametrize("sample", ["nhwc", "batch_channels", "seed_1d"])
+def test_csv_export_has_the_totals(cli, sample):
+    doc = json.loads(cli("backward", SAMPLE[sample], "--json").stdout)
+    for overlays in ("all", "none"):
+        rows, totals = csv_tables(cli("backward", SAMPLE[sample], "--format", "csv", "--overlays", overlays).stdout)
+        assert len(rows) == (doc["config"]["overlay_count"] if overlays == "all" else 0)
+        seen = {}
+        for row in totals:
+            seen.setdefault(row["quantity"], {})[tuple(json.loads(row["index"]))] = float(row["value"])
+        assert sorted(seen) == ["Z", "dA_prev", "dW", "db"]
+        for name, entries in seen.items():
+            array = np.asarray(doc[name], dtype=float)
+            assert len(entries) == array.size
+            for index, value in entries.items():
+                assert value == array[index]
+    forward = cli("forward", SEED, "--format", "csv", "--overlays", "none").stdout
+    assert forward == "number,n,c_out,position,window_start,A_slice,Z\n\nquantity,index,value\nZ,[0],1.3\nZ,[1],2.1\n"
 
 
 @pytest.mark.skipif(

@@ -212,8 +212,17 @@ def tex_name(name: str) -> str:
 CSV_FIELDS = ("number", "n", "c_out", "position", "window_start", "A_slice", "Z", "dZ", "dW", "db", "dA_prev")
 
 
+#: The header of the totals section, after the blank line that ends the overlay rows.
+CSV_TOTALS_FIELDS = ("quantity", "index", "value")
+
+
 def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
-    """A header line, then one line per overlay; arrays as JSON text in their cells, numbers faithful."""
+    """Two tables in one stream, split by a blank line (see docs/json.md).
+
+    The overlays: a header line, then one line per overlay (none for --overlays none); arrays as
+    JSON text in their cells, numbers faithful. The totals: a "quantity,index,value" header, then
+    one line per entry of Z (and dW, db, dA_prev), its index in the user's form as a JSON list.
+    """
     fields = CSV_FIELDS if result.is_backward else CSV_FIELDS[:7]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -240,3 +249,9 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
         if result.is_backward:
             values.update({"dZ": scalar(o.dZ), "dW": dumps(o.dW), "db": scalar(o.db), "dA_prev": dumps(o.dA_prev)})
         yield line([values[f].strip('"') if f in ("Z", "dZ", "db") else values[f] for f in fields])
+    yield "\n"
+    yield line(list(CSV_TOTALS_FIELDS))
+    names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
+    for name in names:
+        for index, value in np.ndenumerate(np.asarray(result.shown(name), dtype=object)):
+            yield line([name, dumps([int(i) for i in index]), scalar(value).strip('"')])
