@@ -603,6 +603,10 @@ def generate(
             metavar="PREFIX", help="Also write the answer key: PREFIX.json and PREFIX.md (working).", show_default=False
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write an answer key even past the size limit (see docs/errors-and-limits.md)."),
+    ] = False,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
@@ -627,6 +631,7 @@ def generate(
             seed=seed,
             output=output,
             key=key,
+            force=force,
         ),
     )
 
