@@ -47,7 +47,7 @@ def test_forward_explain(cli):
 def test_grids_mark_the_window_without_color(cli):
     out = shown(cli("backward", SEED, env={"NO_COLOR": "1"}), "Totals")
     assert "\x1b[" not in out
-    assert "[1][2] 3" in out and " 1 [2][3]" in out
+    assert "[1] [2]  3" in out and " 1  [2] [3]" in out
 
 
 def test_grids_are_colored_on_a_terminal(cli):

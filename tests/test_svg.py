@@ -137,9 +137,9 @@ def test_rendered_svg_keeps_columns_aligned(cli, tmp_path):
     right_first, right_second = span(first, "-0.1")[1], span(second, "0.2")[1]
     assert abs(right_first - right_second) <= 2, (right_first, right_second, cell)
 
-    # The window drawing "[1][2] 3": the 3 sits one cell after the bracket, not against it.
-    window = next(i for i, text in lines.items() if "[1][2] 3" in text)
-    col = lines[window].index("[1][2] 3") + 7
+    # The window drawing "[1] [2]  3": the 3 sits two cells after the bracket, not against it.
+    window = next(i for i, text in lines.items() if "[1] [2]  3" in text)
+    col = lines[window].index("[1] [2]  3") + 9
     top, height = rows[window]
     # from just inside the space (the highlighted bracket ends where it starts) to the 3's end
     space = dx + (col - 1) * cell

@@ -111,7 +111,7 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
         )
     yield Padding(table, (0, 0, 0, 2))
     yield paragraph(
-        f"{index_label(what, view.user_index)} = sum of the {len(view.terms)} terms = {fmt(view.gradient)}", indent=0
+        f"{index_label(what, view.user_index)} = {_sum_of(len(view.terms), 'term')} = {fmt(view.gradient)}", indent=0
     )
     if view.array == "W":
         c_out = view.canonical[0]
@@ -159,4 +159,9 @@ def z_cell_renderables(result: Result, view: audits.CellView, style: Style) -> I
     bias = " plus the bias" if len(view.terms) > count else ""
     skipped = p.geom.in_per_group * int(np.prod(p.geom.kernel_size)) - count
     note = f"; {plural(skipped, 'tap')} on the padding read 0 and are left out" if skipped else ""
-    yield paragraph(f"{label} = sum of the {plural(count, 'product')}{bias} = {fmt(view.gradient)}{note}", indent=0)
+    yield paragraph(f"{label} = {_sum_of(count, 'product')}{bias} = {fmt(view.gradient)}{note}", indent=0)
+
+
+def _sum_of(count: int, noun: str) -> str:
+    """ "sum of the 4 terms", or "its one term"."""
+    return f"sum of the {plural(count, noun)}" if count != 1 else f"its one {noun}"

@@ -22,6 +22,7 @@ from .text import (
     formatter,
     labelled_slices,
     output_formula,
+    plural,
     position_text,
     shape_text,
     window_words,
@@ -160,7 +161,7 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
         r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
         tex_escape(
             f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
-            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {plural(g.overlay_count, 'overlay')}."
         ),
         "",
         r"\subsection*{Problem}",

@@ -21,6 +21,7 @@ from .text import (
     formatter,
     inline,
     labelled_slices,
+    plural,
     position_text,
     shape_text,
     window_words,
@@ -101,7 +102,7 @@ def problem_section(result: Result, fmt: Formatter) -> str:
         + ("" if p.form.kind == BARE else f", layout {p.form.layout}"),
         f"- {config_words(g)}",
         f"- A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])} → Z {shape_text(shapes['Z'])}, "
-        f"{g.overlay_count} overlays",
+        f"{plural(g.overlay_count, 'overlay')}",
     ]
     text = "\n".join(items)
     for name, array, names in problem_arrays(result):

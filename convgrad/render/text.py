@@ -62,12 +62,18 @@ def per_dim_text(values: Iterable[Any]) -> str:
     return str(values[0]) if len(set(map(str, values))) == 1 else "(" + ", ".join(map(str, values)) + ")"
 
 
+#: The spatial axes' names by the number of spatial dims, as window_words names them.
+AXIS_WORDS = {1: [""], 2: ["rows", "cols"], 3: ["depth", "rows", "cols"]}
+
+
 def padding_text(geom: Geometry) -> str:
-    """The padding as per_dim_text, or "(before+after, ...)" when some dim is padded unevenly."""
+    """The padding as per_dim_text, or in words when some dim is padded unevenly:
+    "rows 0 before 1 after, cols 0 before 1 after" ("0 before 1 after" in 1-D)."""
     pairs = geom.padding
     if all(b == a for b, a in pairs):
         return per_dim_text(b for b, _ in pairs)
-    return "(" + ", ".join(f"{b}+{a}" for b, a in pairs) + ")"
+    names = AXIS_WORDS.get(geom.dims, [f"axis {i}" for i in range(geom.dims)])
+    return ", ".join(f"{name} {b} before {a} after".lstrip() for name, (b, a) in zip(names, pairs))
 
 
 def config_words(geom: Geometry) -> str:
