@@ -80,8 +80,9 @@ def test_latex_of_every_sample_fits_the_page(cli, tmp_path, sample):
 
 
 @needs_pdflatex
-def test_latex_of_a_wide_nhwc_problem_fits_the_page(cli, tmp_path):
-    path, _ = nhwc_problem(tmp_path, n=2, size=40, channels=2, filters=1, k=3)
-    tex = cli("backward", path, "--format", "latex", "--overlays", "1-2").stdout
+@pytest.mark.parametrize("size,overlays", [(6, "all"), (40, "1-2")])
+def test_latex_of_a_wide_nhwc_problem_fits_the_page(cli, tmp_path, size, overlays):
+    path, _ = nhwc_problem(tmp_path, n=2, size=size, channels=2, filters=2, k=3)
+    tex = cli("backward", path, "--format", "latex", "--overlays", overlays).stdout
     log = compile_latex(tex, tmp_path)
     assert "Overfull \\hbox" not in log
