@@ -15,7 +15,7 @@ from .errors import UsageError
 from .geometry import Geometry
 from .layers import conv
 from .layers.base import Term
-from .layers.conv import dA_terms, db_terms, dW_terms
+from .layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from .problem import Problem
 
 
@@ -80,27 +80,50 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
 
 # -- the reverse view: one cell ------------------------------------------------------------------
 
-_CELL = re.compile(r"\s*(?:(A_prev|A|x|W|w|b)\s*(?:\[(.*)\]|:(.*))?|([\d,\s]+))\s*")
+_CELL = re.compile(r"\s*(?:([A-Za-z_]+)\s*(?:\[(.*)\]|:(.*))?|([\d,\s]+))\s*")
+
+#: The names --cell accepts, by the array whose entry they name: a gradient names the entry it
+#: belongs to (dW[0,1] is W[0,1]'s gradient), Z an output (the one overlay that made it).
+CELL_NAMES = {
+    "A_prev": "A_prev",
+    "A": "A_prev",
+    "x": "A_prev",
+    "dA_prev": "A_prev",
+    "dA": "A_prev",
+    "dx": "A_prev",
+    "W": "W",
+    "w": "W",
+    "dW": "W",
+    "dw": "W",
+    "b": "b",
+    "db": "b",
+    "Z": "Z",
+    "z": "Z",
+}
+CELL_EXAMPLES = "1,2 or dA_prev[1,2] or dW[0,1] or db[1] or Z[0,1]"
 
 
 @dataclass(frozen=True)
 class CellView:
-    """Every term behind one entry's gradient. array: "A_prev", "W" or "b"; index: as the user gave it."""
+    """Every term behind one entry. array: "A_prev", "W", "b" (their gradients' terms) or "Z" (the
+    terms of the one overlay that made it); index: as the user gave it; gradient: the entry's total
+    (the gradient; for Z, Z itself); overlay: for Z, the overlay that made it (0-based)."""
 
     array: str
     user_index: tuple[int, ...]
     canonical: tuple[int, ...]
     terms: list[Term]
     gradient: Any
+    overlay: int | None = None
 
 
 def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
-    """ "1,2" (A_prev), "A_prev[0,1,2]", "W[0,1]", "W:0,1", "b[1]", "b" -> (array, index)."""
+    """ "1,2" (A_prev), "A_prev[0,1,2]", "dA_prev[1,2]", "W[0,1]", "dW:0,1", "db[1]", "Z[0,1]" -> (array, index)."""
     m = _CELL.fullmatch(text)
-    if not m:
-        raise UsageError(f"--cell {text!r} is not an entry such as 1,2 or A_prev[1,2] or W[0,1]")
+    if not m or (m.group(1) is not None and m.group(1) not in CELL_NAMES):
+        raise UsageError(f"--cell {text!r} is not an entry such as {CELL_EXAMPLES}")
     name, bracket, colon, bare = m.groups()
-    array = {"A": "A_prev", "x": "A_prev", "w": "W", None: "A_prev"}.get(name, name)
+    array = "A_prev" if name is None else CELL_NAMES[name]
     digits = bare if name is None else (bracket if bracket is not None else colon or "")
     try:
         index = tuple(int(part) for part in digits.split(",") if part.strip())
@@ -109,31 +132,46 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     return array, index
 
 
+def index_ranges(array: str, shape: tuple[int, ...]) -> str:
+    """The valid indexes of an array: "W has shape (2, 2): indexes 0..1, 0..1"."""
+    if not shape:
+        return f"{array} is a single number: leave out the index"
+    spans = ", ".join(f"0..{n - 1}" if n > 1 else "0" for n in shape)
+    return f"{array} has shape {shape}: indexes {spans}"
+
+
 def cell_view(problem: Problem, text: str) -> CellView:
-    """The terms behind dA_prev, dW or db at the entry ``text`` names (indices in the user's form)."""
-    if problem.dZ is None:
-        raise UsageError("--cell shows gradients: it needs backward (and a dZ)")
+    """The terms behind dA_prev, dW or db at the entry ``text`` names, or behind one Z (the overlay
+    that made it); indices in the user's form."""
     array, index = parse_cell(text)
+    if problem.dZ is None and array != "Z":  # before the index is checked: the first thing to fix
+        raise UsageError("--cell shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]")
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
-    shape = tuple(shapes["A_prev" if array == "A_prev" else "W" if array == "W" else "b"])
-    if len(index) != len(shape):
-        raise UsageError(
-            f"--cell {text!r}: {array} has shape {shape}, so an entry needs {len(shape)} "
-            f"index{'es' if len(shape) != 1 else ''}"
-        )
-    if any(not 0 <= i < n for i, n in zip(index, shape)):
-        raise UsageError(f"--cell {text!r} is outside {array}, whose shape is {shape} (indices count from 0)")
-    if array == "A_prev":
+    shape = tuple(shapes[array])
+    if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
+        match = _CELL.fullmatch(text)
+        typed = (match.group(1) if match else None) or array
+        count = f" ({len(shape)} index{'es' if len(shape) != 1 else ''}, counting from 0)" if shape else ""
+        raise UsageError(f"--cell {text!r} is not an entry of {typed}: {index_ranges(typed, shape)}{count}")
+    overlay = None
+    dZ = problem.dZ
+    if array == "Z":
         canonical = form.activation_index_to_canonical(index)
-        terms = dA_terms(problem.W, problem.dZ, canonical, g)
+        overlay = conv.overlay_index(canonical[0], canonical[1], tuple(canonical[2:]), g)
+        terms = [Term(overlay, t.factors) for t in z_terms(problem.A_prev, problem.W, problem.b, canonical, g)]
+    elif dZ is None:
+        raise UsageError("--cell shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]")
+    elif array == "A_prev":
+        canonical = form.activation_index_to_canonical(index)
+        terms = dA_terms(problem.W, dZ, canonical, g)
     elif array == "W":
         canonical = form.kernel_index_to_canonical(index)
-        terms = list(dW_terms(problem.A_prev, problem.dZ, canonical, g))
+        terms = list(dW_terms(problem.A_prev, dZ, canonical, g))
     else:
         canonical = (form.bias_index_to_canonical(index),)
-        terms = list(db_terms(problem.dZ, canonical[0], g))
+        terms = list(db_terms(dZ, canonical[0], g))
     total = sum(
         (t.value for t in terms), start=problem.domain.zeros(()).item() if problem.A_prev.dtype == object else 0.0
     )
-    return CellView(array, index, canonical, terms, problem.domain.finalize(np.asarray(total))[()])
+    return CellView(array, index, canonical, terms, problem.domain.finalize(np.asarray(total))[()], overlay)

@@ -238,7 +238,7 @@ CellOpt = Annotated[
     typer.Option(
         "--cell",
         metavar="ENTRY",
-        help="Every overlay that touched one entry: 1,2 or A_prev[0,1,2] (dA_prev), W[0,1] (dW), b[0] (db).",
+        help="Every term behind one entry: 1,2 or dA_prev[0,1,2], dW[0,1], db[0] (the gradients), Z[0,1] (its overlay).",
         show_default=False,
     ),
 ]
@@ -658,6 +658,10 @@ def generate(
             metavar="PREFIX", help="Also write the answer key: PREFIX.json and PREFIX.md (working).", show_default=False
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Write an answer key even past the size limit (see docs/errors-and-limits.md)."),
+    ] = False,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
@@ -682,6 +686,7 @@ def generate(
             seed=seed,
             output=output,
             key=key,
+            force=force,
         ),
     )
 

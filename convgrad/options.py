@@ -177,3 +177,4 @@ class GenerateOptions:
     seed: int | None = None
     output: str | None = None
     key: str | None = None
+    force: bool = False

@@ -330,7 +330,10 @@ ERRORS = [
         [str(SEED), "--precision", "3", "--format", "csv"],
         "--precision is for people (table, Markdown, LaTeX); csv writes every digit",
     ),
-    ([str(SEED), "--cell", "5"], "--cell '5' is outside A_prev, whose shape is (3,) (indices count from 0)"),
+    (
+        [str(SEED), "--cell", "5"],
+        "--cell '5' is not an entry of A_prev: A_prev has shape (3,): indexes 0..2 (1 index, counting from 0)",
+    ),
     (
         [str(SEED), "--input", str(SEED)],
         f"give the problem file once: as FILE ({str(SEED)!r}) or --input ({str(SEED)!r}), not both",

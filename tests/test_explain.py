@@ -47,7 +47,7 @@ def test_forward_explain(cli):
 def test_grids_mark_the_window_without_color(cli):
     out = shown(cli("backward", SEED, env={"NO_COLOR": "1"}), "Totals")
     assert "\x1b[" not in out
-    assert "[1][2] 3" in out and " 1 [2][3]" in out
+    assert "[1] [2]  3" in out and " 1  [2] [3]" in out
 
 
 def test_grids_are_colored_on_a_terminal(cli):
@@ -139,14 +139,64 @@ def test_cell_reverse_view(cli):
 @pytest.mark.parametrize(
     "cell,message",
     [
-        ("9,9", "--cell '9,9' is outside A_prev, whose shape is (3, 3) (indices count from 0)"),
-        ("1", "--cell '1': A_prev has shape (3, 3), so an entry needs 2 indexes"),
-        ("Q[1]", "--cell 'Q[1]' is not an entry such as 1,2 or A_prev[1,2] or W[0,1]"),
+        (
+            "9,9",
+            "--cell '9,9' is not an entry of A_prev: A_prev has shape (3, 3): indexes 0..2, 0..2 "
+            "(2 indexes, counting from 0)",
+        ),
+        (
+            "1",
+            "--cell '1' is not an entry of A_prev: A_prev has shape (3, 3): indexes 0..2, 0..2 "
+            "(2 indexes, counting from 0)",
+        ),
+        (
+            "dW[2,0]",
+            "--cell 'dW[2,0]' is not an entry of dW: dW has shape (2, 2): indexes 0..1, 0..1 "
+            "(2 indexes, counting from 0)",
+        ),
+        ("db[1]", "--cell 'db[1]' is not an entry of db: db is a single number: leave out the index"),
+        ("Q[1]", "--cell 'Q[1]' is not an entry such as 1,2 or dA_prev[1,2] or dW[0,1] or db[1] or Z[0,1]"),
     ],
 )
 def test_bad_cell(cli, cell, message):
     result = cli("backward", SAMPLE["basic_2d"], "--cell", cell)
     assert result.exit_code == 2 and result.stderr == f"error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    "sample,gradient,plain",
+    [
+        ("basic_2d", "dW[0,0]", "W[0,0]"),
+        ("basic_2d", "dA_prev[1,2]", "A_prev[1,2]"),
+        ("nhwc", "dA_prev[0,1,2,1]", "A_prev[0,1,2,1]"),
+        ("batch_channels", "db[1]", "b[1]"),
+        ("nhwc", "dW[1,0,1,0]", "W[1,0,1,0]"),
+    ],
+)
+def test_cell_takes_the_gradient_names(cli, sample, gradient, plain):
+    by_gradient = json.loads(cli("backward", SAMPLE[sample], "--json", "--cell", gradient).stdout)["audits"]["cell"]
+    by_entry = json.loads(cli("backward", SAMPLE[sample], "--json", "--cell", plain).stdout)["audits"]["cell"]
+    assert by_gradient == by_entry
+    table = cli("backward", SAMPLE[sample], "--overlays", "none", "--cell", gradient)
+    assert table.exit_code == 0 and "Every overlay that touched" in table.stdout
+
+
+def test_cell_of_z_shows_the_overlay_that_made_it(cli):
+    doc = json.loads(cli("backward", SAMPLE["nhwc"], "--json", "--overlays", "all", "--cell", "Z[0,1,0,1]").stdout)
+    cell = doc["audits"]["cell"]
+    assert cell["array"] == "Z" and cell["gradient"] == pytest.approx(doc["Z"][0][1][0][1])
+    (number,) = {t["overlay"] for t in cell["terms"]}
+    overlay = doc["overlays"][number - 1]
+    assert overlay["Z"] == pytest.approx(doc["Z"][0][1][0][1]) and overlay["c_out"] == 1
+    assert overlay["position"] == [1, 0]
+    assert sum(t["product"] for t in cell["terms"]) == pytest.approx(cell["gradient"])
+    assert cell["terms"][-1]["b"] == {"index": [1], "value": 0.5}
+    out = " ".join(cli("backward", SAMPLE["basic_2d"], "--overlays", "none", "--cell", "Z[0,1]").stdout.split())
+    assert "The overlay that made Z[0, 1]: overlay 2" in out
+    assert "W[1,1] = 0.4 A_prev[1,2] = 6 2.4" in out
+    assert "Z[0, 1] = sum of the 4 products plus the bias = 5.2" in out
+    forward = cli("forward", SAMPLE["basic_2d"], "--overlays", "none", "--cell", "Z[1,1]")
+    assert forward.exit_code == 0 and "overlay 4" in forward.stdout
 
 
 # -- identities -----------------------------------------------------------------------------
@@ -224,19 +274,44 @@ def test_markdown_export(cli):
         assert part in out, part
 
 
+def csv_tables(text: str) -> tuple[list[dict], list[dict]]:
+    """The two tables of a CSV export, split at the blank line between them (as docs/json.md says)."""
+    overlays, totals = text.split("\n\n")
+    return list(csv.DictReader(io.StringIO(overlays))), list(csv.DictReader(io.StringIO(totals)))
+
+
 def test_csv_export_one_row_per_overlay(cli):
     out = cli("backward", SAMPLE["batch_channels"], "--format", "csv").stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+    rows, _ = csv_tables(out)
     doc = json.loads(cli("backward", SAMPLE["batch_channels"], "--json").stdout)
     assert len(rows) == doc["config"]["overlay_count"] == 16
     for row, overlay in zip(rows, doc["overlays"]):
         assert json.loads(row["dW"]) == overlay["dW"]
         assert float(row["Z"]) == overlay["Z"] and float(row["dZ"]) == overlay["dZ"]
         assert json.loads(row["position"]) == overlay["position"]
-    exact = list(csv.DictReader(io.StringIO(cli("backward", SEED, "--format", "csv", "--exact").stdout)))
+    exact, _ = csv_tables(cli("backward", SEED, "--format", "csv", "--exact").stdout)
     assert exact[0]["dA_prev"] == "[-0.03, -0.05]" and exact[0]["Z"] == "1.3"
     forward = cli("forward", SEED, "--format", "csv").stdout.splitlines()
     assert forward[0] == "number,n,c_out,position,window_start,A_slice,Z"
+
+
+@pytest.mark.parametrize("sample", ["nhwc", "batch_channels", "seed_1d"])
+def test_csv_export_has_the_totals(cli, sample):
+    doc = json.loads(cli("backward", SAMPLE[sample], "--json").stdout)
+    for overlays in ("all", "none"):
+        rows, totals = csv_tables(cli("backward", SAMPLE[sample], "--format", "csv", "--overlays", overlays).stdout)
+        assert len(rows) == (doc["config"]["overlay_count"] if overlays == "all" else 0)
+        seen = {}
+        for row in totals:
+            seen.setdefault(row["quantity"], {})[tuple(json.loads(row["index"]))] = float(row["value"])
+        assert sorted(seen) == ["Z", "dA_prev", "dW", "db"]
+        for name, entries in seen.items():
+            array = np.asarray(doc[name], dtype=float)
+            assert len(entries) == array.size
+            for index, value in entries.items():
+                assert value == array[index]
+    forward = cli("forward", SEED, "--format", "csv", "--overlays", "none").stdout
+    assert forward == "number,n,c_out,position,window_start,A_slice,Z\n\nquantity,index,value\nZ,[0],1.3\nZ,[1],2.1\n"
 
 
 @pytest.mark.skipif(

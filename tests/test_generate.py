@@ -110,3 +110,28 @@ def test_bad_generate_options(cli):
 def test_generate_refuses_what_nobody_hands_out(cli):
     result = cli("generate", "--size", "100000", "--dims", "3", "--seed", "1")
     assert result.exit_code == 2 and "generate makes problems of at most 1,000,000 entries" in result.stderr
+
+
+def test_a_large_answer_key_is_announced(cli, tmp_path):
+    """A key past KEY_NOTE_MB is announced on stderr; past KEY_LIMIT_MB refused (exit 2, nothing
+    written) unless --force."""
+    args = ["generate", "--size", "16", "--kernel", "3", "--channels", "3", "--filters", "4", "--seed", "1"]
+    key = tmp_path / "key"
+    noted = cli(*args, "--output", tmp_path / "p.json", "--key", key)
+    assert noted.exit_code == 0
+    assert "note: the answer key will be about 1.8 MB" in noted.stderr and "784 overlays" in noted.stderr
+    small = cli("generate", "--seed", "1", "--output", tmp_path / "q.json", "--key", tmp_path / "small")
+    assert small.exit_code == 0 and "answer key will be" not in small.stderr
+
+
+def test_a_huge_answer_key_is_refused_unless_forced(cli, tmp_path, monkeypatch):
+    from convgrad.commands import generate
+
+    monkeypatch.setattr(generate, "KEY_LIMIT_MB", 1)  # the 16x16 key below is estimated at 1.8 MB
+    args = ["generate", "--size", "16", "--kernel", "3", "--channels", "3", "--filters", "4", "--seed", "1"]
+    refused = cli(*args, "--output", tmp_path / "p.json", "--key", tmp_path / "key")
+    assert refused.exit_code == 2
+    assert "over the 1 MB answer-key limit" in refused.stderr and "--force" in refused.stderr
+    assert list(tmp_path.iterdir()) == []  # refused before anything is written
+    forced = cli(*args, "--output", tmp_path / "p.json", "--key", tmp_path / "key", "--force")
+    assert forced.exit_code == 0 and (tmp_path / "key.md").stat().st_size > 500_000

@@ -91,7 +91,33 @@ def stdout_console(record: bool = False) -> Any:
         def on_broken_pipe(self) -> None:
             raise BrokenPipeError
 
-    return PipeAwareConsole(highlight=False, soft_wrap=False, record=record)
+    console = PipeAwareConsole(highlight=False, soft_wrap=False, record=record)
+    if not console.is_terminal:  # a pipe or a file: no line ends in the padding rich adds
+        console.file = TrailingSpaceStripper(sys.stdout)  # type: ignore[assignment]
+    return console
+
+
+class TrailingSpaceStripper:
+    """A text stream that writes each finished line to ``stream`` without its trailing spaces."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        if lines:
+            self.stream.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:  # an unfinished line (rich ends every print with one, so rarely)
+            self.stream.write(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def write_json(obj: Any) -> None:

@@ -32,6 +32,35 @@ def _ints(text: str | None, flag: str) -> Any:
     return values[0] if len(values) == 1 else values
 
 
+#: An answer key estimated above this size is announced on stderr (its size and how to shrink it).
+KEY_NOTE_MB = 1
+#: An answer key estimated above this size is refused unless --force: a Markdown file this large
+#: is no longer something a person reads. The estimate is generous (limits.estimate_output_bytes):
+#: a 16x16 input, 3 channels, 4 filters 3x3 is estimated at 1.8 MB and writes 0.9 MB.
+KEY_LIMIT_MB = 32
+
+
+def announce_key_size(problem: Any, key: str, force: bool) -> None:
+    """Warn about a large answer key before anything is written; refuse a huge one unless forced."""
+    from ..errors import InputError
+    from ..limits import MB, estimate_output_bytes, size_text
+
+    count = problem.geom.overlay_count
+    estimate = estimate_output_bytes(problem, count, "markdown") + estimate_output_bytes(problem, 0, "json")
+    shrink = "a smaller --size, fewer --filters/--channels/--batch, or a larger --stride"
+    if estimate > KEY_LIMIT_MB * MB and not force:
+        raise InputError(
+            f"the answer key ({key}.md with the working of all {count:,} overlays, and {key}.json) would be "
+            f"about {size_text(estimate)}, over the {KEY_LIMIT_MB} MB answer-key limit",
+            hint=f"make the problem smaller with {shrink}; leave out --key; or write it anyway with --force",
+        )
+    if estimate > KEY_NOTE_MB * MB:
+        note(
+            f"the answer key will be about {size_text(estimate)} ({key}.md holds the working of "
+            f"all {count:,} overlays); {shrink} makes it shorter"
+        )
+
+
 def run(options: GenerateOptions) -> None:
     """Draw the problem (left-out sizes take the defaults), write it, and the answer key if asked."""
     from ..api import solve
@@ -64,6 +93,12 @@ def run(options: GenerateOptions) -> None:
         seed=options.seed,
     )
     problem, seed = generate(spec)
+    key = options.key
+    solved = None
+    if key:
+        fields = canonical_fields(problem, "the generated problem")
+        solved = build_problem(fields, need_dZ=True, domain=ExactDomain())
+        announce_key_size(solved, key, options.force)
     text = document(problem)
     output = options.output
     if output:
@@ -72,10 +107,8 @@ def run(options: GenerateOptions) -> None:
         sys.stdout.write(text)
     if options.seed is None:
         note(f"seed {seed}: pass --seed {seed} to generate this problem again")
-    key = options.key
-    if key:
-        fields = canonical_fields(problem, "the generated problem")
-        result = solve(build_problem(fields, need_dZ=True, domain=ExactDomain()))
+    if key and solved is not None:
+        result = solve(solved)
         answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
         write_file_atomically(f"{key}.json", document(answers))
         write_file_atomically(f"{key}.md", key_markdown(result, description=problem["description"]))

@@ -121,7 +121,10 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     ):
         console.print(renderable, crop=False)  # only a table asked for with --view table is ever wider
     if output.svg:
-        write_file_atomically(output.svg, console.export_svg(title=f"convgrad {command}", clear=False))
+        from ..render.svg import portable_svg
+
+        svg = console.export_svg(title=f"convgrad {command}", clear=False)
+        write_file_atomically(output.svg, portable_svg(svg))
     if output.html_record:
         write_file_atomically(output.html_record, console.export_html(clear=False))
 

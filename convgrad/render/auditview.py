@@ -17,7 +17,16 @@ from ..api import Result
 from ..layers.conv import overlay_index
 from ..numbers import drop_noise, index_label
 from .grids import DISCARDED_STYLE, cells_of, is_small, paragraph, spatial_labels, stacked
-from .text import Style, factor_label, leftover_reasons, output_formula, position_text, ranges
+from .text import (
+    Style,
+    factor_label,
+    leftover_reasons,
+    output_formula,
+    plural,
+    position_text,
+    ranges,
+    window_words,
+)
 
 AXIS_NAMES = {1: ["position"], 2: ["row", "column"], 3: ["depth slice", "row", "column"]}
 
@@ -75,6 +84,9 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
     """--cell: every overlay that touched one entry, with its factors, summed to the gradient."""
     p, fmt = result.problem, style.fmt
     view = audits.cell_view(p, cell)
+    if view.array == "Z":
+        yield from z_cell_renderables(result, view, style)
+        return
     what = {"A_prev": "dA_prev", "W": "dW", "b": "db"}[view.array]
     label = index_label(view.array, view.user_index)
     yield Rule(f"Every overlay that touched {label}", align="left", style="dim")
@@ -99,7 +111,7 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
         )
     yield Padding(table, (0, 0, 0, 2))
     yield paragraph(
-        f"{index_label(what, view.user_index)} = sum of the {len(view.terms)} terms = {fmt(view.gradient)}", indent=0
+        f"{index_label(what, view.user_index)} = {_sum_of(len(view.terms), 'term')} = {fmt(view.gradient)}", indent=0
     )
     if view.array == "W":
         c_out = view.canonical[0]
@@ -116,3 +128,40 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
                 f"(which reads 0), so {'they add' if len(idle) > 1 else 'it adds'} nothing to it.",
                 indent=0,
             )
+
+
+def z_cell_renderables(result: Result, view: audits.CellView, style: Style) -> Iterator[RenderableType]:
+    """--cell Z[...]: the one overlay that made this output, its products and bias, summed."""
+    p, fmt = result.problem, style.fmt
+    label = index_label("Z", view.user_index)
+    assert view.overlay is not None
+    (overlay,) = result.canonical_overlays([view.overlay])
+    yield Rule(f"The overlay that made {label}: overlay {view.overlay + 1}", align="left", style="dim")
+    yield paragraph(f"position {position_text(overlay.position)}, window {window_words(overlay, p.geom)}", indent=0)
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    for title in ("weight", "input", "adds"):
+        table.add_column(title, justify="right", no_wrap=True)
+    form = p.form
+    products = [t for t in view.terms if len(t.factors) == 2]
+    for term in products:
+        w, a = term.factors
+        table.add_row(
+            f"{factor_label(form, w.array, w.index)} = {fmt(w.value)}",
+            f"{factor_label(form, a.array, a.index)} = {fmt(a.value)}",
+            fmt(term.value),
+        )
+    for term in view.terms:
+        if len(term.factors) == 1:
+            (b,) = term.factors
+            table.add_row(f"{factor_label(form, 'b', b.index)} = {fmt(b.value)}", "(bias)", fmt(term.value))
+    yield Padding(table, (0, 0, 0, 2))
+    count = len(products)
+    bias = " plus the bias" if len(view.terms) > count else ""
+    skipped = p.geom.in_per_group * int(np.prod(p.geom.kernel_size)) - count
+    note = f"; {plural(skipped, 'tap')} on the padding read 0 and are left out" if skipped else ""
+    yield paragraph(f"{label} = {_sum_of(count, 'product')}{bias} = {fmt(view.gradient)}{note}", indent=0)
+
+
+def _sum_of(count: int, noun: str) -> str:
+    """ "sum of the 4 terms", or "its one term"."""
+    return f"sum of the {plural(count, noun)}" if count != 1 else f"its one {noun}"

@@ -20,7 +20,7 @@ from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, index_label
 from .grids import Cell, grid
-from .text import factor_label, paren_negative, ranges, slice_label
+from .text import factor_label, paren_negative, plural, ranges, slice_label
 
 RIGHT, WRONG = "✓", "✗"
 #: The mark of an entry right only to fewer decimals than required ("not precise enough").
@@ -167,7 +167,9 @@ def report_renderables(checker: Checker, report: CheckReport) -> Iterator[Render
             for e in q.wrong[:MAX_EXPLAINED]:
                 yield terms_text(checker, q.name, e.index, e.expected)
             if len(q.wrong) > MAX_EXPLAINED:
-                yield Text(f"  … {len(q.wrong) - MAX_EXPLAINED} more wrong entries (--json lists them all)")
+                yield Text(
+                    f"  … {plural(len(q.wrong) - MAX_EXPLAINED, 'more wrong entry', 'more wrong entries')} (--json lists them all)"
+                )
         for d in q.diagnoses:
             share = "" if d.complete else f" (this explains {d.explained} of the {d.wrong} wrong entries)"
             yield Padding(Text(f"Likely mistake: {d.sentence}{share}.", style="yellow"), (0, 0, 0, 2))

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from rich.columns import Columns
@@ -14,11 +14,12 @@ from rich.text import Text
 
 from ..api import Result
 from ..forms import BARE
+from ..geometry import Geometry
 from ..layers.base import Overlay
 from ..layers.conv import RunningTotals, interior
 from ..numbers import drop_noise, index_label
 from .grids import activation_text, is_small, output_grid, paragraph, window_array, window_grid
-from .text import Style, inline, position_text, window_words, z_expression
+from .text import Formatter, Style, inline, plural, position_text, window_words, z_expression
 
 #: Arrays up to this many entries are written out inline in sentences.
 INLINE_LIMIT = 36
@@ -57,26 +58,37 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     where = window_words(overlay, g)
     hangs = "" if overlay.in_input.all() else " (part of it hangs in the padding, which reads 0)"
     z_label = index_label("Z", form.activation_index((overlay.n, overlay.c_out) + overlay.position))
+    grids = g.dims >= 2  # matrices drawn as grids below the sentences, not as nested lists inline
+    slice_text = "A_slice (drawn below)" if grids else inline(window(overlay.A_slice), fmt)
     parts.append(
         paragraph(
-            f"The kernel covers A_prev {where}{hangs}: the slice {inline(window(overlay.A_slice), fmt)}. "
+            f"The kernel covers A_prev {where}{hangs}: the slice {slice_text}. "
             f"{z_label} = {z_expression(overlay, fmt, style.symbolic)}."
         )
     )
     if overlay.dW is None or overlay.dA_prev is None or running is None:
+        if grids:
+            parts.append(_drawn([("A_slice", _window(overlay.A_slice, overlay, g, fmt))]))
         return Group(*parts)
     finalize = p.domain.finalize
     c = overlay.c_out
     scales = result.scales
-    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales.dW[c]))
+    dW_canonical = drop_noise(finalize(running.dW[c]), None if scales is None else scales.dW[c])
+    dW_now = form.window_from_canonical(dW_canonical)
     db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales.db[c])[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
-    sentence = (
-        f"d{z_label} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
-        f"dW{filt}, which becomes {inline(dW_now, fmt)}; adds {dz} to db{filt}, which becomes "
-        f"{fmt(db_now)}; and adds dZ·W = {inline(window(overlay.dA_prev), fmt)} to dA_prev at {where}"
-    )
+    if grids:
+        sentence = (
+            f"d{z_label} = {dz}, so this overlay adds dZ·A_slice to dW{filt}; adds {dz} to db{filt}, which "
+            f"becomes {fmt(db_now)}; and adds dZ·W to dA_prev at {where}"
+        )
+    else:
+        sentence = (
+            f"d{z_label} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
+            f"dW{filt}, which becomes {inline(dW_now, fmt)}; adds {dz} to db{filt}, which becomes "
+            f"{fmt(db_now)}; and adds dZ·W = {inline(window(overlay.dA_prev), fmt)} to dA_prev at {where}"
+        )
     if not overlay.in_input.all():
         kept = np.where(np.broadcast_to(overlay.in_input, overlay.dA_prev.shape), "kept", "lost")
         lost = [fmt(v) for v, k in zip(np.ravel(overlay.dA_prev), np.ravel(kept)) if k == "lost"]
@@ -86,11 +98,43 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         )
     dA_scale = None if scales is None else scales.dA_padded[interior(g)][overlay.n]
     dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
+    if grids:
+        dA_share = overlay.dA_prev
+        assert dA_share is not None  # a backward overlay has every share
+        parts.append(paragraph(sentence + ":"))
+        drawn = [
+            ("A_slice", _window(overlay.A_slice, overlay, g, fmt)),
+            ("dZ·A_slice, to dW" + filt, _window(overlay.dW, overlay, g, fmt, first=0)),
+            ("dW" + filt + " so far", _window(dW_canonical, overlay, g, fmt, first=0)),
+            ("dZ·W, to dA_prev", window_array(dA_share, g, fmt, overlay.in_input, overlay.channels.start)),
+        ]
+        if dA_now.size <= GRID_LIMIT:
+            drawn.append(("dA_prev so far", activation_text(dA_now, g, fmt, ("c",))))
+        parts.append(_drawn(drawn))
+        if not overlay.in_input.all():
+            parts.append(Padding(Text("(x): on the padding, discarded", style="italic"), (0, 0, 0, 2)))
+        return Group(*parts)
     if dA_now.size <= INLINE_LIMIT:
         shown = dA_now[0] if form.kind == BARE else dA_now
         sentence += f", giving {inline(shown, fmt)}"
     parts.append(paragraph(sentence + "."))
     return Group(*parts)
+
+
+#: Arrays up to this many entries are drawn as grids after the sentences (2-D and 3-D).
+GRID_LIMIT = 144
+
+
+def _window(array: np.ndarray, overlay: Overlay, geom: Geometry, fmt: Formatter, first: int | None = None) -> Text:
+    """A window-shaped (C_in/G, *k) array as channel-labelled grids (A_prev's channel numbers)."""
+    return window_array(array, geom, fmt, first_channel=overlay.channels.start if first is None else first)
+
+
+def _drawn(pictures: Sequence[tuple[str, RenderableType]]) -> Padding:
+    """Titled grids side by side (wrapping below one another when the width runs out)."""
+    return Padding(
+        Columns([Group(Text(title, style="italic"), body) for title, body in pictures], padding=(0, 4)), (0, 0, 0, 2)
+    )
 
 
 def closing(result: Result, style: Style) -> Iterator[RenderableType]:
@@ -100,10 +144,14 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     count = g.overlay_count
     batch = f" and all {g.batch} samples" if g.batch > 1 else ""
     dW = result.shown("dW")
+    if g.dims >= 2 and p.domain.name != "symbolic":
+        dW_text = " (the overlay sums, drawn below)"
+    else:
+        dW_text = f" = {inline(dW, fmt)}" if np.size(dW) <= INLINE_LIMIT else " (see the totals)"
     yield Text("Why the weights stay shared", style="bold")
     yield paragraph(
-        f"Every overlay used the same W, so dL/dW is one sum over all {count} overlays{batch}: "
-        f"dW = Σ dZ·A_slice = {inline(dW, fmt) if np.size(dW) <= INLINE_LIMIT else '(see the totals)'}. "
+        f"Every overlay used the same W, so dL/dW is one sum over {'all ' if count > 1 else ''}{plural(count, 'overlay')}{batch}: "
+        f"dW = Σ dZ·A_slice{dW_text}. "
         f"A gradient step W ← W − η·dW moves that one kernel, so every position keeps sharing it: "
         f"nothing is averaged or copied back afterwards. db is likewise one sum of dZ."
     )
@@ -124,7 +172,7 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     )
     yield paragraph(
         f"dW is the cross-correlation of the padded A_prev with dZ dilated by the stride (stride − 1 = "
-        f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
+        f"{gaps} {'zero' if gaps == '1' else 'zeros'} between neighbouring entries){every}; dA_prev is the full convolution of the "
         f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev."
     )
     dW_scale = None if scales is None else scales.dW

@@ -15,8 +15,18 @@ import numpy as np
 from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
 from .jsonout import dumps, scalar
-from .markdown import answers_section, problem_section, working_section
-from .text import Formatter, config_words, formatter, output_formula, position_text, shape_text, window_words
+from .markdown import answer_arrays, answers_section, problem_arrays, problem_section, working_section
+from .text import (
+    Formatter,
+    config_words,
+    formatter,
+    labelled_slices,
+    output_formula,
+    plural,
+    position_text,
+    shape_text,
+    window_words,
+)
 
 # -- Markdown --------------------------------------------------------------------------------
 
@@ -102,63 +112,100 @@ def tex_matrix(array: Any, fmt: Formatter) -> str:
     return r",\ ".join(tex_matrix(a, fmt) for a in array)
 
 
+#: \fit{...}: its content at natural size, or scaled down to the line width when wider.
+_FIT = r"\newcommand{\fit}[1]{\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{#1}}"
+
+
+def tex_array(name: str, array: Any, names: tuple[str, ...], fmt: Formatter, spatial_dims: int) -> list[str]:
+    """One array as displayed lines: its name, then each H x W slice labelled by sample and channel
+    (as the terminal draws them), each scaled down to the line width if wider."""
+    array = np.asarray(array, dtype=object)
+    if array.ndim == 0:
+        return [rf"\noindent ${name} = {tex_number(fmt(array[()]))}$\par"]
+    slices = labelled_slices(array, names, spatial_dims)
+    if len(slices) == 1 and not slices[0][0]:
+        return [r"\noindent\fit{$\displaystyle " + f"{name} = {tex_matrix(slices[0][1], fmt)}" + r"$}\par"]
+    lines = [rf"\noindent ${name}$\par"]
+    for label, matrix in slices:
+        shown = (r"\text{" + tex_escape(label) + r":}\ " if label else "") + tex_matrix(matrix, fmt)
+        lines.append(r"\noindent\fit{$\displaystyle " + shown + r"$}\par")
+    return lines
+
+
+def tex_window(array: Any, fmt: Formatter, first_channel: int) -> str:
+    """A window-shaped (C_in/G, *k) array: one matrix per input channel, labelled c 0, c 1, ..."""
+    array = np.asarray(array, dtype=object)
+    if array.shape[0] == 1:
+        return tex_matrix(array[0], fmt)
+    return r",\ ".join(r"\text{c " + str(first_channel + c) + r":}\," + tex_matrix(a, fmt) for c, a in enumerate(array))
+
+
 def latex_document(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
-    """A standalone article: the problem, a table per overlay quantity, the working, the totals."""
+    """A standalone article: the problem, the working overlay by overlay, the totals.
+
+    Every matrix is an H x W slice labelled by sample and channel; a line wider than the page
+    is scaled down to fit it, so no box overflows the margins.
+    """
     fmt = formatter(result, precision)
     p = result.problem
-    g, form, shapes = p.geom, p.form, p.user_shapes
+    g, shapes = p.geom, p.user_shapes
     lines = [
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
         r"\usepackage{amsmath}",
-        r"\usepackage{longtable}",
-        r"\setcounter{MaxMatrixCols}{40}",
+        r"\usepackage{graphicx}",
+        r"\setcounter{MaxMatrixCols}{200}",
+        _FIT,
+        r"\setlength{\parskip}{4pt}",
         r"\begin{document}",
         r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
         tex_escape(
             f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
-            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {plural(g.overlay_count, 'overlay')}."
         ),
         "",
         r"\subsection*{Problem}",
-        r"\begin{align*}",
     ]
-    arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev)), ("W", form.kernel_from_canonical(p.W))]
-    if p.b is not None:
-        arrays.append(("b", form.bias_from_canonical(p.b)))
-    if p.dZ is not None:
-        arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
-    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in arrays))
-    lines += [r"\end{align*}", "", r"\subsection*{Overlays}"]
+    for name, array, names in problem_arrays(result):
+        lines += tex_array(tex_name(name), array, names, fmt, g.dims)
     backward = result.is_backward
-    columns = "r l l l" + (" l l l" if backward else "")
-    header = r"\# & position & window & $Z$" + (r" & $dZ$ & $dW$ += & $dA_{prev}$ +=" if backward else "")
-    lines += [r"\begin{longtable}{" + columns + "}", header + r" \\ \hline", r"\endhead"]
-    window = form.window_from_canonical
-    for overlay in result.canonical_overlays(indices):
-        cells = [
-            str(overlay.index + 1),
-            tex_escape(position_text(overlay.position)),
-            tex_escape(window_words(overlay, g)),
-            f"${tex_number(fmt(overlay.Z))}$",
-        ]
-        if backward and overlay.dW is not None and overlay.dA_prev is not None:
-            cells += [
-                f"${tex_number(fmt(overlay.dZ))}$",
-                f"${tex_matrix(window(overlay.dW), fmt)}$",
-                f"${tex_matrix(window(overlay.dA_prev), fmt)}$",
-            ]
-        lines.append(" & ".join(cells) + r" \\[6pt]")
-    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
-    totals = [("Z", result.shown("Z"))]
-    if backward:
-        totals += [("dW", result.shown("dW")), ("db", result.shown("db")), ("dA_{prev}", result.shown("dA_prev"))]
-    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals))
-    lines.append(r"\end{align*}")
+    overlays = list(result.canonical_overlays(indices))
+    if overlays:
+        lines += ["", r"\subsection*{Overlays}"]
+    for overlay in overlays:
+        where = [f"position {position_text(overlay.position)}", f"window {window_words(overlay, g)}"]
+        if g.out_channels > 1:
+            where.insert(0, f"c_out {overlay.c_out}")
+        if g.batch > 1:
+            where.insert(0, f"n {overlay.n}")
+        lines.append(r"\paragraph{Overlay " + str(overlay.index + 1) + "} " + tex_escape(", ".join(where)) + r"\par")
+        first = overlay.channels.start
+        sums = [f"Z = {tex_number(fmt(overlay.Z))}"]
+        if backward:
+            sums += [f"dZ = {tex_number(fmt(overlay.dZ))}", f"db \\mathrel{{+}}= {tex_number(fmt(overlay.dZ))}"]
+        lines.append(r"\noindent\fit{$" + r",\quad ".join(sums) + r"$}\par")
+        if backward:
+            for label, value in (("dW", overlay.dW), ("dA_{prev}", overlay.dA_prev)):
+                lines.append(
+                    r"\noindent\fit{$\displaystyle "
+                    + label
+                    + r" \mathrel{+}= "
+                    + tex_window(value, fmt, first)
+                    + r"$}\par"
+                )
+    lines += ["", r"\subsection*{" + ("Totals" if backward else "Result") + "}"]
+    for name, array, names in answer_arrays(result):
+        lines += tex_array(tex_name(name), array, names, fmt, g.dims)
     for note in audit_sentences(result, fmt):
         lines += ["", tex_escape(note)]
     lines += [r"\end{document}", ""]
     return "\n".join(lines)
+
+
+def tex_name(name: str) -> str:
+    """An array's name for math mode: A_prev as A_{prev}."""
+    head, _, tail = name.partition("_")
+    return f"{head}_{{{tail}}}" if tail else name
 
 
 # -- CSV -----------------------------------------------------------------------------------------
@@ -166,8 +213,17 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
 CSV_FIELDS = ("number", "n", "c_out", "position", "window_start", "A_slice", "Z", "dZ", "dW", "db", "dA_prev")
 
 
+#: The header of the totals section, after the blank line that ends the overlay rows.
+CSV_TOTALS_FIELDS = ("quantity", "index", "value")
+
+
 def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
-    """A header line, then one line per overlay; arrays as JSON text in their cells, numbers faithful."""
+    """Two tables in one stream, split by a blank line (see docs/json.md).
+
+    The overlays: a header line, then one line per overlay (none for --overlays none); arrays as
+    JSON text in their cells, numbers faithful. The totals: a "quantity,index,value" header, then
+    one line per entry of Z (and dW, db, dA_prev), its index in the user's form as a JSON list.
+    """
     fields = CSV_FIELDS if result.is_backward else CSV_FIELDS[:7]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -194,3 +250,9 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
         if result.is_backward:
             values.update({"dZ": scalar(o.dZ), "dW": dumps(o.dW), "db": scalar(o.db), "dA_prev": dumps(o.dA_prev)})
         yield line([values[f].strip('"') if f in ("Z", "dZ", "db") else values[f] for f in fields])
+    yield "\n"
+    yield line(list(CSV_TOTALS_FIELDS))
+    names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
+    for name in names:
+        for index, value in np.ndenumerate(np.asarray(result.shown(name), dtype=object)):
+            yield line([name, dumps([int(i) for i in index]), scalar(value).strip('"')])

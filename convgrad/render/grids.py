@@ -59,7 +59,8 @@ def grid(cells: np.ndarray, width: int | None = None) -> Text:
 
     Unmarked: a scalar as is, a vector as ``[a, b, c]``, a matrix as right-aligned
     columns. Marked (some cell bracketed): every cell takes its bracket room so
-    columns stay aligned, ``[1][2] 3``. Past ``width``, split into column chunks.
+    columns stay aligned, and a space parts neighbours, ``[1] [2]  3`` (never ``[4][·]``).
+    Past ``width``, split into column chunks.
     """
     marked = any(cell.bracket for cell in cells.flat)
     if cells.ndim == 0:
@@ -70,7 +71,7 @@ def grid(cells: np.ndarray, width: int | None = None) -> Text:
     rows, cols = matrix.shape
     extra = 2 if marked else 0
     col_width = [max(len(matrix[r, c].text) for r in range(rows)) + extra for c in range(cols)]
-    gap = 0 if marked else 2
+    gap = 1 if marked else 2  # marked: [1] [2]  3, each bracketed cell apart from its neighbour
     text = Text()
     chunks = _chunks(col_width, gap, width)
     for k, (first, last) in enumerate(chunks):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.rule import Rule
 from rich.text import Text
 
@@ -20,8 +20,8 @@ from .table import overlay_section, totals
 from .text import make_style, padding_text, per_dim_text, shape_text
 
 
-def header(result: Result, command: str) -> Text:
-    """Two lines naming the problem: the pass, then shapes and configuration."""
+def header(result: Result, command: str, wrap: bool = True) -> Text:
+    """Two lines naming the problem: the pass, then shapes and configuration (``wrap``: at the width)."""
     p = result.problem
     g, shapes = p.geom, p.user_shapes
     count = g.overlay_count
@@ -40,6 +40,8 @@ def header(result: Result, command: str) -> Text:
         second.append(f"groups {g.groups}")
     text = Text(" · ".join(first), style="bold")
     text.append("\n" + " · ".join(second) + f" → Z {shape_text(shapes['Z'])}")
+    if not wrap:  # read by a program or a pager: one line each, whatever the width
+        text.no_wrap, text.overflow = True, "ignore"
     return text
 
 
@@ -57,7 +59,8 @@ def render(
     """Renderables for the human view, in print order: header, overlays (or the --explain
     narrative), totals, then the audits that apply."""
     style = make_style(result, precision, console.width)
-    yield header(result, command)
+    # in a Group: print() would merge a bare Text with its neighbours and drop its no_wrap
+    yield Group(header(result, command, wrap=console.is_terminal))
     form = result.problem.form
     if form.channels_last and form.kind != BARE:
         yield Text(f"Arrays are drawn channel by channel; --json gives them in {form.layout} order.", style="italic")

@@ -168,11 +168,14 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
         view = audits.cell_view(p, cell)
         terms = []
         for term in view.terms:
-            entry: dict[str, Any] = {"overlay": term.number}
+            number = view.overlay if term.overlay is None else term.overlay
+            entry: dict[str, Any] = {"overlay": None if number is None else number + 1}
             for factor in term.factors:
                 index = (
                     form.activation_index(factor.index)
                     if factor.array in ("A_prev", "dZ")
+                    else form.bias_index(factor.index[0])
+                    if factor.array == "b"
                     else form.kernel_index(factor.index)
                 )
                 entry[factor.array] = {"index": list(index), "value": factor.value}

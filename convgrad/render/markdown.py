@@ -13,14 +13,17 @@ import numpy as np
 from ..api import Result
 from ..forms import BARE
 from ..layers.base import Overlay
+from ..layers.conv import interior
+from ..numbers import drop_noise
 from .text import (
     Formatter,
     config_words,
     formatter,
     inline,
+    labelled_slices,
+    plural,
     position_text,
     shape_text,
-    slice_label,
     window_words,
     z_expression,
 )
@@ -42,20 +45,53 @@ def matrix_table(matrix: np.ndarray, fmt: Formatter) -> str:
     return "\n".join(lines)
 
 
-def array_markdown(array: Any, fmt: Formatter, spatial_dims: int) -> str:
-    """Any array: a number inline, else one table per 2-D (or 1-D) slice, labelled by its leading indices."""
+def array_markdown(array: Any, fmt: Formatter, spatial_dims: int, names: tuple[str, ...] = ()) -> str:
+    """A canonical array (leading axes ``names``, then spatial): a number inline, else one table per
+    H x W slice, labelled by sample and channel as the terminal labels them."""
     array = np.asarray(array, dtype=object)
     if array.ndim == 0:
         return f"`{fmt(array[()])}`"
-    grid_dims = 1 if spatial_dims == 1 else 2
-    grid_dims = min(grid_dims, array.ndim)
-    lead = array.ndim - grid_dims
-    if lead == 0:
-        return matrix_table(array, fmt)
     parts = []
-    for index in np.ndindex(*array.shape[:lead]):
-        parts.append(f"*{slice_label(index, grid_dims)}*\n\n{matrix_table(array[index], fmt)}")
+    for label, matrix in labelled_slices(array, names, spatial_dims):
+        parts.append((f"*{label}*\n\n" if label else "") + matrix_table(matrix, fmt))
     return "\n\n".join(parts)
+
+
+def problem_arrays(result: Result) -> list[tuple[str, Any, tuple[str, ...]]]:
+    """The given arrays in canonical order with the names of their leading axes (bare: a scalar b)."""
+    p = result.problem
+    arrays: list[tuple[str, Any, tuple[str, ...]]] = [("A_prev", p.A_prev, ("n", "c")), ("W", p.W, ("c_out", "c_in"))]
+    if p.b is not None:
+        arrays.append(("b", _bias(p.b, p.form.kind), ("c_out",)))
+    if p.dZ is not None:
+        arrays.append(("dZ", p.dZ, ("n", "c_out")))
+    return arrays
+
+
+def answer_arrays(result: Result) -> list[tuple[str, Any, tuple[str, ...]]]:
+    """Z (and dW, db, dA_prev) in canonical order with the names of their leading axes."""
+    Z, dW, db, dA = (_shown_canonical(result, name) for name in ("Z", "dW", "db", "dA_prev"))
+    arrays: list[tuple[str, Any, tuple[str, ...]]] = [("Z", Z, ("n", "c_out"))]
+    if result.is_backward:
+        kind = result.problem.form.kind
+        arrays += [("dW", dW, ("c_out", "c_in")), ("db", _bias(db, kind), ("c_out",)), ("dA_prev", dA, ("n", "c"))]
+    return arrays
+
+
+def _shown_canonical(result: Result, name: str) -> Any:
+    """A total in canonical order with float rounding noise set to 0 (as Result.shown does)."""
+    total = getattr(result.canonical_totals, name)
+    scales = result.scales
+    if total is None or scales is None:
+        return total
+    scale = scales.dA_padded[interior(result.problem.geom)] if name == "dA_prev" else getattr(scales, name)
+    return drop_noise(total, scale)
+
+
+def _bias(b: Any, kind: str) -> Any:
+    """A bare problem's one bias as a number, else the vector (one per filter)."""
+    b = np.asarray(b, dtype=object)
+    return b[0] if kind == BARE else b
 
 
 def problem_section(result: Result, fmt: Formatter) -> str:
@@ -66,19 +102,11 @@ def problem_section(result: Result, fmt: Formatter) -> str:
         + ("" if p.form.kind == BARE else f", layout {p.form.layout}"),
         f"- {config_words(g)}",
         f"- A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])} → Z {shape_text(shapes['Z'])}, "
-        f"{g.overlay_count} overlays",
+        f"{plural(g.overlay_count, 'overlay')}",
     ]
     text = "\n".join(items)
-    arrays = [
-        ("A_prev", result.problem.form.activation_from_canonical(p.A_prev)),
-        ("W", p.form.kernel_from_canonical(p.W)),
-    ]
-    if p.b is not None:
-        arrays.append(("b", p.form.bias_from_canonical(p.b)))
-    if p.dZ is not None:
-        arrays.append(("dZ", p.form.activation_from_canonical(p.dZ)))
-    for name, array in arrays:
-        text += f"\n\n**{name}**\n\n{array_markdown(array, fmt, g.dims)}"
+    for name, array, names in problem_arrays(result):
+        text += f"\n\n**{name}**\n\n{array_markdown(array, fmt, g.dims, names)}"
     return text
 
 
@@ -112,8 +140,9 @@ def working_section(result: Result, indices: Iterable[int], fmt: Formatter) -> s
 
 def answers_section(result: Result, fmt: Formatter) -> str:
     dims = result.problem.geom.dims
-    names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
-    return "\n\n".join(f"**{name}**\n\n{array_markdown(result.shown(name), fmt, dims)}" for name in names)
+    return "\n\n".join(
+        f"**{name}**\n\n{array_markdown(array, fmt, dims, names)}" for name, array, names in answer_arrays(result)
+    )
 
 
 def key_markdown(result: Result, title: str = "Answer key", description: str | None = None) -> str:

@@ -62,7 +62,7 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
     per = (
         f"{_plural(g.batch, 'sample')} × {_plural(g.out_channels, 'filter')} × {_plural(counts.positions, 'position')}"
     )
-    shown.append(f"Z {shape_text(shapes['Z'])}: {g.overlay_count} overlays ({per})")
+    shown.append(f"Z {shape_text(shapes['Z'])}: {_plural(g.overlay_count, 'overlay')} ({per})")
     w, b = counts.weights, counts.biases
     table = Table(box=None, pad_edge=False, header_style="bold", title=None)
     table.add_column("weights of", no_wrap=True)
@@ -74,7 +74,11 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
     table.add_row(
         "locally connected (a kernel per overlay)", str(w.locally_connected), f"× {counts.positions} output positions"
     )
-    table.add_row("dense (same input and output)", str(w.dense), f"{counts.inputs} inputs × {counts.outputs} outputs")
+    table.add_row(
+        "dense (same input and output)",
+        str(w.dense),
+        f"{_plural(counts.inputs, 'input')} × {_plural(counts.outputs, 'output')}",
+    )
     shown += [
         "",
         table,

@@ -62,12 +62,18 @@ def per_dim_text(values: Iterable[Any]) -> str:
     return str(values[0]) if len(set(map(str, values))) == 1 else "(" + ", ".join(map(str, values)) + ")"
 
 
+#: The spatial axes' names by the number of spatial dims, as window_words names them.
+AXIS_WORDS = {1: [""], 2: ["rows", "cols"], 3: ["depth", "rows", "cols"]}
+
+
 def padding_text(geom: Geometry) -> str:
-    """The padding as per_dim_text, or "(before+after, ...)" when some dim is padded unevenly."""
+    """The padding as per_dim_text, or in words when some dim is padded unevenly:
+    "rows 0 before 1 after, cols 0 before 1 after" ("0 before 1 after" in 1-D)."""
     pairs = geom.padding
     if all(b == a for b, a in pairs):
         return per_dim_text(b for b, _ in pairs)
-    return "(" + ", ".join(f"{b}+{a}" for b, a in pairs) + ")"
+    names = AXIS_WORDS.get(geom.dims, [f"axis {i}" for i in range(geom.dims)])
+    return ", ".join(f"{name} {b} before {a} after".lstrip() for name, (b, a) in zip(names, pairs))
 
 
 def config_words(geom: Geometry) -> str:
@@ -113,6 +119,25 @@ def slice_label(index: Iterable[int], trailing: int) -> str:
     return "[" + ", ".join(map(str, index)) + ", :" * trailing + "]"
 
 
+def labelled_slices(array: Any, names: Iterable[str], spatial_dims: int) -> list[tuple[str, Any]]:
+    """An array whose last ``spatial_dims`` axes are spatial, cut as the terminal draws it.
+
+    The leading axes are named by ``names`` (canonical order: sample, channel); each slice is an
+    H x W matrix (a row in 1-D; 3-D: one matrix per depth). Leading axes of length 1 are left out
+    of the labels: "n 0, c 1", "c_out 2, depth 0", or "" when nothing needs naming.
+    """
+    array = np.asarray(array, dtype=object)
+    grid_dims = min(spatial_dims, 2, array.ndim)
+    lead = array.ndim - grid_dims
+    labels: list[str | None] = [name if size > 1 else None for name, size in zip(names, array.shape[:lead])]
+    labels += ["depth"] * (lead - len(labels))
+    out = []
+    for index in np.ndindex(*array.shape[:lead]):
+        parts = [f"{name} {i}" for name, i in zip(labels, index) if name is not None]
+        out.append((", ".join(parts), array[index]))
+    return out
+
+
 def factor_label(form: Form, array: str, index: tuple[int, ...]) -> str:
     """A term's factor with its canonical index shown in the user's form: "A_prev[1,2]", "W[0,1]", "b[1]".
 
@@ -123,6 +148,15 @@ def factor_label(form: Form, array: str, index: tuple[int, ...]) -> str:
     if array == "W":
         return index_label(array, form.kernel_index(index), ",")
     return index_label(array, form.bias_index(index[0]), ",")
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun agreeing: "1 entry", "2 entries", "3 taps"."""
+    if count == 1:
+        return f"1 {noun}"
+    if many is None:
+        many = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    return f"{count} {many}"
 
 
 def ranges(numbers: list[int]) -> str:

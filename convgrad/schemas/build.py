@@ -42,10 +42,10 @@ _DEFS_PREFIX = "#/$defs/"
 
 #: The gradients backward computes (every quantity but Z), which gradcheck checks.
 GRADIENTS = tuple(q for q in QUANTITIES if q != "Z")
-#: The arrays a --cell can be taken of: those with a gradient (dZ is given, not computed).
-CELL_ARRAYS = tuple(name for name in ARRAY_FIELDS if name != "dZ")
-#: The arrays that appear as factors of a cell's terms (b is added, never multiplied).
-TERM_FACTORS = tuple(name for name in ARRAY_FIELDS if name != "b")
+#: The arrays a --cell can be taken of: those with a gradient (dZ is given, not computed), and Z.
+CELL_ARRAYS = tuple(name for name in ARRAY_FIELDS if name != "dZ") + ("Z",)
+#: The arrays that appear as factors of a cell's terms (b only in a Z cell's bias term).
+TERM_FACTORS = tuple(ARRAY_FIELDS)
 MODE_NAMES = ("cross-correlation", "convolution")
 VERDICTS = ("right", "wrong", "imprecise", "missing", "shape")
 MARKS = (RIGHT, WRONG, IMPRECISE)
