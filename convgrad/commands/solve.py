@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import UsageError
 from ..limits import check_output_size
 from .common import (
+    check_outputs,
     check_writable,
     gather_fields,
     json_format,
@@ -45,6 +46,7 @@ def run(command: str, options: dict[str, Any]) -> None:
     fmt = json_format(options)
     refuse_inapplicable(fmt, options)
     fields = gather_fields(options)
+    check_outputs([(f"--{flag}", options[flag]) for flag in ("svg", "html", "save") if options.get(flag)])
     if command == "forward":
         fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
     limits = limits_of(options)
