@@ -15,13 +15,77 @@ from .common import gather_fields, json_format, limits_of, note, stdout_console,
 
 
 def answer_files(spec: str) -> list[Path] | None:
-    """The files a DIR or GLOB names (sorted), or None for a single answer file."""
+    """The files a DIR or GLOB names (sorted), or None for a single answer file.
+
+    Symbolic links are listed too (not followed here): each is graded only when it points
+    inside its own folder, and otherwise gets a row saying why not (see _many).
+    """
     path = Path(spec)
     if spec != "-" and path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
+        return sorted(p for p in path.iterdir() if p.suffix == ".json" and (p.is_symlink() or p.is_file()))
     if any(ch in spec for ch in "*?["):
-        return sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        return sorted(Path(p) for p in glob.glob(spec, recursive=True)
+                      if Path(p).is_symlink() or Path(p).is_file())
     return None
+
+
+#: Seconds one answer file of a folder may take to read and check before its row says so.
+ANSWER_SECONDS = 30.0
+#: Characters of a submitted value a message quotes; the rest is cut to "...".
+QUOTED_PREFIX = 60
+
+
+class _TooSlow(BaseException):
+    """The per-file alarm: a BaseException so that nothing inside the check swallows it."""
+
+
+def _grade_one(checker: Any, path: Path, limits: Any) -> tuple[Any, str | None]:
+    """(report, None) or (None, the reason this file has no grade): never raises for a bad file."""
+    import signal
+
+    if path.is_symlink():
+        real, folder = Path(os.path.realpath(path)), Path(os.path.realpath(path.parent))
+        if folder not in real.parents:
+            return None, "a symbolic link to a file outside its folder, not followed"
+        if not real.is_file():
+            return None, "a symbolic link to something that is not a file, not followed"
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _TooSlow
+
+    try:
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, ANSWER_SECONDS)
+    except ValueError:  # not the main thread: no alarm, the file is graded without a time bound
+        previous = None
+    try:
+        return checker.check(read_answer(str(path), limits)), None
+    except _TooSlow:
+        return None, f"took more than {ANSWER_SECONDS:g} s to check, so it was skipped"
+    except ConvgradError as err:
+        return None, _quoted_prefixes(str(err))
+    except MemoryError:
+        return None, "too large to check in the memory available"
+    except RecursionError:
+        return None, "nested too deeply to read"
+    except Exception as err:  # noqa: BLE001 - one odd file never stops the class: it gets its own row
+        return None, f"cannot be checked ({type(err).__name__}: {_quoted_prefixes(str(err))[:200]})"
+    finally:
+        if previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def _quoted_prefixes(message: str) -> str:
+    """A message with every long quoted value cut to its first QUOTED_PREFIX characters."""
+    import re
+
+    def cut(match: re.Match[str]) -> str:
+        quote, body = match.group(1), match.group(2)
+        return f"{quote}{body[:QUOTED_PREFIX]}...{quote}" if len(body) > QUOTED_PREFIX else match.group(0)
+
+    message = re.sub(r"(['\"])([^'\"\n]*)\1", cut, message)
+    return message if len(message) <= 500 else message[:500] + "..."
 
 
 def build_checker(options: dict[str, Any]) -> Any:
@@ -45,12 +109,14 @@ def build_checker(options: dict[str, Any]) -> Any:
     return Checker(problem, Tolerance.of(options.get("rtol"), options.get("atol")))
 
 
-def read_answer(path: str) -> dict[str, Any]:
+def read_answer(path: str, limits: Any = None) -> dict[str, Any]:
     from ..check import parse_answer
+    from ..limits import DEFAULT
     from ..reader import read_problem_document
 
     source = "stdin" if path == "-" else path
-    return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev"), source)
+    return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev",
+                                              limits=limits or DEFAULT), source)
 
 
 def run(options: dict[str, Any]) -> None:
@@ -63,7 +129,7 @@ def run(options: dict[str, Any]) -> None:
     if files is None:
         _one(checker, spec, fmt)
     else:
-        _many(checker, spec, files, fmt)
+        _many(checker, spec, files, fmt, limits_of(options))
 
 
 def _one(checker: Any, path: str, fmt: str) -> None:
@@ -80,17 +146,15 @@ def _one(checker: Any, path: str, fmt: str) -> None:
         raise typer.Exit(code=1)
 
 
-def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
+def _many(checker: Any, spec: str, files: list[Path], fmt: str, limits: Any = None) -> None:
     from ..render.checkview import diagnosis_object, grading_table, report_object
 
     if not files:
         raise UsageError(f"no answer files (*.json) found in {spec!r}")
     rows = []
-    for path in files:
-        try:
-            rows.append((str(path), checker.check(read_answer(str(path))), None))
-        except ConvgradError as err:  # a bad file is reported on its row; the others go on
-            rows.append((str(path), None, str(err)))
+    for path in files:  # a bad file is reported on its row, whatever went wrong; the others go on
+        report, error = _grade_one(checker, path, limits)
+        rows.append((str(path), report, error))
     # In the table, names relative to the folder they share; JSON keeps the paths as found.
     base = Path(os.path.commonpath([str(p.parent) for p in files]) or ".")
     right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
