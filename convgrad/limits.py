@@ -12,6 +12,10 @@ from .errors import InputError
 MB = 1 << 20
 
 
+class LimitExceeded(InputError):
+    """A limit refused the run (as opposed to a problem that is wrong in itself)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """max_input_bytes: a problem file (JSON text, .npz, .npy) or stdin;
@@ -52,7 +56,7 @@ def size_text(nbytes: float) -> str:
 
 def check_input_size(nbytes: int, source: str, limits: Limits) -> None:
     if nbytes > limits.max_input_bytes:
-        raise InputError(
+        raise LimitExceeded(
             f"{source} is {size_text(nbytes)}, over the {size_text(limits.max_input_bytes)} input limit",
             hint="raise it with --max-input-mb; large arrays read fastest from .npy or .npz files",
         )
@@ -60,7 +64,7 @@ def check_input_size(nbytes: int, source: str, limits: Limits) -> None:
 
 def check_elements(count: int, field: str, limits: Limits) -> None:
     if count > limits.max_elements:
-        raise InputError(f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
+        raise LimitExceeded(f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
                          hint="raise it with --max-elements")
 
 
@@ -72,19 +76,15 @@ def exact_terms(problem: Any) -> int:
 
 def check_exact_work(problem: Any, limits: Limits) -> None:
     """Exact and symbolic runs do every multiply-add in Python objects: refuse what would take hours."""
-    terms = exact_terms(problem)
-    symbolic = problem.domain.name == "symbolic"
-    limit = limits.max_symbolic_terms if symbolic else limits.max_exact_terms
-    if terms > limit:
-        raise InputError(
-            f"this problem needs {terms:,} {'symbolic' if symbolic else 'exact'} multiply-adds, over the "
-            f"limit of {limit:,}",
-            hint=f"{problem.domain.name} arithmetic is for homework sizes; drop --exact/--symbolic for floats",
-        )
+    _check_terms(exact_terms(problem), "symbolic" if problem.domain.name == "symbolic" else "exact", limits)
 
 
-def estimate_output_bytes(problem: Any, overlays: int, fmt: str) -> int:
-    """A generous estimate of the output's size: about 24 characters a number."""
+def estimate_output_bytes(problem: Any, overlays: int, fmt: str, cell: str | None = None) -> int:
+    """A generous estimate of the output's size: about 24 characters a number.
+
+    ``cell``: the --cell entry, whose view lists every term behind it (a W entry of a large
+    layer has one per output position).
+    """
     g = problem.geom
     window = g.in_per_group * prod(g.kernel_size)
     per_overlay = 24 * ((3 if problem.dZ is not None else 1) * window + 2 * g.dims + 8)
@@ -92,15 +92,104 @@ def estimate_output_bytes(problem: Any, overlays: int, fmt: str) -> int:
         per_overlay *= 4  # grids, running totals, padding
     totals = 24 * (problem.A_prev.size * (2 if problem.dZ is not None else 1) + problem.W.size
                    + g.batch * g.out_channels * prod(g.output_size))
-    return overlays * per_overlay + totals
+    if fmt == "jsonl":
+        overlays, totals = 0, 0  # JSON lines stream: only a --cell view is held whole
+    return overlays * per_overlay + totals + 24 * (2 * g.dims + 6) * cell_terms(problem, cell)
 
 
-def check_output_size(problem: Any, overlays: int, fmt: str, limits: Limits) -> None:
-    estimate = estimate_output_bytes(problem, overlays, fmt)
+def cell_terms(problem: Any, cell: str | None) -> int:
+    """At most how many terms the --cell view of this entry lists (0 without --cell)."""
+    if cell is None:
+        return 0
+    from .audits import parse_cell
+
+    array, _ = parse_cell(cell)
+    g = problem.geom
+    if array == "A_prev":
+        return g.out_per_group * prod(g.kernel_size)
+    return g.batch * g.positions_per_map
+
+
+def check_output_size(problem: Any, overlays: int, fmt: str, limits: Limits, cell: str | None = None) -> None:
+    estimate = estimate_output_bytes(problem, overlays, fmt, cell)
     if estimate > limits.max_output_bytes:
-        raise InputError(
-            f"the {fmt} output would be about {size_text(estimate)} ({overlays:,} overlays), over the "
+        cells = f", {cell_terms(problem, cell):,} terms behind --cell {cell[:60]}" if cell is not None else ""
+        raise LimitExceeded(
+            f"the {fmt} output would be about {size_text(estimate)} ({overlays:,} overlays{cells}), over the "
             f"{size_text(limits.max_output_bytes)} output limit",
             hint="choose fewer overlays (--overlays none, or a selection such as --overlays 'n=0 c_out=0'), "
                  "stream them with --format jsonl, or raise the limit with --max-output-mb",
+        )
+
+
+def _shape_of(value: Any) -> tuple[int, ...] | None:
+    """The shape of a raw array value, told without reading its entries; None when it cannot be."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return tuple(value.shape)
+    if isinstance(value, dict) and isinstance(value.get("shape"), list):
+        sizes = value["shape"]
+        if all(type(n) is int and n >= 0 for n in sizes):
+            return tuple(sizes)
+        return None
+    shape = []
+    while isinstance(value, list):  # the first entry of every level: ragged lists are the build's to refuse
+        if not value or len(shape) > 32:
+            return None
+        shape.append(len(value))
+        value = value[0]
+    return tuple(shape) if not isinstance(value, (dict, str)) or shape == [] and isinstance(value, str) else None
+
+
+def check_from_shapes(fields: dict[str, Any], *, backward: bool, limits: Limits,
+                      output: tuple[str, Any, str | None] | None = None) -> None:
+    """Every limit that shapes decide, checked before any entry is converted or any symbol built.
+
+    The problem is first built from zero views of the arrays' shapes (no memory, no parsing of
+    entries): that gives the geometry, from which the entries of every array, the exact or
+    symbolic multiply-adds and the output size follow. ``output``: (format, a function from the
+    geometry to the number of overlays shown, the --cell entry or None), or None when the output
+    is not limited.
+    A problem wrong in itself (ragged, mismatched shapes...) is left to the real build, so
+    that its message stays the same; only a limit is refused here.
+    """
+    from .problem import build_problem, shape_only
+
+    shaped = dict(fields)
+    for name in ("exact", "symbolic", "dZ"):
+        shaped.pop(name, None)
+    for name in ("A_prev", "W", "b"):
+        if shaped.get(name) is None:
+            continue
+        shape = _shape_of(shaped[name])
+        if shape is None:
+            return
+        check_elements(prod(shape), name, limits)
+        shaped[name] = shape_only(shape)
+    try:
+        problem = build_problem(shaped, need_dZ=False, limits=limits)
+    except LimitExceeded:
+        raise
+    except InputError:
+        return  # worded by the real build
+    g = problem.geom
+    if backward:
+        from dataclasses import replace
+
+        problem = replace(problem, dZ=shape_only((g.batch, g.out_channels) + g.output_size))
+    symbolic, exact = fields.get("symbolic") is True, fields.get("exact") is True
+    if symbolic or exact:
+        _check_terms(exact_terms(problem), "symbolic" if symbolic else "exact", limits)
+    if output is not None:
+        fmt, shown, cell = output
+        check_output_size(problem, shown(g), fmt, limits, cell)
+
+
+def _check_terms(terms: int, name: str, limits: Limits) -> None:
+    limit = limits.max_symbolic_terms if name == "symbolic" else limits.max_exact_terms
+    if terms > limit:
+        raise LimitExceeded(
+            f"this problem needs {terms:,} {name} multiply-adds, over the limit of {limit:,}",
+            hint=f"{name} arithmetic is for homework sizes; drop --exact/--symbolic for floats",
         )

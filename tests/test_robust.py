@@ -45,7 +45,7 @@ def test_limits_are_checked_with_a_way_out(cli, tmp_path):
     assert cli("backward", path, "--json", "--overlays", "none", "--max-output-mb", "1").exit_code == 0
     assert cli("backward", path, "--format", "jsonl", "--max-output-mb", "1").exit_code == 0  # streams
     elements = cli("backward", path, "--max-elements", "1000")
-    assert elements.stderr == "error: A_prev has 1,001 entries, over the limit of 1,000 (raise it with --max-elements)\n"
+    assert elements.stderr == "error: A_prev has 1,152 entries, over the limit of 1,000 (raise it with --max-elements)\n"
     assert cli("backward", path, "--max-elements", "1152", "--overlays", "none").exit_code == 0
     size = cli("backward", path, "--max-input-mb", "0.01")
     assert size.exit_code == 2 and "over the 10.2 kB input limit (raise it with --max-input-mb" in size.stderr

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
-from ..limits import check_output_size
+from ..limits import check_from_shapes, check_output_size
 from .common import (
     check_outputs,
     check_writable,
@@ -50,27 +50,34 @@ def run(command: str, options: dict[str, Any]) -> None:
     if command == "forward":
         fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
     limits = limits_of(options)
+    selection = parse_selection(options.get("overlays"))
+    cell = options.get("cell")
+
+    def shown(geom: Any) -> int:
+        """How many overlays the output holds."""
+        if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
+            return AUTO_OVERLAYS_SHOWN
+        return selection.upper_bound(geom)
+
+    # Limits that the shapes decide, before any entry is converted or any symbol built.
+    check_from_shapes(fields, backward=command == "backward", limits=limits,
+                      output=None if fmt == "jsonl" and cell is None else (fmt, shown, cell))
     problem = build_problem(fields, need_dZ=command == "backward",
                             allow_nonfinite=options.get("allow_nonfinite", False),
                             float64=options.get("float64", False), limits=limits)
     result = solve(problem)
-    selection = parse_selection(options.get("overlays"))
     geom = problem.geom
     if selection.kind == "filter" and selection.is_empty(geom):
         raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
 
     # Everything that can still fail is checked before the first byte of output.
-    cell = options.get("cell")
+    if fmt != "jsonl" or cell is not None:  # JSON lines stream: their size is the reader's business
+        check_output_size(problem, shown(geom), fmt, limits, cell)
     if cell is not None:
         from ..audits import cell_view
 
         cell_view(problem, cell)
     result.canonical_totals  # noqa: B018 - computed now so that an overflow is refused up front
-    if fmt != "jsonl":  # JSON lines stream: their size is the reader's business
-        shown = selection.upper_bound(geom)
-        if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
-            shown = AUTO_OVERLAYS_SHOWN
-        check_output_size(problem, shown, fmt, limits)
     if options.get("save"):
         save_npz(result, options["save"])
     if fmt in ("json", "jsonl"):
