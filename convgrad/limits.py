@@ -24,7 +24,9 @@ class Limits:
     max_output_bytes: the estimated size of a table, JSON, CSV, Markdown or LaTeX output
     (JSON lines stream, so they have no limit);
     max_exact_terms, max_symbolic_terms: multiply-adds in exact rationals (about 2 µs each) and in
-    sympy formulas (about 300 µs each): past these a run takes more than seconds."""
+    sympy formulas (about 300 µs each): past these a run takes more than seconds;
+    max_json_numbers: numbers in one JSON document (each a Python object of about 120 bytes
+    while parsed; .npy and .npz files have no such cost). --max-elements raises it too."""
 
     max_input_bytes: int = 1024 * MB
     max_depth: int = 8
@@ -32,6 +34,7 @@ class Limits:
     max_output_bytes: int = 512 * MB
     max_exact_terms: int = 5_000_000
     max_symbolic_terms: int = 20_000
+    max_json_numbers: int = 2_000_000
 
     @classmethod
     def from_options(cls, max_input_mb: float | None = None, max_elements: int | None = None,
@@ -41,6 +44,8 @@ class Limits:
             max_input_bytes=default.max_input_bytes if max_input_mb is None else int(max_input_mb * MB),
             max_elements=default.max_elements if max_elements is None else max_elements,
             max_output_bytes=default.max_output_bytes if max_output_mb is None else int(max_output_mb * MB),
+            max_json_numbers=default.max_json_numbers if max_elements is None else max(default.max_json_numbers,
+                                                                                      max_elements),
         )
 
 

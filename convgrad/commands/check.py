@@ -101,12 +101,35 @@ def build_checker(options: dict[str, Any]) -> Any:
     fields.pop("exact", None)
     limits = limits_of(options)
     problem = build_problem(fields, need_dZ=False, float64=True, limits=limits)  # validates, cheaply
-    if exact_terms(problem) <= limits.max_exact_terms:
-        problem = build_problem(fields, need_dZ=False, domain=ExactDomain(), limits=limits)
-    else:
-        note(f"this problem is too large to solve in exact rationals ({exact_terms(problem):,} multiply-adds); "
+    tolerance = Tolerance.of(options.get("rtol"), options.get("atol"))
+    terms = exact_terms(problem)
+    if terms > limits.max_exact_terms:
+        note(f"this problem is too large to solve in exact rationals ({terms:,} multiply-adds); "
              "checking against float64 results")
-    return Checker(problem, Tolerance.of(options.get("rtol"), options.get("atol")))
+        return Checker(problem, tolerance)
+    exact = build_problem(fields, need_dZ=False, domain=ExactDomain(), limits=limits)
+    if terms * VARIANT_SOLVES > limits.max_exact_terms:
+        return _float_variants(exact, tolerance, problem)
+    return Checker(exact, tolerance)
+
+
+#: About how many solutions the mistake variants cost together (each variant is a solve).
+VARIANT_SOLVES = 12
+
+
+def _float_variants(exact: Any, tolerance: Any, float_problem: Any) -> Any:
+    """A checker of exact answers whose likely mistakes are computed in float64: in exact rationals
+    they would cost a dozen exact solutions of a problem that is already large."""
+    from ..check import Checker
+    from ..variants import VARIANTS
+
+    class FloatVariantsChecker(Checker):
+        def variants(self) -> dict[str, dict[str, list[tuple[str, Any]]]]:
+            if self._variants is None:
+                self._variants = {variant.key: variant.compute(float_problem) for variant in VARIANTS}
+            return self._variants
+
+    return FloatVariantsChecker(exact, tolerance)
 
 
 def read_answer(path: str, limits: Any = None) -> dict[str, Any]:
