@@ -240,9 +240,9 @@ def _npy_header(handle: Any, available: int, limits: Limits) -> tuple[tuple[int,
     if start.startswith(_ZIP_MAGIC[: len(start)]) and len(start) >= 4:
         raise _ArrayFileError("it is a zip archive (an .npz?), not a single .npy array")
     if start != _NPY_MAGIC:
-        kind = "text" if _looks_like_text(start) else "data"
-        raise _ArrayFileError(f"it is not a .npy file (it starts with {kind} {start[:6]!r}, "
-                              "not the .npy magic bytes)")
+        if _looks_like_text(start):
+            raise _ArrayFileError(f"it is text ({start.decode('ascii').strip()[:6]!r}...), not a .npy array")
+        raise _ArrayFileError("it is not a .npy array (it does not start with the .npy magic bytes)")
     try:
         version = handle.read(2)
         if len(version) < 2:
@@ -358,10 +358,12 @@ def _read_npz_members(path: str, limits: Limits) -> dict[str, Any]:
     import zipfile
 
     members: dict[str, Any] = {}
+    if Path(path).stat().st_size == 0:
+        raise _ArrayFileError("it is empty")
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise _ArrayFileError("it is not a zip archive, so not an .npz") from None
+        raise _ArrayFileError("it is not a zip archive (or it is cut off), so not an .npz") from None
     except (EOFError, ValueError, NotImplementedError, OverflowError) as err:
         raise _ArrayFileError(f"its zip directory is damaged ({type(err).__name__})") from None
     with archive:
