@@ -205,10 +205,11 @@ def write_file_atomically(path: str, text: str | bytes) -> None:
     is not a regular file is refused. The temporary file is removed when the write fails or
     is interrupted by SIGINT, SIGTERM or SIGHUP (the process then ends by that signal).
     """
+    import errno
     import os
+    import secrets
     import signal
     import stat
-    import tempfile
     from pathlib import Path
 
     from ..errors import InputError
@@ -245,10 +246,20 @@ def write_file_atomically(path: str, text: str | bytes) -> None:
         previous = {}
     tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        # The name is chosen before the file is made, so that a signal arriving at any point
+        # after it exists finds the name to remove (mkstemp would hold it until it returns).
+        for _ in range(100):
+            tmp = str(directory / f".{target.name}.{secrets.token_hex(6)}.tmp")
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:
+                tmp = None  # someone else's file: never removed
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary file name")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        # mkstemp makes the file private; give it the mode a plain open() would (or the old file's).
+        # The file was made private; give it the mode a plain open() would (or the old file's).
         os.chmod(tmp, mode & 0o7777 if mode is not None else 0o666 & ~_umask())
         os.replace(tmp, target)
         tmp = None

@@ -67,10 +67,11 @@ def run(options: dict[str, Any]) -> None:
         from ..limits import check_exact_work
 
         fields = canonical_fields(problem, "the generated problem")
-        exact = build_problem(fields, need_dZ=True, domain=ExactDomain())
-        if exact.geom.overlay_count > KEY_OVERLAY_LIMIT:
-            raise InputError(f"the answer key would work through {exact.geom.overlay_count:,} overlays, over the "
+        overlays = build_problem(fields, need_dZ=True).geom.overlay_count  # floats: cheap
+        if overlays > KEY_OVERLAY_LIMIT:
+            raise InputError(f"the answer key would work through {overlays:,} overlays, over the "
                              f"limit of {KEY_OVERLAY_LIMIT:,}", hint="generate a smaller problem, or leave out --key")
+        exact = build_problem(fields, need_dZ=True, domain=ExactDomain())
         check_exact_work(exact, DEFAULT)
         result = solve(exact)
         answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
