@@ -159,6 +159,28 @@ def check_from_shapes(fields: dict[str, Any], *, backward: bool, limits: Limits,
     A problem wrong in itself (ragged, mismatched shapes...) is left to the real build, so
     that its message stays the same; only a limit is refused here.
     """
+    problem = problem_from_shapes(fields, limits)
+    if problem is None:
+        return
+    g = problem.geom
+    if backward:
+        from dataclasses import replace
+
+        from .problem import shape_only
+
+        problem = replace(problem, dZ=shape_only((g.batch, g.out_channels) + g.output_size))
+    symbolic, exact = fields.get("symbolic") is True, fields.get("exact") is True
+    if symbolic or exact:
+        _check_terms(exact_terms(problem), "symbolic" if symbolic else "exact", limits)
+    if output is not None:
+        fmt, shown, cell = output
+        check_output_size(problem, shown(g), fmt, limits, cell)
+
+
+def problem_from_shapes(fields: dict[str, Any], limits: Limits) -> Any:
+    """The problem with its arrays replaced by zero views of their shapes (no memory, no entry read):
+    its geometry, with the element limits checked; None when the shapes alone cannot tell (the real
+    build then words what is wrong)."""
     from .problem import build_problem, shape_only
 
     shaped = dict(fields)
@@ -169,26 +191,15 @@ def check_from_shapes(fields: dict[str, Any], *, backward: bool, limits: Limits,
             continue
         shape = _shape_of(shaped[name])
         if shape is None:
-            return
+            return None
         check_elements(prod(shape), name, limits)
         shaped[name] = shape_only(shape)
     try:
-        problem = build_problem(shaped, need_dZ=False, limits=limits)
+        return build_problem(shaped, need_dZ=False, limits=limits)
     except LimitExceeded:
         raise
     except InputError:
-        return  # worded by the real build
-    g = problem.geom
-    if backward:
-        from dataclasses import replace
-
-        problem = replace(problem, dZ=shape_only((g.batch, g.out_channels) + g.output_size))
-    symbolic, exact = fields.get("symbolic") is True, fields.get("exact") is True
-    if symbolic or exact:
-        _check_terms(exact_terms(problem), "symbolic" if symbolic else "exact", limits)
-    if output is not None:
-        fmt, shown, cell = output
-        check_output_size(problem, shown(g), fmt, limits, cell)
+        return None
 
 
 def _check_terms(terms: int, name: str, limits: Limits) -> None:

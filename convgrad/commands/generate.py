@@ -60,14 +60,14 @@ def run(options: dict[str, Any]) -> None:
         seed=options.get("seed"),
     )
     problem, seed = generate(spec)
-    text = document(problem)
     key_files: list[tuple[str, str]] = []
     if key:  # the key is made before any file is written: if it fails, nothing is
         from ..errors import InputError
-        from ..limits import check_exact_work
+        from ..limits import check_exact_work, problem_from_shapes
 
         fields = canonical_fields(problem, "the generated problem")
-        overlays = build_problem(fields, need_dZ=True).geom.overlay_count  # floats: cheap
+        shaped = problem_from_shapes(fields, DEFAULT)  # the geometry alone: no entry converted
+        overlays = (shaped or build_problem(fields, need_dZ=True)).geom.overlay_count
         if overlays > KEY_OVERLAY_LIMIT:
             raise InputError(f"the answer key would work through {overlays:,} overlays, over the "
                              f"limit of {KEY_OVERLAY_LIMIT:,}", hint="generate a smaller problem, or leave out --key")
@@ -77,6 +77,7 @@ def run(options: dict[str, Any]) -> None:
         answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
         key_files = [(f"{key}.json", document(answers)),
                      (f"{key}.md", key_markdown(result, description=problem["description"]))]
+    text = document(problem)
     output = options.get("output")
     if output:
         write_file_atomically(output, text)
