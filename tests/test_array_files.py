@@ -10,7 +10,6 @@ import zipfile
 
 import numpy as np
 import pytest
-
 from fuzzing_io import NPY_KINDS, NPZ_KINDS, broken_npy, broken_npz
 
 NPY_SAYS = {
