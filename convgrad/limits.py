@@ -138,7 +138,7 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
         if all(type(n) is int and n >= 0 for n in sizes):
             return tuple(sizes)
         return None
-    shape = []
+    shape: list[int] = []
     while isinstance(value, list):  # the first entry of every level: ragged lists are the build's to refuse
         if not value or len(shape) > 32:
             return None
