@@ -144,7 +144,7 @@ def _shape_of(value: Any) -> tuple[int, ...] | None:
             return None
         shape.append(len(value))
         value = value[0]
-    return tuple(shape) if not isinstance(value, (dict, str)) or shape == [] and isinstance(value, str) else None
+    return None if isinstance(value, dict) else tuple(shape)  # a string entry is a fraction or a name
 
 
 def check_from_shapes(fields: dict[str, Any], *, backward: bool, limits: Limits,
