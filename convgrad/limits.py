@@ -122,7 +122,9 @@ def check_output_size(problem: Any, overlays: int, fmt: str, limits: Limits, cel
         raise LimitExceeded(
             f"the {fmt} output would be about {size_text(estimate)} ({overlays:,} overlays{cells}), over the "
             f"{size_text(limits.max_output_bytes)} output limit",
-            hint="choose fewer overlays (--overlays none, or a selection such as --overlays 'n=0 c_out=0'), "
+            hint=("--cell lists every term behind its entry: choose another entry, or raise the limit with "
+                  "--max-output-mb") if cells and estimate_output_bytes(problem, overlays, fmt) <= limits.max_output_bytes
+            else "choose fewer overlays (--overlays none, or a selection such as --overlays 'n=0 c_out=0'), "
                  "stream them with --format jsonl, or raise the limit with --max-output-mb",
         )
 
