@@ -159,15 +159,15 @@ def run(options: dict[str, Any]) -> None:
     checker = build_checker(options)
     files = answer_files(spec)
     if files is None:
-        _one(checker, spec, fmt)
+        _one(checker, spec, fmt, limits_of(options))
     else:
         _many(checker, spec, files, fmt, limits_of(options))
 
 
-def _one(checker: Any, path: str, fmt: str) -> None:
+def _one(checker: Any, path: str, fmt: str, limits: Any = None) -> None:
     from ..render.checkview import report_object, report_renderables
 
-    report = checker.check(read_answer(path))
+    report = checker.check(read_answer(path, limits))
     if fmt == "json":
         write_json(report_object(report, checker))
     else:
