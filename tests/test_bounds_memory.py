@@ -96,6 +96,23 @@ def test_endless_zeros_are_refused_at_once(tmp_path, source):
     assert_refused_lean(outcome, "is not valid JSON: Expecting value at line 1, column 1")
 
 
+def test_a_stream_past_the_input_limit_is_refused_at_the_limit(cli, tmp_path):
+    text = '{"A_prev": [' + "1, " * 400_000 + "1]}"
+    result = cli("backward", "-", "--max-input-mb", "1", input=text)
+    assert result.exit_code == 2 and result.stderr == (
+        "error: stdin holds more than the 1.0 MB input limit (raise it with --max-input-mb; large arrays read "
+        "fastest from .npy or .npz files)\n")
+    fifo = tmp_path / "p.json"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"yes '1,' > {fifo}"], stderr=subprocess.DEVNULL)
+    try:
+        piped = cli("backward", fifo, "--max-input-mb", "1")
+    finally:
+        writer.kill()
+        writer.wait()
+    assert piped.exit_code == 2 and "holds more than the 1.0 MB input limit" in piped.stderr
+
+
 def test_small_npz_of_10_to_8_zeros_stays_under_1_gb(tmp_path):
     np.savez_compressed(tmp_path / "p.npz", A_prev=np.zeros(100_000_000), W=np.ones(3))
     assert (tmp_path / "p.npz").stat().st_size < 1_000_000
