@@ -5,7 +5,6 @@ the padding, and every term behind one entry of dA_prev or dW. Pure: no I/O, no 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from .layers import conv
 from .layers.base import Term
 from .layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from .problem import Problem
+from .selection import CELL_PATTERN, parse_cell
 
 
 @dataclass(frozen=True)
@@ -80,28 +80,6 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
 
 # -- the reverse view: one cell ------------------------------------------------------------------
 
-_CELL = re.compile(r"\s*(?:([A-Za-z_]+)\s*(?:\[(.*)\]|:(.*))?|([\d,\s]+))\s*")
-
-#: The names --cell accepts, by the array whose entry they name: a gradient names the entry it
-#: belongs to (dW[0,1] is W[0,1]'s gradient), Z an output (the one overlay that made it).
-CELL_NAMES = {
-    "A_prev": "A_prev",
-    "A": "A_prev",
-    "x": "A_prev",
-    "dA_prev": "A_prev",
-    "dA": "A_prev",
-    "dx": "A_prev",
-    "W": "W",
-    "w": "W",
-    "dW": "W",
-    "dw": "W",
-    "b": "b",
-    "db": "b",
-    "Z": "Z",
-    "z": "Z",
-}
-CELL_EXAMPLES = "1,2 or dA_prev[1,2] or dW[0,1] or db[1] or Z[0,1]"
-
 
 @dataclass(frozen=True)
 class CellView:
@@ -115,21 +93,6 @@ class CellView:
     terms: list[Term]
     gradient: Any
     overlay: int | None = None
-
-
-def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
-    """ "1,2" (A_prev), "A_prev[0,1,2]", "dA_prev[1,2]", "W[0,1]", "dW:0,1", "db[1]", "Z[0,1]" -> (array, index)."""
-    m = _CELL.fullmatch(text)
-    if not m or (m.group(1) is not None and m.group(1) not in CELL_NAMES):
-        raise UsageError(f"--cell {text!r} is not an entry such as {CELL_EXAMPLES}")
-    name, bracket, colon, bare = m.groups()
-    array = "A_prev" if name is None else CELL_NAMES[name]
-    digits = bare if name is None else (bracket if bracket is not None else colon or "")
-    try:
-        index = tuple(int(part) for part in digits.split(",") if part.strip())
-    except ValueError:
-        raise UsageError(f"--cell {text!r}: indices are whole numbers separated by commas") from None
-    return array, index
 
 
 def index_ranges(array: str, shape: tuple[int, ...]) -> str:
@@ -150,7 +113,7 @@ def cell_view(problem: Problem, text: str) -> CellView:
     shapes = problem.user_shapes
     shape = tuple(shapes[array])
     if len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape)):
-        match = _CELL.fullmatch(text)
+        match = CELL_PATTERN.fullmatch(text)
         typed = (match.group(1) if match else None) or array
         count = f" ({len(shape)} index{'es' if len(shape) != 1 else ''}, counting from 0)" if shape else ""
         raise UsageError(f"--cell {text!r} is not an entry of {typed}: {index_ranges(typed, shape)}{count}")

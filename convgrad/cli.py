@@ -274,7 +274,7 @@ MaxInputOpt = Annotated[
     ),
 ]
 MaxElementsOpt = Annotated[
-    int,
+    int | None,  # None when not given: a given --max-elements also raises the JSON number limit
     typer.Option(
         "--max-elements",
         min=1,
@@ -330,7 +330,7 @@ def forward(
     W_shape: WShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
-    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElementsOpt = None,
     max_output_mb: MaxOutputOpt = DEFAULT_MAX_OUTPUT_MB,
 ) -> None:
     """Forward pass: Z at every output position, as a sum of products per overlay."""
@@ -407,7 +407,7 @@ def backward(
     dZ_shape: DZShapeOpt = None,
     allow_nonfinite: NonfiniteOpt = False,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
-    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElementsOpt = None,
     max_output_mb: MaxOutputOpt = DEFAULT_MAX_OUTPUT_MB,
 ) -> None:
     """Backward pass: each overlay's contribution to dW, db and dA_prev, running totals, and the sums."""
@@ -510,7 +510,7 @@ def check(
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
-    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElementsOpt = None,
 ) -> None:
     """Check an answer entry by entry: right or wrong, the right value and its terms, the likely mistake.
 
@@ -581,7 +581,7 @@ def gradcheck(
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
-    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElementsOpt = None,
 ) -> None:
     """Check dW, db and dA_prev against central finite differences of L = sum(Z · dZ)."""
     from .commands import gradcheck as command
@@ -720,7 +720,7 @@ def shape(
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
-    max_elements: MaxElementsOpt = DEFAULT_MAX_ELEMENTS,
+    max_elements: MaxElementsOpt = None,
 ) -> None:
     """Output size (formula filled in), padding resolved, overlays, and weights against locally
     connected and dense layers."""

@@ -168,18 +168,38 @@ class Geometry:
         return tuple(p * s - b for p, s, (b, _) in zip(position, self.stride, self.padding))
 
     def covered(self) -> tuple[tuple[bool, ...], ...]:
-        """Per spatial dim, for each A_prev index, whether any window tap reaches it."""
+        """Per spatial dim, for each A_prev index, whether any window tap reaches it.
+
+        Tap i of the window at output position p reaches x = p*s - b + d*i. The taps
+        whose start d*i - b has the same remainder modulo s reach one arithmetic
+        progression x = r + s*j, each over a run of consecutive j: a difference array
+        over j marks the runs, so the work is O(n + k), not O(outputs x taps).
+        """
+        import numpy as np
+
         result = []
         for n, k, s, d, (b, _), o in zip(
             self.input_size, self.kernel_size, self.stride, self.dilation, self.padding, self.output_size
         ):
-            hit = [False] * n
-            for p in range(o):
-                for i in range(k):
-                    x = p * s - b + d * i
-                    if 0 <= x < n:
-                        hit[x] = True
-            result.append(tuple(hit))
+            hit = np.zeros(n, dtype=bool)
+            runs: dict[int, tuple[list[int], list[int]]] = {}  # remainder r: first and last j of each tap
+            for i in range(k if o > 0 else 0):
+                start = d * i - b  # x of tap i at p = 0; Python ints, so no size overflows
+                r = start % s
+                if r >= n:
+                    continue
+                count = (n - r + s - 1) // s  # the j with 0 <= r + s*j < n
+                first, last = max((start - r) // s, 0), min((start - r) // s + o - 1, count - 1)
+                if first <= last:
+                    runs.setdefault(r, ([], []))[0].append(first)
+                    runs[r][1].append(last)
+            for r, (firsts, lasts) in runs.items():
+                count = (n - r + s - 1) // s
+                diff = np.zeros(count + 1, dtype=np.int64)
+                np.add.at(diff, np.array(firsts, dtype=np.int64), 1)
+                np.add.at(diff, np.array(lasts, dtype=np.int64) + 1, -1)
+                hit[r::s] = np.cumsum(diff[:count]) > 0
+            result.append(tuple(hit.tolist()))
         return tuple(result)
 
 

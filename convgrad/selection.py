@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .errors import InputError
+from .errors import InputError, UsageError
 from .geometry import Geometry
 from .layers.conv import overlay_index
 
@@ -160,3 +160,43 @@ def parse_selection(text: str | None) -> Selection:
         position=found.get("pos"),  # type: ignore[arg-type]
         text=stripped,
     )
+
+
+# -- --cell: one entry of A_prev, W, b (their gradients) or Z -----------------------------------
+
+CELL_PATTERN = re.compile(r"\s*(?:([A-Za-z_]+)\s*(?:\[(.*)\]|:(.*))?|([\d,\s]+))\s*")
+
+#: The names --cell accepts, by the array whose entry they name: a gradient names the entry it
+#: belongs to (dW[0,1] is W[0,1]'s gradient), Z an output (the one overlay that made it).
+CELL_NAMES = {
+    "A_prev": "A_prev",
+    "A": "A_prev",
+    "x": "A_prev",
+    "dA_prev": "A_prev",
+    "dA": "A_prev",
+    "dx": "A_prev",
+    "W": "W",
+    "w": "W",
+    "dW": "W",
+    "dw": "W",
+    "b": "b",
+    "db": "b",
+    "Z": "Z",
+    "z": "Z",
+}
+CELL_EXAMPLES = "1,2 or dA_prev[1,2] or dW[0,1] or db[1] or Z[0,1]"
+
+
+def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
+    """ "1,2" (A_prev), "A_prev[0,1,2]", "dA_prev[1,2]", "W[0,1]", "dW:0,1", "db[1]", "Z[0,1]" -> (array, index)."""
+    m = CELL_PATTERN.fullmatch(text)
+    if not m or (m.group(1) is not None and m.group(1) not in CELL_NAMES):
+        raise UsageError(f"--cell {text!r} is not an entry such as {CELL_EXAMPLES}")
+    name, bracket, colon, bare = m.groups()
+    array = "A_prev" if name is None else CELL_NAMES[name]
+    digits = bare if name is None else (bracket if bracket is not None else colon or "")
+    try:
+        index = tuple(int(part) for part in digits.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--cell {text!r}: indices are whole numbers separated by commas") from None
+    return array, index

@@ -544,7 +544,9 @@ def test_documented_defaults_are_the_ones_used():
         DEFAULT_MAX_ELEMENTS,
         DEFAULT_MAX_OUTPUT_MB * MB,
     )
-    assert Limits.from_options(DEFAULT_MAX_INPUT_MB, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_OUTPUT_MB) == limits
+    assert Limits.from_options(DEFAULT_MAX_INPUT_MB, None, DEFAULT_MAX_OUTPUT_MB) == limits
+    # --max-elements left out is None, not the default: a given one also raises the JSON number limit
+    assert Limits.from_options(max_elements=5_000_000).max_json_numbers == 5_000_000
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,11 @@ from ..options import (
     DEFAULT_VALUES,
     GenerateOptions,
 )
-from .common import check_writable, note, write_file_atomically
+from .common import check_outputs, note, write_file_atomically
+
+#: The most overlays an answer key works through (its Markdown shows every one; 10,000 take
+#: about 4 s and 2.4 MB): past this, generate refuses before writing anything, unless --force.
+KEY_OVERLAY_LIMIT = 20_000
 
 
 def _ints(text: str | None, flag: str) -> Any:
@@ -65,16 +69,18 @@ def run(options: GenerateOptions) -> None:
     """Draw the problem (left-out sizes take the defaults), write it, and the answer key if asked."""
     from ..api import solve
     from ..generate import Spec, generate
+    from ..limits import DEFAULT
     from ..numbers import ExactDomain
     from ..problem import build_problem, canonical_fields
     from ..reader import parse_flag_value
     from ..render.jsonout import document
     from ..render.markdown import key_markdown
 
-    if options.output:
-        check_writable(options.output, "--output")
-    if options.key:
-        check_writable(f"{options.key}.json", "--key")
+    key = options.key
+    outputs = [("--output", options.output)] if options.output else []
+    if key:
+        outputs += [("--key", f"{key}.json"), ("--key", f"{key}.md")]
+    check_outputs(outputs)
     spec = Spec(
         dims=options.dims or DEFAULT_DIMS,
         size=_ints(options.size, "size"),
@@ -93,12 +99,30 @@ def run(options: GenerateOptions) -> None:
         seed=options.seed,
     )
     problem, seed = generate(spec)
-    key = options.key
-    solved = None
-    if key:
+    key_files: list[tuple[str, str]] = []
+    if key:  # the key is made before any file is written: if it fails, nothing is
+        from ..errors import InputError
+        from ..limits import check_exact_work
+        from ..preflight import problem_from_shapes
+
         fields = canonical_fields(problem, "the generated problem")
-        solved = build_problem(fields, need_dZ=True, domain=ExactDomain())
-        announce_key_size(solved, key, options.force)
+        shaped = problem_from_shapes(fields, DEFAULT)  # the geometry alone: no entry converted
+        overlays = (shaped or build_problem(fields, need_dZ=True)).geom.overlay_count
+        if overlays > KEY_OVERLAY_LIMIT and not options.force:
+            raise InputError(
+                f"the answer key would work through {overlays:,} overlays, over the limit of {KEY_OVERLAY_LIMIT:,}",
+                hint="generate a smaller problem, leave out --key, or work through them anyway with --force",
+            )
+        exact = build_problem(fields, need_dZ=True, domain=ExactDomain())
+        announce_key_size(exact, key, options.force)
+        if not options.force:
+            check_exact_work(exact, DEFAULT)
+        result = solve(exact)
+        answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
+        key_files = [
+            (f"{key}.json", document(answers)),
+            (f"{key}.md", key_markdown(result, description=problem["description"])),
+        ]
     text = document(problem)
     output = options.output
     if output:
@@ -107,10 +131,7 @@ def run(options: GenerateOptions) -> None:
         sys.stdout.write(text)
     if options.seed is None:
         note(f"seed {seed}: pass --seed {seed} to generate this problem again")
-    if key and solved is not None:
-        result = solve(solved)
-        answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
-        write_file_atomically(f"{key}.json", document(answers))
-        write_file_atomically(f"{key}.md", key_markdown(result, description=problem["description"]))
-        if output or key:
-            note(f"wrote {', '.join(filter(None, [output, key + '.json', key + '.md']))}")
+    for name, content in key_files:
+        write_file_atomically(name, content)
+    if output or key:
+        note(f"wrote {', '.join(filter(None, [output, key and key + '.json', key and key + '.md']))}")

@@ -8,7 +8,9 @@ from typing import Any
 from ..errors import UsageError
 from ..limits import Limits, check_output_size
 from ..options import OutputOptions, ProblemOptions
+from ..preflight import check_from_shapes
 from .common import (
+    check_outputs,
     check_writable,
     gather_fields,
     json_format,
@@ -47,8 +49,31 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     fmt = json_format(output)
     refuse_inapplicable(fmt, output)
     fields = gather_fields(options, limits)
+    outputs = [
+        ("--svg", output.svg),
+        ("--html", output.html),
+        ("--html-record", output.html_record),
+        ("--save", output.save),
+    ]
+    check_outputs([(flag, path) for flag, path in outputs if path])
     if command == "forward":
         fields.pop("dZ", None)  # a forward pass never reads it, so it must not be validated either
+    selection = parse_selection(output.overlays)
+    cell = output.cell
+
+    def shown(geom: Any) -> int:
+        """How many overlays the output holds."""
+        if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
+            return AUTO_OVERLAYS_SHOWN
+        return selection.upper_bound(geom)
+
+    # Limits that the shapes decide, before any entry is converted or any symbol built.
+    check_from_shapes(
+        fields,
+        backward=command == "backward",
+        limits=limits,
+        output=None if fmt == "jsonl" and cell is None else (fmt, shown, cell),
+    )
     problem = build_problem(
         fields,
         need_dZ=command == "backward",
@@ -57,23 +82,18 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         limits=limits,
     )
     result = solve(problem)
-    selection = parse_selection(output.overlays)
     geom = problem.geom
     if selection.kind == "filter" and selection.is_empty(geom):
         raise UsageError(f"--overlays {selection.text!r} selects none of the {geom.overlay_count} overlays")
 
     # Everything that can still fail is checked before the first byte of output.
-    cell = output.cell
+    if fmt != "jsonl" or cell is not None:  # JSON lines stream: their size is the reader's business
+        check_output_size(problem, shown(geom), fmt, limits, cell)
     if cell is not None:
         from ..audits import cell_view
 
         cell_view(problem, cell)
     result.canonical_totals  # noqa: B018 - computed now so that an overflow is refused up front
-    if fmt != "jsonl":  # JSON lines stream: their size is the reader's business
-        shown = selection.upper_bound(geom)
-        if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
-            shown = AUTO_OVERLAYS_SHOWN
-        check_output_size(problem, shown, fmt, limits)
     if output.html:
         check_page_size(result, limits)
     if output.save:
