@@ -33,13 +33,84 @@ DEFAULT_SIGNIFICANT_DIGITS = 12
 FLOAT32_SIGNIFICANT_DIGITS = 7
 
 
-def parse_number_text(text: str) -> Fraction | None:
-    """The exact value of a number written as text ("0.3", "1/3", "-2e-2"), else None."""
+#: The most digits a typed number may have (integer, decimal, or each part of a fraction), and the
+#: largest exponent it may carry: checked on the text, before any int, Decimal or Fraction is built.
+#: Far beyond any real problem; past them Python's int/str conversion, exact arithmetic and even
+#: Decimal's own parsing take seconds to hours (an exponent of 1e7 alone takes 8 s).
+MAX_DIGITS = 1000
+MAX_EXPONENT = 1000
+#: The most digits of an exact result entry's numerator or denominator: its text is written whole.
+MAX_RESULT_DIGITS = 4000
+
+_EXPONENT_TEXT = re.compile(r"[eE]([+-]?)0*(\d*)$")
+
+
+def check_number_text(text: str, where: str) -> None:
+    """Refuse a number whose text has more than MAX_DIGITS digits or an exponent past MAX_EXPONENT.
+
+    ``text`` is a decimal, an integer or one side of a fraction as typed (JSON or a flag); only its
+    characters are looked at, so the check costs nothing even for a megabyte of digits.
+    """
+    m = _EXPONENT_TEXT.search(text)
+    mantissa = text[: m.start()] if m else text
+    digits = sum(ch.isdigit() for ch in mantissa) if len(mantissa) <= 4 * MAX_DIGITS else MAX_DIGITS + 1
+    if digits > MAX_DIGITS:
+        raise InputError(f"{where} has {_count_text(mantissa)} digits, more than the {MAX_DIGITS:,} convgrad reads")
+    if m and m.group(2):
+        exponent = m.group(2)
+        if len(exponent) > 6 or int(exponent) > MAX_EXPONENT:
+            shown = exponent if len(exponent) <= 12 else exponent[:6] + "..."
+            raise InputError(f"{where} has the exponent {m.group(1)}{shown}, beyond the \u00b1{MAX_EXPONENT:,} "
+                             "convgrad reads")
+
+
+#: An int past this many bits has more than MAX_DIGITS digits (log2(10) = 3.32...).
+_MAX_BITS = int(MAX_DIGITS * 3.3219280948873626) + 1
+
+
+def check_number_value(value: Any, where: str) -> None:
+    """The same bounds for a number given as a Python object (the API, numpy object arrays).
+
+    An int past MAX_DIGITS digits, a Decimal with too many digits or too large an exponent,
+    or a Fraction with too large a part is refused, without converting it to text.
+    """
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, np.integer)):
+        if int(value).bit_length() > _MAX_BITS:
+            raise InputError(f"{where} has about {int(int(value).bit_length() / 3.3219):,} digits, "
+                             f"more than the {MAX_DIGITS:,} convgrad reads")
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            return
+        sign, digits, exponent = value.as_tuple()
+        if len(digits) > MAX_DIGITS:
+            raise InputError(f"{where} has {len(digits):,} digits, more than the {MAX_DIGITS:,} convgrad reads")
+        if abs(value.adjusted()) > MAX_EXPONENT:
+            raise InputError(f"{where} has the exponent {value.adjusted():+,}, beyond the "
+                             f"\u00b1{MAX_EXPONENT:,} convgrad reads")
+    elif isinstance(value, Fraction):
+        check_number_value(value.numerator, where)
+        check_number_value(value.denominator, where)
+
+
+def _count_text(mantissa: str) -> str:
+    return f"{sum(ch.isdigit() for ch in mantissa):,}"
+
+
+def parse_number_text(text: str, where: str = "a number") -> Fraction | None:
+    """The exact value of a number written as text ("0.3", "1/3", "-2e-2"), else None.
+
+    Too many digits or too large an exponent is refused (check_number_text) before anything is built.
+    """
     s = text.strip()
     if _DECIMAL_TEXT.fullmatch(s):
+        check_number_text(s, where)
         return Fraction(Decimal(s))
     m = _FRACTION_TEXT.fullmatch(s)
     if m:
+        check_number_text(m.group(1), where)
+        check_number_text(m.group(2), where)
         numerator, denominator = int(m.group(1)), int(m.group(2))
         if denominator == 0:
             return None
@@ -108,10 +179,13 @@ class FloatDomain(Domain):
     def convert(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or value is None:
             raise InputError(f"{path} is {describe_value(value)}, not a number")
+        if isinstance(value, Decimal) and value.is_nan():
+            return math.nan  # sNaN too: float() of it would raise; validation refuses NaN unless allowed
         if isinstance(value, (int, float, Decimal, Fraction, np.integer, np.floating)):
+            check_number_value(value, path)
             return _to_float(value)
         if isinstance(value, str):
-            exact = parse_number_text(value)
+            exact = parse_number_text(value, path)
             if exact is not None:
                 return _to_float(exact)
             if NAME_PATTERN.fullmatch(value.strip()):
@@ -220,10 +294,12 @@ class ExactDomain(Domain):
         if isinstance(value, bool) or value is None:
             raise InputError(f"{path} is {describe_value(value)}, not a number")
         if isinstance(value, (int, np.integer)):
+            check_number_value(value, path)
             return Fraction(int(value))
         if isinstance(value, (Decimal, Fraction)):
             if isinstance(value, Decimal) and not value.is_finite():
                 raise InputError(f"{path} is {value}: exact arithmetic has no NaN or infinity")
+            check_number_value(value, path)
             return Fraction(value)
         if isinstance(value, (float, np.floating)):
             if not math.isfinite(value):
@@ -231,7 +307,7 @@ class ExactDomain(Domain):
             # The shortest text that reads back to this float is what was typed: 0.3 -> 3/10.
             return Fraction(Decimal(repr(float(value)) if isinstance(value, float) else str(value)))
         if isinstance(value, str):
-            exact = parse_number_text(value)
+            exact = parse_number_text(value, path)
             if exact is not None:
                 return exact
             if NAME_PATTERN.fullmatch(value.strip()):
@@ -300,7 +376,7 @@ class SymbolicDomain(Domain):
     def convert(self, value: Any, path: str) -> Any:
         if isinstance(value, str):
             text = value.strip()
-            exact = parse_number_text(text)
+            exact = parse_number_text(text, path)
             if exact is not None:
                 return self.sympy.Rational(exact.numerator, exact.denominator)
             if NAME_PATTERN.fullmatch(text):

@@ -21,7 +21,8 @@ from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
-from .numbers import Domain, SymbolicDomain, describe_value, make_domain, parse_number_text
+from .numbers import (MAX_EXPONENT, NAME_PATTERN, Domain, SymbolicDomain, check_number_value, describe_value,
+                      make_domain, parse_number_text)
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
@@ -161,7 +162,7 @@ def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = Fal
 
 def _float_entry(value: Any, path: str, domain: Domain) -> float:
     # Fast path for what JSON gives; everything else (and a huge int) goes through the domain's checks.
-    if type(value) is Decimal:
+    if type(value) is Decimal and value.is_finite() and abs(value.adjusted()) <= MAX_EXPONENT:
         return float(value)
     return domain.convert(value, path)
 
@@ -258,18 +259,37 @@ def _whole(value: Any, field: str, minimum: int) -> int:
         if isinstance(value, str):
             from .numbers import parse_number_text
 
-            parsed = parse_number_text(value)
+            parsed = parse_number_text(value, field)
             if parsed is not None:
                 return _whole(parsed, field, minimum)
         raise InputError(f"{field} must be a whole number >= {minimum}, got {describe_value(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
+    check_number_value(value, field)
+    if abs(value) > MAX_WHOLE:  # compared before int() builds it: 1e400 as an int is 400 digits of work per use
+        raise InputError(f"{field} is {_magnitude_text(value)}, larger than the {MAX_WHOLE:,} convgrad handles "
+                         "(a size, stride, padding, dilation or group count)")
     if value != int(value):
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
     number = int(value)
     if number < minimum:
         raise InputError(f"{field} must be a whole number >= {minimum}, got {number}")
     return number
+
+
+#: The largest size, stride, padding, dilation, groups or dims accepted: far past any layer that fits
+#: in memory, small enough that shape arithmetic stays in machine integers.
+MAX_WHOLE = 10**9
+
+
+def _magnitude_text(value: Any) -> str:
+    """A large number for a message: its own text when short, else its order of magnitude (1e+40)."""
+    text = str(value)
+    if len(text) <= 15:
+        return text
+    return f"about {Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value):.3e}"
 
 
 def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:

@@ -29,13 +29,34 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _json_number_hooks(source: str) -> tuple[Any, Any]:
+    """parse_int and parse_float for json.loads: each number's text is bounded before it is built
+    (a 5,000-digit integer or an exponent of 1e-999999999 would otherwise crash or hang)."""
+    from .numbers import check_number_text
+
+    def number_int(text: str) -> int:
+        check_number_text(text, _where(text))
+        return int(text)
+
+    def number_float(text: str) -> Decimal:
+        check_number_text(text, _where(text))
+        return Decimal(text)
+
+    def _where(text: str) -> str:
+        return f"a number in {source} ({text if len(text) <= 24 else text[:12] + '...' + text[-6:]})"
+
+    return number_int, number_float
+
+
 def parse_json(text: str, source: str) -> Any:
     """Parse a JSON document, numbers kept exact; errors name the line and column."""
     text = text.removeprefix("\ufeff")  # a byte order mark some editors write
+    number_int, number_float = _json_number_hooks(source)
     try:
         return json.loads(
             text,
-            parse_float=Decimal,
+            parse_int=number_int,
+            parse_float=number_float,
             parse_constant=_NONFINITE.__getitem__,
             object_pairs_hook=_object_without_duplicates,
         )
@@ -106,8 +127,12 @@ def _json_kind(value: Any) -> str:
 _ENTRY_SPLIT = re.compile(r"[\s,]+")
 
 
-def _token(text: str) -> Any:
-    """One shorthand entry: int, Decimal, or the text itself (a fraction or a name)."""
+def _token(text: str, field: str = "") -> Any:
+    """One shorthand entry: int, Decimal, or the text itself (a fraction or a name); bounded first."""
+    from .numbers import check_number_text
+
+    if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text):
+        check_number_text(text, f"--{field} {text if len(text) <= 24 else text[:12] + '...'}")
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     try:
@@ -138,7 +163,7 @@ def parse_flag_value(text: str, field: str) -> Any:
         entries = [e for e in _ENTRY_SPLIT.split(row) if e]
         if not entries:
             raise InputError(f"--{field} has an empty row in {text!r}")
-        parsed.append([_token(e) for e in entries])
+        parsed.append([_token(e, field) for e in entries])
     if len(parsed) == 1 and ";" not in stripped:
         row = parsed[0]
         return row[0] if len(row) == 1 else row

@@ -55,7 +55,8 @@ def run(options: dict[str, Any]) -> None:
     fields = gather_fields(options, require=False)
     if fields.get("A_prev") is None or fields.get("W") is None:
         raise UsageError("shape needs a problem file, or --A-prev-shape and --W-shape (with any configuration)")
-    problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=SHAPE_LIMITS)
+    limits = SHAPE_LIMITS if options.get("max_elements") is None else Limits(max_elements=options["max_elements"])
+    problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=limits)
     g = problem.geom
     counts = layer_counts(problem)
     formulas = [output_formula(g, axis) for axis in range(g.dims)]
