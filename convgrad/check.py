@@ -19,7 +19,7 @@ import numpy as np
 
 from .api import Result
 from .errors import InputError
-from .numbers import describe_value, parse_number_text
+from .numbers import check_number_value, describe_value, echo_text, parse_number_text
 from .problem import Problem, fmt_shape
 from .variants import VARIANTS
 
@@ -74,17 +74,19 @@ def _given(value: Any, path: str) -> Given:
     if isinstance(value, bool) or value is None:
         raise InputError(f"{path} is {describe_value(value)}, not a number")
     if isinstance(value, int):
+        check_number_value(value, path)
         return Given(Fraction(value), 0, str(value))
     if isinstance(value, float):  # only from the Python API
         value = Decimal(repr(value))
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise InputError(f"{path} is {value}, not a finite number")
+        check_number_value(value, path)
         exponent = value.as_tuple().exponent
         return Given(Fraction(value), max(0, -int(exponent)), str(value))
     if isinstance(value, str):
         text = value.strip()
-        exact = parse_number_text(text)
+        exact = parse_number_text(text, path)
         if exact is None:
             raise InputError(f"{path} is {describe_value(value)}, not a number or a fraction like \"1/3\"")
         if "/" in text:
@@ -101,7 +103,7 @@ def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarr
             continue
         name = ANSWER_ALIASES.get(key)
         if name is None:
-            raise InputError(f"unknown key {key!r} in {source}: an answer gives any of Z, dW, db, dA_prev")
+            raise InputError(f"unknown key {echo_text(key)} in {source}: an answer gives any of Z, dW, db, dA_prev")
         if name in answer:
             raise InputError(f"{name} is given twice in {source}")
         answer[name] = _given_array(value, name)
@@ -187,6 +189,7 @@ class Checker:
         self.problem = problem
         self.result = Result(problem)
         self.tolerance = tolerance or Tolerance()
+        self.limits: Any = None  # the input limits answer files are read under (the CLI sets them)
         self._variants: dict[str, dict[str, list[tuple[str, Any]]]] | None = None
 
     def expected(self, name: str) -> Any:

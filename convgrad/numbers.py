@@ -98,6 +98,18 @@ def _count_text(mantissa: str) -> str:
     return f"{sum(ch.isdigit() for ch in mantissa):,}"
 
 
+def check_option_number(value: float | None, flag: str, low: float, high: float,
+                        low_open: bool = False) -> None:
+    """A numeric option must be finite and within [low, high] ((low, high] with low_open)."""
+    if value is None:
+        return
+    if not math.isfinite(value):
+        raise InputError(f"{flag} must be a finite number, got {value}")
+    if value > high or value < low or (low_open and value == low):
+        bound = f"{'above' if low_open else 'at least'} {low:g} and at most {high:g}"
+        raise InputError(f"{flag} must be {bound}, got {value:g}")
+
+
 def parse_number_text(text: str, where: str = "a number") -> Fraction | None:
     """The exact value of a number written as text ("0.3", "1/3", "-2e-2"), else None.
 
@@ -133,6 +145,17 @@ def describe_value(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
+
+
+#: The most characters of a user's text (an unknown key, a bad value) echoed in a message.
+ECHO_LIMIT = 60
+
+
+def echo_text(text: str) -> str:
+    """repr() of user text for a message, cut to about ECHO_LIMIT characters (a 1 MB key is not echoed whole)."""
+    if len(text) <= ECHO_LIMIT:
+        return repr(text)
+    return repr(text[: ECHO_LIMIT - 3]) + f"... ({len(text):,} characters)"
 
 
 class Domain:
@@ -278,6 +301,23 @@ def finite_decimal_text(q: Fraction) -> str | None:
     return f"{sign}{whole}.{frac}"
 
 
+_MAX_RESULT_BITS = int(MAX_RESULT_DIGITS * 3.3219280948873626)
+
+
+def check_result_size(q: Fraction) -> None:
+    """Refuse an exact value whose numerator or denominator has more than MAX_RESULT_DIGITS digits.
+
+    Denominators multiply: 300 entries 1/p for distinct 16-digit primes sum to a fraction of 4,800
+    digits. Its text would be as long, and Python refuses to convert ints past 4,300 digits to text.
+    """
+    bits = max(q.numerator.bit_length(), q.denominator.bit_length())
+    if bits > _MAX_RESULT_BITS:
+        raise InputError(
+            f"an exact result has about {int(bits / 3.3219280948873626):,} digits, more than the "
+            f"{MAX_RESULT_DIGITS:,} convgrad writes for one value",
+            hint="the denominators of the inputs multiply up; round the inputs, or drop --exact for floats")
+
+
 def format_fraction(q: Fraction) -> str:
     """An exact value for people: a terminating decimal as decimal (0.3), else p/q (5/3)."""
     text = finite_decimal_text(q)
@@ -320,13 +360,18 @@ class ExactDomain(Domain):
         return np.full(shape, Fraction(0), dtype=object)
 
     def finalize(self, array: np.ndarray) -> np.ndarray:
+        """Every result as a Fraction, its text refused past MAX_RESULT_DIGITS (before any output)."""
         out = np.empty(np.shape(array), dtype=object)
         for index, value in np.ndenumerate(np.asarray(array, dtype=object)):
-            out[index] = value if isinstance(value, Fraction) else Fraction(value)
+            q = value if isinstance(value, Fraction) else Fraction(value)
+            check_result_size(q)
+            out[index] = q
         return out
 
     def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
-        return format_fraction(value if isinstance(value, Fraction) else Fraction(value))
+        q = value if isinstance(value, Fraction) else Fraction(value)
+        check_result_size(q)
+        return format_fraction(q)
 
 
 class SymbolicDomain(Domain):

@@ -22,7 +22,7 @@ from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
 from .numbers import (MAX_EXPONENT, NAME_PATTERN, Domain, SymbolicDomain, check_number_value, describe_value,
-                      make_domain, parse_number_text)
+                      echo_text, make_domain, parse_number_text)
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
@@ -64,7 +64,7 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
     for key, value in raw.items():
         name = key if key in KNOWN_FIELDS else _CANONICAL.get(key)
         if name is None:
-            raise InputError(f"unknown key {key!r} in {source}{_suggestion(key)}")
+            raise InputError(f"unknown key {echo_text(key)} in {source}{_suggestion(key[:100])}")
         if name in fields:
             raise InputError(f"{name} is given twice in {source}, as {given_as[name]!r} and {key!r}")
         fields[name] = value

@@ -28,6 +28,10 @@ def build_checker(options: dict[str, Any]) -> Any:
     """The problem solved exactly when that takes seconds at most, else in float64 (said on stderr)."""
     from ..check import Checker, Tolerance
     from ..limits import exact_terms
+    from ..numbers import check_option_number
+
+    check_option_number(options.get("rtol"), "--rtol", 0, 1)
+    check_option_number(options.get("atol"), "--atol", 0, 1e300)
     from ..numbers import ExactDomain
     from ..problem import build_problem
 
@@ -45,12 +49,15 @@ def build_checker(options: dict[str, Any]) -> Any:
     return Checker(problem, Tolerance.of(options.get("rtol"), options.get("atol")))
 
 
-def read_answer(path: str) -> dict[str, Any]:
+def read_answer(path: str, limits: Any = None) -> dict[str, Any]:
+    """An answer file, read under the same --max-input-mb limit as the problem."""
     from ..check import parse_answer
+    from ..limits import DEFAULT
     from ..reader import read_problem_document
 
     source = "stdin" if path == "-" else path
-    return parse_answer(read_problem_document(path, "object with any of Z, dW, db, dA_prev"), source)
+    document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", limits=limits or DEFAULT)
+    return parse_answer(document, source)
 
 
 def run(options: dict[str, Any]) -> None:
@@ -59,6 +66,7 @@ def run(options: dict[str, Any]) -> None:
         raise UsageError("the problem and the answer cannot both come from stdin")
     fmt = json_format(options)
     checker = build_checker(options)
+    checker.limits = limits_of(options)  # answer files are read under the same input limit
     files = answer_files(spec)
     if files is None:
         _one(checker, spec, fmt)
@@ -69,7 +77,7 @@ def run(options: dict[str, Any]) -> None:
 def _one(checker: Any, path: str, fmt: str) -> None:
     from ..render.checkview import report_object, report_renderables
 
-    report = checker.check(read_answer(path))
+    report = checker.check(read_answer(path, checker.limits))
     if fmt == "json":
         write_json(report_object(report, checker))
     else:
@@ -88,7 +96,7 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str) -> None:
     rows = []
     for path in files:
         try:
-            rows.append((str(path), checker.check(read_answer(str(path))), None))
+            rows.append((str(path), checker.check(read_answer(str(path), checker.limits)), None))
         except ConvgradError as err:  # a bad file is reported on its row; the others go on
             rows.append((str(path), None, str(err)))
     # In the table, names relative to the folder they share; JSON keeps the paths as found.

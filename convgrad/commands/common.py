@@ -25,7 +25,10 @@ def problem_path(options: dict[str, Any]) -> str | None:
 def limits_of(options: dict[str, Any]) -> Any:
     """The limits set by --max-input-mb, --max-elements and --max-output-mb (defaults elsewhere)."""
     from ..limits import Limits
+    from ..numbers import check_option_number
 
+    check_option_number(options.get("max_input_mb"), "--max-input-mb", 0, 1e6, low_open=True)
+    check_option_number(options.get("max_output_mb"), "--max-output-mb", 0, 1e6, low_open=True)
     return Limits.from_options(options.get("max_input_mb"), options.get("max_elements"),
                                options.get("max_output_mb"))
 

@@ -11,7 +11,7 @@ from .common import gather_fields, json_format, limits_of, stdout_console, write
 
 
 def run(options: dict[str, Any]) -> None:
-    from ..gradcheck import gradcheck
+    from ..gradcheck import check_step, gradcheck
     from ..numbers import ExactDomain, parse_number_text
     from ..problem import build_problem
     from ..render.checkview import gradcheck_object, gradcheck_table
@@ -26,10 +26,10 @@ def run(options: dict[str, Any]) -> None:
                             limits=limits_of(options))
     step: Any = None
     if options.get("step") is not None:
-        step = parse_number_text(options["step"])
+        step = parse_number_text(options["step"], "--step")
         if step is None or step <= 0:
             raise UsageError(f"--step must be a positive number such as 1e-3 or 1/1000, got {options['step']!r}")
-        step = step if exact else float(step)
+        step = check_step(step, exact)
     rtol = 1e-6 if options.get("rtol") is None else options["rtol"]
     rows = gradcheck(problem, step=step, max_entries=options.get("max_entries") or 400, rtol=rtol)
     passed = all(r.passed for r in rows)
