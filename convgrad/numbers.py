@@ -374,6 +374,23 @@ class ExactDomain(Domain):
         return format_fraction(q)
 
 
+#: The longest name accepted (longer ones are typing accidents, and would be echoed in messages).
+MAX_NAME_LENGTH = 60
+
+
+def check_name(name: Any, path: str) -> str:
+    """The one check every name, prefix and label goes through before it becomes a symbol or is printed.
+
+    A name is ASCII letters, digits and _, not starting with a digit, at most MAX_NAME_LENGTH
+    characters: nothing in it can be code, markup or an escape in JSON, LaTeX or Markdown.
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+        shown = echo_text(name) if isinstance(name, str) else describe_value(name)
+        raise InputError(f"{path} is {shown}, not a name: a name is letters, digits and _, not starting "
+                         f"with a digit, at most {MAX_NAME_LENGTH} characters")
+    return name
+
+
 class SymbolicDomain(Domain):
     """sympy expressions over names the user gave; numbers are exact rationals.
 
@@ -399,6 +416,7 @@ class SymbolicDomain(Domain):
         convgrad made up (``automatic``) must not meet the same name used for
         another array, or two different quantities would become one symbol.
         """
+        check_name(name, path)
         if name in self._symbols:
             first, first_automatic = self._first_use[name]
             if (automatic or first_automatic) and first.split("[")[0] != path.split("[")[0]:

@@ -21,7 +21,7 @@ from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
-from .numbers import (MAX_EXPONENT, NAME_PATTERN, Domain, SymbolicDomain, check_number_value, describe_value,
+from .numbers import (MAX_EXPONENT, Domain, SymbolicDomain, check_name, check_number_value, describe_value,
                       echo_text, make_domain, parse_number_text)
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
@@ -123,15 +123,13 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     if unknown or "shape" not in value:
         raise InputError(
             f"{field} is an object; as an array spec it takes \"shape\" and optionally \"prefix\""
-            + (f", not {sorted(unknown)[0]!r}" if unknown else "")
+            + (f", not {echo_text(sorted(unknown)[0])}" if unknown else "")
         )
     if not isinstance(domain, SymbolicDomain):
         raise InputError(f"{field} is given by its shape only", hint="naming its entries needs --symbolic")
     shape = parse_shape(value["shape"], field)
     check_elements(int(np.prod(shape)), field, limits)
-    prefix = value.get("prefix", NAME_PREFIXES.get(field, field))
-    if not isinstance(prefix, str) or not prefix.isidentifier():
-        raise InputError(f"{field} prefix must be a name such as 'x', got {describe_value(prefix)}")
+    prefix = check_name(value.get("prefix", NAME_PREFIXES.get(field, field)), f"{field} prefix")
     names = entry_names(prefix, shape)
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(*shape):
@@ -576,9 +574,14 @@ def build_problem(
 def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limits) -> np.ndarray:
     # A shape spec of [] names the one bias "b" (entry_names of a scalar is the prefix alone).
     if isinstance(value, dict) and value.get("shape") == []:
+        unknown = set(value) - {"shape", "prefix"}
+        if unknown:
+            raise InputError(f"b is an object; as an array spec it takes \"shape\" and optionally \"prefix\", "
+                             f"not {echo_text(sorted(unknown)[0])}")
         if not isinstance(domain, SymbolicDomain):
             raise InputError("b is given by its shape only", hint="naming its entries needs --symbolic")
-        return np.array(domain.symbol(str(value.get("prefix", "b")), "b", automatic=True), dtype=object)
+        prefix = check_name(value.get("prefix", "b"), "b prefix")  # the same check as every other name
+        return np.array(domain.symbol(prefix, "b", automatic=True), dtype=object)
     return to_array(value, "b", domain, allow_nonfinite, limits)
 
 

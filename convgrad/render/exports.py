@@ -71,7 +71,9 @@ def tex_number(text: str) -> str:
         return f"{mantissa}\\cdot 10^{{{int(exponent)}}}"
     if text in ("inf", "-inf", "nan"):
         return {"inf": r"\infty", "-inf": r"-\infty", "nan": r"\mathrm{NaN}"}[text]
-    return text.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
+    # A formula: names are letters, digits and _ (checked on input); anything else TeX reads is escaped.
+    safe = "".join(ch if ch.isalnum() or ch in " +-*/()._=" else _LATEX_SPECIAL.get(ch, "?") for ch in text)
+    return safe.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
 
 
 def tex_matrix(array: Any, fmt: Formatter) -> str:

@@ -21,8 +21,12 @@ def formatter(result: Result, precision: int | None = None) -> Formatter:
     return lambda x, scale=None: domain.format(x, precision, scale)
 
 
+_MARKDOWN_SPECIAL = {ch: "\\" + ch for ch in "\\`*|<>"}
+
+
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*")
+    """Printed text made inert in Markdown: no emphasis, code, links, HTML or table cells from it."""
+    return "".join(_MARKDOWN_SPECIAL.get(ch, ch) for ch in text)
 
 
 def matrix_table(matrix: np.ndarray, fmt: Formatter) -> str:
@@ -84,6 +88,10 @@ def _inline(array: Any, fmt: Formatter) -> str:
     return "[" + ", ".join(_inline(a, fmt) for a in array) + "]"
 
 
+def _inline_escaped(array: Any, fmt: Formatter) -> str:
+    return _escape(_inline(array, fmt))
+
+
 def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
     """One overlay's working as a bullet list (canonical overlay, shown in the user's form)."""
     g, form = result.problem.geom, result.problem.form
@@ -96,13 +104,14 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
     head += f", position {position_text(overlay.position)}, window {window_words(overlay, g)}"
     lines = [head, "", f"- Z = {_escape(z_expression(overlay, fmt))}"]
     if overlay.dW is not None:
-        dz = fmt(overlay.dZ)
+        dz = _escape(fmt(overlay.dZ))
         lines += [
             f"- dZ = {dz}",
-            f"- dW += dZ · A_slice = {dz} · {_inline(window(overlay.A_slice), fmt)} = {_inline(window(overlay.dW), fmt)}",
+            f"- dW += dZ · A_slice = {dz} · {_inline_escaped(window(overlay.A_slice), fmt)} = "
+            f"{_inline_escaped(window(overlay.dW), fmt)}",
             f"- db += dZ = {dz}",
-            f"- dA_prev += dZ · W on the window = {dz} · {_inline(window(overlay.kernel), fmt)} = "
-            f"{_inline(window(overlay.dA_prev), fmt)}"
+            f"- dA_prev += dZ · W on the window = {dz} · {_inline_escaped(window(overlay.kernel), fmt)} = "
+            f"{_inline_escaped(window(overlay.dA_prev), fmt)}"
             + ("" if overlay.in_input.all() else " (the taps in the padding are discarded)"),
         ]
     return "\n".join(lines)
