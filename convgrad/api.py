@@ -19,11 +19,16 @@ import numpy as np
 from . import engine
 from .engine import Overlay
 from .errors import InputError
+from .limits import exact_terms
+from .numbers import DEFAULT_SIGNIFICANT_DIGITS, FLOAT32_SIGNIFICANT_DIGITS, ShownFloatDomain, exact_of_float
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
 
 # Skipping more overlays than this recomputes the running totals at once instead.
 _WALK_JUMP = 64
+#: Float problems up to this many multiply-adds are shown from exact arithmetic on the values as
+#: typed (about 0.1 s); larger ones show their floats rounded to the significant digits asked for.
+DISPLAY_EXACT_TERMS = 50_000
 
 
 class Result:
@@ -65,46 +70,52 @@ class Result:
                     )
         return totals
 
-    @cached_property
-    def scales(self) -> tuple[Any, Any, Any, Any] | None:
-        """Per entry, the sum of the magnitudes of the terms behind (Z, dW, db, dA_padded).
+    @property
+    def scales(self) -> None:
+        """No noise scales: nothing shown is zeroed for being small (kept for the renderers' signature).
 
-        Canonical shapes, dA with its padding. Rounding noise of a float result
-        is a small multiple of 1e-16 of its scale; None outside the float domain.
+        Values people see come from ``for_display()``: exact on the values as typed when affordable.
         """
+        return None
+
+    @cached_property
+    def _display(self) -> Result:
         p = self.problem
-        if p.domain.dtype == object:
-            return None
-        A, W = np.abs(p.A_prev), np.abs(p.W)
-        b = None if p.b is None else np.abs(p.b)
-        Z = engine.forward(A, W, b, p.geom)
-        if p.dZ is None:
-            return Z, None, None, None
-        return (Z,) + engine.backward(A, W, np.abs(p.dZ), p.geom, keep_padding=True)
+        if p.domain.name != "float" or p.domain.dtype == object or exact_terms(p) > DISPLAY_EXACT_TERMS:
+            return self
+        arrays = [x for x in (p.A_prev, p.W, p.b, p.dZ) if x is not None]
+        if not all(np.isfinite(x).all() for x in arrays):
+            return self  # NaN and infinities have no exact value: the floats are shown as they are
+        digits = FLOAT32_SIGNIFICANT_DIGITS if p.A_prev.dtype == np.float32 else DEFAULT_SIGNIFICANT_DIGITS
+
+        def exact(array: np.ndarray | None) -> np.ndarray | None:
+            if array is None:
+                return None
+            out = np.empty(array.shape, dtype=object)
+            for index, value in np.ndenumerate(array):
+                out[index] = exact_of_float(value)
+            return out
+
+        shown = dataclasses.replace(p, A_prev=exact(p.A_prev), W=exact(p.W), b=exact(p.b), dZ=exact(p.dZ),
+                                    domain=ShownFloatDomain(digits))
+        return Result(shown)
+
+    def for_display(self) -> Result:
+        """The result as people should see it (tables, Markdown, LaTeX).
+
+        A float problem of at most DISPLAY_EXACT_TERMS multiply-adds is recomputed in exact rationals
+        on the values as typed (0.1 is 1/10), and every value is shown rounded to the float's
+        significant digits: 1e10 - 1e10 + 0.001 shows 0.001 and 0.1 - 0.3 + 0.2 shows 0, both true.
+        Larger float problems show their floats rounded, never zeroed. Other domains: the result itself.
+        """
+        return self._display
 
     def shown(self, name: str) -> Any:
-        """A total in the user's form as people should see it: float rounding noise set to 0.
+        """A total in the user's form as people should see it (see for_display).
 
-        name: "Z", "dW", "db" or "dA_prev". Exact and symbolic results are returned as they are.
+        name: "Z", "dW", "db" or "dA_prev".
         """
-        from .numbers import drop_noise
-
-        index = ("Z", "dW", "db", "dA_prev").index(name)
-        canonical = self._totals[index]
-        if canonical is None:
-            return None
-        scales = self.scales
-        if scales is not None:
-            scale = scales[index]
-            if name == "dA_prev":
-                scale = scale[engine.interior(self.problem.geom)]
-            canonical = drop_noise(canonical, scale)
-        form = self.problem.form
-        if name == "dW":
-            return form.kernel_from_canonical(canonical)
-        if name == "db":
-            return form.bias_from_canonical(canonical)
-        return form.activation_from_canonical(canonical)
+        return getattr(self.for_display(), name)
 
     @property
     def Z(self) -> np.ndarray:

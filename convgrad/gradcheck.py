@@ -72,7 +72,7 @@ def gradcheck(problem: Problem, step: Any = None, max_entries: int = DEFAULT_MAX
         raise InputError("gradcheck needs dZ")
     exact = problem.domain.name == "exact"
     h = check_step(step, exact)
-    check_option_number(rtol, "rtol", 0, 1, low_open=not exact)
+    check_option_number(rtol, "rtol", 0, 1)
     result = Result(problem)
     Z, dW, db, dA = result.canonical_totals
     noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(Z * problem.dZ).sum()) / float(h)

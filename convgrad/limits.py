@@ -60,7 +60,8 @@ def check_input_size(nbytes: int, source: str, limits: Limits) -> None:
 
 def check_elements(count: int, field: str, limits: Limits) -> None:
     if count > limits.max_elements:
-        raise InputError(f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
+        shown = f"{count:,}" if count < 10**21 else f"about 10^{int(count.bit_length() * 0.30103)}"  # a count from huge padding
+        raise InputError(f"{field} has {shown} entries, over the limit of {limits.max_elements:,}",
                          hint="raise it with --max-elements")
 
 

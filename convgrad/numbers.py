@@ -184,11 +184,10 @@ class Domain:
         return array
 
     def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
-        """A value as shown to people.
+        """A value as shown to people, rounded to ``precision`` significant digits where it is a float.
 
-        ``scale``: for a computed float, the sum of the magnitudes of the terms
-        that made it; digits below the precision of that sum are rounding noise
-        and are not shown (0.1 - 0.3 + 0.2 shows as 0, not 2.8e-17).
+        ``scale`` is accepted for the renderers' sake and ignored: no value is ever hidden for being
+        small next to the terms that made it (see ShownFloatDomain for how float noise is avoided).
         """
         raise NotImplementedError
 
@@ -228,24 +227,7 @@ class FloatDomain(Domain):
     def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
         if precision is None and isinstance(value, np.float32):
             precision = FLOAT32_SIGNIFICANT_DIGITS  # what float32 holds; more digits would be noise
-        return format_float(float(value), precision, None if scale is None else float(scale))
-
-
-#: A float result smaller than this share of the magnitudes summed into it is rounding noise:
-#: adding n terms leaves errors of about n * 1.1e-16 of their magnitude.
-NOISE_SHARE = 1e-13
-
-
-def is_noise(x: float, scale: float) -> bool:
-    """Whether x, a sum of terms whose magnitudes add up to ``scale``, is 0 but for rounding."""
-    return math.isfinite(scale) and abs(x) <= NOISE_SHARE * scale
-
-
-def drop_noise(values: np.ndarray, scales: np.ndarray | None) -> np.ndarray:
-    """Float results with the entries that are rounding noise (see is_noise) set to 0."""
-    if scales is None or values.dtype == object:
-        return values
-    return np.where(np.abs(values) <= NOISE_SHARE * scales, 0.0, values).astype(values.dtype, copy=False)
+        return format_float(float(value), precision)
 
 
 def _to_float(value: Any) -> float:
@@ -256,20 +238,19 @@ def _to_float(value: Any) -> float:
         return math.inf if value > 0 else -math.inf
 
 
-def format_float(x: float, precision: int | None = None, scale: float | None = None) -> str:
-    """A float for people: at most ``precision`` significant digits (default 12), no noise.
+def format_float(x: float, precision: int | None = None) -> str:
+    """A float for people: rounded to ``precision`` significant digits (default 12), never zeroed.
 
-    0.1 + 0.2 shows as 0.3, 2.0 as 2, -0.0 as 0, 1e-20 as 1e-20. With ``scale``
-    (the magnitudes of the terms summed into x added up), an x that is rounding
-    noise of that sum shows as 0: 0.1 - 0.3 + 0.2 is 2.8e-17, shown as 0.
+    0.1 + 0.2 shows as 0.3, 2.0 as 2, -0.0 as 0, 1e-20 as 1e-20. Nothing is dropped for being small:
+    a value hidden by a rule about magnitudes would be a wrong value (1e10 - 1e10 + 0.001 is 0.001).
+    Where a float sum carries rounding noise (0.1 - 0.3 + 0.2 is 2.8e-17), the views show the exact
+    value instead when they can afford it (see ShownFloatDomain).
     """
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     digits = DEFAULT_SIGNIFICANT_DIGITS if precision is None else max(1, precision)
-    if scale is not None and is_noise(x, scale):
-        x = 0.0
     text = f"{x:.{digits}g}"
     if float(text) == 0:
         return "0"  # never "-0"
@@ -389,6 +370,54 @@ def check_name(name: Any, path: str) -> str:
         raise InputError(f"{path} is {shown}, not a name: a name is letters, digits and _, not starting "
                          f"with a digit, at most {MAX_NAME_LENGTH} characters")
     return name
+
+
+class ShownFloatDomain(ExactDomain):
+    """A float problem as people see it: exact rationals on the values as typed, each shown rounded
+    to the float's significant digits. 1e10 - 1e10 + 0.001 shows 0.001, 0.1 + 0.2 shows 0.3 and
+    0.1 - 0.3 + 0.2 shows 0: the true values, with no rule that could hide one."""
+
+    name = "float"
+
+    def __init__(self, digits: int = DEFAULT_SIGNIFICANT_DIGITS) -> None:
+        self.digits = digits
+
+    def finalize(self, array: np.ndarray) -> np.ndarray:
+        out = np.empty(np.shape(array), dtype=object)
+        for index, value in np.ndenumerate(np.asarray(array, dtype=object)):
+            out[index] = value if isinstance(value, Fraction) else Fraction(value)
+        return out
+
+    def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:
+        q = value if isinstance(value, Fraction) else Fraction(value)
+        digits = self.digits if precision is None else max(1, precision)
+        try:
+            return format_float(float(q), digits)
+        except OverflowError:  # a running total past float64's range: still a finite number
+            return significant_text(q, digits)
+
+
+def exact_of_float(value: Any) -> Fraction:
+    """The number a float was typed as: the shortest text that reads back to it (0.1 -> 1/10).
+
+    float32 values use float32's shortest text, float64 values float64's.
+    """
+    return Fraction(Decimal(str(value) if isinstance(value, np.floating) else repr(float(value))))
+
+
+def significant_text(q: Fraction, digits: int) -> str:
+    """q rounded to ``digits`` significant digits, in the style of format_float, at any magnitude."""
+    from decimal import localcontext
+
+    if q == 0:
+        return "0"
+    with localcontext() as context:
+        context.prec = digits + 5
+        text = f"{Decimal(q.numerator) / Decimal(q.denominator):.{digits - 1}e}"
+    mantissa, exponent = text.split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
 
 
 class SymbolicDomain(Domain):

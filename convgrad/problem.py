@@ -114,7 +114,7 @@ def parse_shape(value: Any, field: str) -> tuple[int, ...]:
         value = parts
     if not isinstance(value, (list, tuple)) or not value:
         raise InputError(f"{field} shape must be a list of sizes such as [3, 3] or 3x3")
-    return tuple(_whole(n, f"{field} shape[{i}]", 1) for i, n in enumerate(value))
+    return tuple(_whole(n, f"{field} shape[{i}]", 1, MAX_AXIS_SIZE) for i, n in enumerate(value))
 
 
 def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
@@ -252,23 +252,22 @@ fmt_shape = _fmt_shape
 # -- configuration -------------------------------------------------------------------------
 
 
-def _whole(value: Any, field: str, minimum: int) -> int:
+def _whole(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float, Fraction, np.integer)):
         if isinstance(value, str):
             from .numbers import parse_number_text
 
             parsed = parse_number_text(value, field)
             if parsed is not None:
-                return _whole(parsed, field, minimum)
+                return _whole(parsed, field, minimum, maximum)
         raise InputError(f"{field} must be a whole number >= {minimum}, got {describe_value(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
     if isinstance(value, Decimal) and not value.is_finite():
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
-    check_number_value(value, field)
-    if abs(value) > MAX_WHOLE:  # compared before int() builds it: 1e400 as an int is 400 digits of work per use
-        raise InputError(f"{field} is {_magnitude_text(value)}, larger than the {MAX_WHOLE:,} convgrad handles "
-                         "(a size, stride, padding, dilation or group count)")
+    check_number_value(value, field)  # at most MAX_DIGITS digits, checked before int() builds it
+    if maximum is not None and value > maximum:
+        raise InputError(f"{field} is {_magnitude_text(value)}, larger than the {maximum:,} convgrad handles")
     if value != int(value):
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
     number = int(value)
@@ -277,9 +276,11 @@ def _whole(value: Any, field: str, minimum: int) -> int:
     return number
 
 
-#: The largest size, stride, padding, dilation, groups or dims accepted: far past any layer that fits
-#: in memory, small enough that shape arithmetic stays in machine integers.
-MAX_WHOLE = 10**9
+#: The largest size of one axis, and the largest dilation: far past any layer that fits in memory, small
+#: enough that numpy's shapes and strides (64-bit) hold them. Strides and padding may be any whole number
+#: of at most MAX_DIGITS digits (a stride past the input leaves one overlay; padding counts in the limits).
+MAX_AXIS_SIZE = 10**15
+MAX_DILATION = 10**9
 
 
 def _magnitude_text(value: Any) -> str:
@@ -290,7 +291,7 @@ def _magnitude_text(value: Any) -> str:
     return f"about {Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value):.3e}"
 
 
-def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:
+def per_dim(value: Any, field: str, dims: int, minimum: int, maximum: int | None = None) -> tuple[int, ...]:
     """An int for every spatial dim, or a list with one per dim."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
@@ -300,8 +301,8 @@ def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:
                 f"{field} has {len(value)} entries but the problem has {dims} spatial "
                 f"dim{'s' if dims != 1 else ''}: give one number, or one per dim"
             )
-        return tuple(_whole(v, f"{field}[{i}]", minimum) for i, v in enumerate(value))
-    return (_whole(value, field, minimum),) * dims
+        return tuple(_whole(v, f"{field}[{i}]", minimum, maximum) for i, v in enumerate(value))
+    return (_whole(value, field, minimum, maximum),) * dims
 
 
 def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
@@ -502,7 +503,7 @@ def build_problem(
         )
 
     stride = per_dim(_given(fields, "stride", 1), "stride", d, 1)
-    dilation = per_dim(_given(fields, "dilation", 1), "dilation", d, 1)
+    dilation = per_dim(_given(fields, "dilation", 1), "dilation", d, 1, MAX_DILATION)
     padding = parse_padding(_given(fields, "padding", 0), d)
     mode_value = _given(fields, "mode", "cross-correlation")
     flip = parse_mode(mode_value)

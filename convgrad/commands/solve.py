@@ -85,9 +85,9 @@ def run(command: str, options: dict[str, Any]) -> None:
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
         elif fmt == "markdown":
-            sys.stdout.write(exports.markdown_document(result, chosen, options.get("precision")))
+            sys.stdout.write(exports.markdown_document(result.for_display(), chosen, options.get("precision")))
         else:
-            sys.stdout.write(exports.latex_document(result, chosen, options.get("precision")))
+            sys.stdout.write(exports.latex_document(result.for_display(), chosen, options.get("precision")))
         return
 
     indices: Any = selection.indices(geom)
@@ -99,7 +99,7 @@ def run(command: str, options: dict[str, Any]) -> None:
 
     record = bool(options.get("svg") or options.get("html"))
     console = stdout_console(record=record)
-    for renderable in render(result, indices, console, precision=options.get("precision"),
+    for renderable in render(result.for_display(), indices, console, precision=options.get("precision"),
                              view=options["view"].value, command=command, explain=options.get("explain", False),
                              cell=options.get("cell")):
         console.print(renderable, crop=False)  # only a table asked for with --view table is ever wider

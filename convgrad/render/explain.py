@@ -17,7 +17,6 @@ from rich.text import Text
 from .. import audits
 from ..api import Result
 from ..engine import Overlay, RunningTotals, interior
-from ..numbers import drop_noise
 from ..forms import BARE
 from .grids import DISCARDED_STYLE, WINDOW_STYLE, cells_of, stacked, spatial_labels
 from .human import Style, activation_text, is_small, position_text, window_array, window_grid, window_words
@@ -80,9 +79,8 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         return Group(*parts)
     finalize = p.domain.finalize
     c = overlay.c_out
-    scales = result.scales
-    dW_now = form.window_from_canonical(drop_noise(finalize(running.dW[c]), None if scales is None else scales[1][c]))
-    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales[2][c])[()]
+    dW_now = form.window_from_canonical(finalize(running.dW[c]))
+    db_now = finalize(np.asarray(running.db[c]))[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
     sentence = (f"dZ{z_index} = {dz}, so this overlay adds dZ·A_slice = {inline(window(overlay.dW), fmt)} to "
@@ -93,8 +91,7 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         lost = [fmt(v) for v, k in zip(np.ravel(overlay.dA_prev), np.ravel(kept)) if k == "lost"]
         sentence += f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, " \
                     f"{'are' if len(lost) != 1 else 'is'} discarded)"
-    dA_scale = None if scales is None else scales[3][interior(g)][overlay.n]
-    dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
+    dA_now = finalize(running.dA_prev[overlay.n])
     if dA_now.size <= INLINE_LIMIT:
         shown = dA_now[0] if form.kind == BARE else dA_now
         sentence += f", giving {inline(shown, fmt)}"
@@ -204,7 +201,7 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
             f"border is padding, not input, so that part is discarded{amount} and the inner "
             f"{'×'.join(map(str, g.input_size))} is dA_prev.", indent=0)
         if is_small(result) and g.dims <= 2:
-            cells = cells_of(drop_noise(crop.padded, None if result.scales is None else result.scales[3]), fmt)
+            cells = cells_of(crop.padded, fmt)
             for index in np.ndindex(*crop.padded.shape):
                 if crop.in_padding[index[2:]]:
                     cells[index].text = f"({cells[index].text})"

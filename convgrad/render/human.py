@@ -140,10 +140,7 @@ def z_expression(overlay: Overlay, fmt: Formatter, symbolic: bool = False) -> st
     bias_text = fmt(overlay.bias)
     if bias_text != "0":
         terms += f" + {_parenthesize_negative(bias_text)}"
-    scale = None
-    if overlay.kernel.dtype != object:
-        scale = float(np.abs(overlay.kernel * overlay.A_slice).sum() + abs(overlay.bias))
-    return f"{terms} = {fmt(overlay.Z, scale)}"
+    return f"{terms} = {fmt(overlay.Z)}"
 
 
 def window_grid(overlay: Overlay, result: Result, style: Style) -> Text:
