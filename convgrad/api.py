@@ -64,8 +64,11 @@ class Result:
                     where = (form.kernel_index(index) if name == "dW" else form.bias_index(index[0]) if name == "db"
                              else form.activation_index(index))
                     label = name + ("[" + ", ".join(map(str, where)) + "]" if where else "")
+                    value = array[index]
+                    what = "NaN" if np.isnan(value) else f"too large for {array.dtype} (beyond about " \
+                        f"{float(np.finfo(array.dtype).max):.1e})"
                     raise InputError(
-                        f"the result overflows {array.dtype}: {label} is {array[index]}",
+                        f"the result overflows {array.dtype}: {label} is {what}",
                         hint="the inputs are too large for floats; --exact computes without overflow",
                     )
         return totals

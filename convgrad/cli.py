@@ -9,10 +9,17 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
 from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer 0.28 vendors click; older typers depend on it
+    from typer._click.exceptions import UsageError as ClickUsageError
+except ImportError:  # pragma: no cover
+    from click import UsageError as ClickUsageError
 
 from .errors import ConvgradError, UsageError
 
@@ -24,7 +31,39 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class OneLineUsageError(ClickUsageError):
+    """A usage error shown as one line with a -h hint, instead of click's usage block."""
+
+    def show(self, file: Any = None) -> None:
+        command = self.ctx.command_path if self.ctx is not None else "convgrad"
+        message = self.format_message().rstrip(".")
+        print(f"error: {message}. Try '{command} -h'.", file=sys.stderr if file is None else file)
+
+
+class _Group(TyperGroup):
+    """The command group, with every usage error (bad option, missing option, no such command) one line."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except ClickUsageError as err:
+            raise _one_line(err) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ClickUsageError as err:
+            raise _one_line(err) from None
+
+
+def _one_line(err: ClickUsageError) -> ClickUsageError:
+    if isinstance(err, OneLineUsageError):
+        return err
+    return OneLineUsageError(err.format_message(), ctx=err.ctx)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="convgrad",
     help="Forward and backward passes through a convolution layer, overlay by overlay.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -387,7 +426,11 @@ def guarded(func: Any, *args: Any) -> None:
         print("error: stdout is closed, so the result has nowhere to go", file=sys.stderr)
         raise typer.Exit(code=2)
     try:
-        func(*args)
+        with warnings.catch_warnings():
+            # numpy's RuntimeWarnings (overflow, invalid value) never reach stderr: results that
+            # overflow are refused in one line, and NaN or infinities are only computed on request.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            func(*args)
         sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
     except ConvgradError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -205,11 +205,11 @@ class FloatDomain(Domain):
             return math.nan  # sNaN too: float() of it would raise; validation refuses NaN unless allowed
         if isinstance(value, (int, float, Decimal, Fraction, np.integer, np.floating)):
             check_number_value(value, path)
-            return _to_float(value)
+            return finite_float(value, path)
         if isinstance(value, str):
             exact = parse_number_text(value, path)
             if exact is not None:
-                return _to_float(exact)
+                return finite_float(exact, path, value.strip())
             if NAME_PATTERN.fullmatch(value.strip()):
                 raise InputError(
                     f"{path} is the name {describe_value(value)}, not a number",
@@ -230,12 +230,29 @@ class FloatDomain(Domain):
         return format_float(float(value), precision)
 
 
-def _to_float(value: Any) -> float:
-    """float(value), with an infinity where the value is beyond float64 (validation reports it)."""
+def finite_float(value: Any, path: str, typed: str | None = None) -> float:
+    """float(value); a finite number beyond float64 is refused as too large, never made an infinity
+    (not even under --allow-nonfinite, which is for NaN and infinities typed as such)."""
     try:
-        return float(value)
+        x = float(value)
     except OverflowError:
-        return math.inf if value > 0 else -math.inf
+        x = math.inf
+    if math.isinf(x) and not (isinstance(value, float) or (isinstance(value, Decimal) and value.is_infinite())):
+        raise too_large(path, value if typed is None else typed)
+    return x
+
+
+def too_large(path: str, value: Any) -> InputError:
+    """The error for a finite number past float64's range, shown as typed (or its magnitude)."""
+    if isinstance(value, str):
+        shown = value if len(value) <= 24 else value[:12] + "..."
+    elif isinstance(value, Decimal):
+        shown = f"{value:g}" if len(value.as_tuple().digits) <= 12 else f"{value:.3e}"
+    else:
+        q = Fraction(value)
+        shown = f"{Decimal(q.numerator) / Decimal(q.denominator):.3e}"
+    return InputError(f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
+                      hint="--exact computes with it exactly")
 
 
 def format_float(x: float, precision: int | None = None) -> str:

@@ -22,7 +22,7 @@ from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
 from .numbers import (MAX_EXPONENT, Domain, SymbolicDomain, check_name, check_number_value, describe_value,
-                      echo_text, make_domain, parse_number_text)
+                      echo_text, make_domain, parse_number_text, too_large)
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
@@ -161,7 +161,10 @@ def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = Fal
 def _float_entry(value: Any, path: str, domain: Domain) -> float:
     # Fast path for what JSON gives; everything else (and a huge int) goes through the domain's checks.
     if type(value) is Decimal and value.is_finite() and abs(value.adjusted()) <= MAX_EXPONENT:
-        return float(value)
+        x = float(value)
+        if x in (math.inf, -math.inf):
+            raise too_large(path, value)
+        return x
     return domain.convert(value, path)
 
 
