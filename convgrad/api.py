@@ -65,8 +65,9 @@ class Result:
                              else form.activation_index(index))
                     label = name + ("[" + ", ".join(map(str, where)) + "]" if where else "")
                     value = array[index]
-                    what = "NaN" if np.isnan(value) else f"too large for {array.dtype} (beyond about " \
-                        f"{float(np.finfo(array.dtype).max):.1e})"
+                    largest = f"{float(np.finfo(array.dtype).max):.1e}".replace("e+", "e")
+                    what = "NaN (inf - inf)" if np.isnan(value) else (
+                        f"{'-' if value < 0 else ''}beyond about {largest}")
                     raise InputError(
                         f"the result overflows {array.dtype}: {label} is {what}",
                         hint="the inputs are too large for floats; --exact computes without overflow",
