@@ -84,10 +84,12 @@ def run(command: str, options: dict[str, Any]) -> None:
         if fmt == "csv":
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
-        elif fmt == "markdown":
-            sys.stdout.write(exports.markdown_document(result.for_display(), chosen, options.get("precision")))
         else:
-            sys.stdout.write(exports.latex_document(result.for_display(), chosen, options.get("precision")))
+            make = exports.markdown_document if fmt == "markdown" else exports.latex_document
+            # Line by line, like the other views: a reader that goes away (| head -1) stops the writing
+            # with exit 141 instead of the whole document vanishing into a closed pipe.
+            for line in make(result.for_display(), chosen, options.get("precision")).splitlines(keepends=True):
+                sys.stdout.write(line)
         return
 
     indices: Any = selection.indices(geom)
