@@ -71,9 +71,28 @@ def parse_json(text: str, source: str) -> Any:
         raise InputError(f"{source} is nested too deeply to read") from None
 
 
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 text (a byte order mark allowed), the same for stdin and files: UTF-16 or UTF-32,
+    invalid bytes and encoded lone surrogates are refused in one line naming the first bad byte."""
+    if data.startswith(_UTF16_32_BOMS):
+        raise InputError(f"{source} is UTF-16 or UTF-32 text, not UTF-8", hint="save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{source} is not UTF-8 text (byte {err.start} cannot be decoded)") from None
+
+
 def read_text(path: str, limits: Limits = DEFAULT) -> str:
     """The text of a file, or of stdin for "-", refused past the input size limit before it is read."""
     if path == "-":
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is not None:  # bytes, decoded exactly as a file's are
+            data = stream.read(limits.max_input_bytes + 1)
+            check_input_size(len(data), "stdin", limits)
+            return decode_text(data, "stdin")
         try:
             text = sys.stdin.read(limits.max_input_bytes + 1)
         except UnicodeDecodeError as err:
@@ -90,13 +109,11 @@ def read_text(path: str, limits: Limits = DEFAULT) -> str:
         if len(data) > limits.max_input_bytes:
             raise InputError(f"input file {path!r} holds more than the {size_text(limits.max_input_bytes)} "
                              "input limit", hint="raise it with --max-input-mb")
-        return data.decode("utf-8-sig")
+        return decode_text(data, f"input file {path!r}")
     except FileNotFoundError:
         raise InputError(f"input file {path!r} does not exist") from None
     except IsADirectoryError:
         raise InputError(f"input file {path!r} is a directory") from None
-    except UnicodeDecodeError:
-        raise InputError(f"input file {path!r} is not UTF-8 text") from None
     except OSError as err:
         raise InputError(f"cannot read input file {path!r}: {err.strerror}") from None
 
