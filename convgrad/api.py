@@ -18,7 +18,7 @@ import numpy as np
 
 from . import engine
 from .engine import Overlay
-from .errors import InputError
+from .errors import InputError, UsageError
 from .limits import exact_terms
 from .numbers import DEFAULT_SIGNIFICANT_DIGITS, FLOAT32_SIGNIFICANT_DIGITS, ShownFloatDomain, exact_of_float
 from .problem import Problem, build_problem, canonical_fields
@@ -56,6 +56,9 @@ class Result:
             if p.dZ is not None:
                 dW, db, dA_prev = engine.backward(p.A_prev, p.W, p.dZ, p.geom)
                 totals = (Z, finalize(dW), finalize(db), finalize(dA_prev))
+        for array in totals:  # r.Z[0] = 5 must not change what r.overlays() and r.shown() describe
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
         if not p.allow_nonfinite and p.domain.dtype != object:
             for name, array in zip(("Z", "dW", "db", "dA_prev"), totals):
                 if array is not None and not np.isfinite(array).all():
@@ -164,7 +167,7 @@ class Result:
         """
         p = self.problem
         if p.dZ is None:
-            raise ValueError("running totals need a backward pass")
+            raise UsageError("running totals need a backward pass")
         maker = engine.OverlayMaker(p.A_prev, p.W, p.b, p.dZ, p.geom)
         finalize = p.domain.finalize
         running = engine.RunningTotals(p.A_prev, p.W, p.geom)
@@ -239,9 +242,24 @@ def describe_config(problem: Problem) -> dict[str, Any]:
 
 def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
     allow_nonfinite = bool(config.pop("allow_nonfinite", False))
-    given = {name: value for name, value in arrays.items() if value is not None}  # b=None: no bias given
+    # The caller's arrays are copied: changing them afterwards (W -= 0.1 * r.dW) must not change the
+    # problem a Result describes, whose totals are computed at once and whose overlays come later.
+    given = {name: value.copy() if isinstance(value, np.ndarray) else value
+             for name, value in arrays.items() if value is not None}  # b=None: no bias given
     fields = canonical_fields({**given, **config}, source="the arguments")
-    return Result(build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite))
+    try:
+        problem = build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite)
+    except RecursionError:
+        raise InputError("an argument is nested too deeply to read") from None
+    return Result(freeze(problem))
+
+
+def freeze(problem: Problem) -> Problem:
+    """The problem with every array read-only (they are the Result's own copies)."""
+    for array in (problem.A_prev, problem.W, problem.b, problem.dZ):
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return problem
 
 
 def forward(A_prev: Any, W: Any, b: Any = None, **config: Any) -> Result:

@@ -142,6 +142,9 @@ def to_array(value: Any, field: str, domain: Domain, allow_nonfinite: bool = Fal
     """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
     if isinstance(value, dict):
         return _shape_spec(value, field, domain, limits)
+    if isinstance(value, np.ma.MaskedArray):
+        raise InputError(f"{field} is a masked array, whose mask convgrad would ignore",
+                         hint=f"pass {field}.filled(value) or {field}.data, saying what masked entries are")
     flat: list[tuple[Any, str]] = []
     if isinstance(value, np.ndarray):
         check_elements(value.size, field, limits)
