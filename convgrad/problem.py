@@ -479,7 +479,7 @@ def build_problem(
     W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
 
     channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
-    dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
+    dims = _whole(fields["dims"], "dims", 1, limits.max_depth) if fields.get("dims") is not None else None
     if W_user.ndim == 0 and A_user.ndim in (1, 2) and dims is None:
         W_user = W_user.reshape((1,) * A_user.ndim)  # one number: a one-tap kernel over a bare input
     form = infer_form(A_user.shape, W_user.shape, dims, channels_last)
@@ -490,7 +490,7 @@ def build_problem(
     if 0 in A.shape or 0 in W.shape:  # only numpy input can get here
         raise InputError(f"A_prev {_fmt_shape(A_user.shape)} and W {_fmt_shape(W_user.shape)} must not be empty")
 
-    groups = _whole(fields.get("groups", 1) if fields.get("groups") is not None else 1, "groups", 1)
+    groups = _whole(fields.get("groups", 1) if fields.get("groups") is not None else 1, "groups", 1, MAX_AXIS_SIZE)
     if form.kind == BARE and groups != 1:
         raise InputError(f"groups = {groups} needs channels: a bare A_prev has one channel")
     batch, c_in = A.shape[:2]
