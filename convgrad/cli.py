@@ -34,8 +34,10 @@ def _version(value: bool) -> None:
 class OneLineUsageError(ClickUsageError):
     """A usage error shown as one line with a -h hint, instead of click's usage block."""
 
+    command: str | None = None  # the command whose -h helps, when the error's context is the group's
+
     def show(self, file: Any = None) -> None:
-        command = self.ctx.command_path if self.ctx is not None else "convgrad"
+        command = self.command or (self.ctx.command_path if self.ctx is not None else "convgrad")
         message = self.format_message().rstrip(".")
         print(f"error: {message}. Try '{command} -h'.", file=sys.stderr if file is None else file)
 
@@ -50,10 +52,16 @@ class _Group(TyperGroup):
             raise _one_line(err) from None
 
     def invoke(self, ctx: Any) -> Any:
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
+        words = list(protected) + list(ctx.args)
+        name = words[0] if words and words[0] in self.commands else None
         try:
             return super().invoke(ctx)
         except ClickUsageError as err:
-            raise _one_line(err) from None
+            one = _one_line(err)
+            if name is not None and (err.ctx is None or err.ctx.command is self):
+                one.command = f"{ctx.command_path} {name}"  # an option error met before the command's context
+            raise one from None
 
 
 def _one_line(err: ClickUsageError) -> ClickUsageError:
