@@ -132,7 +132,7 @@ def _row(name: str, analytic: np.ndarray, numeric: dict[tuple[int, ...], Any], t
         denominator = np.maximum(size, floor)
         rel_err = np.where(denominator > 0, abs_err / np.where(denominator > 0, denominator, 1.0),
                            np.where(abs_err > 0, np.inf, 0.0))
-    worst = int(np.argmax(abs_err - rtol * size)) if len(abs_err) else None
+        worst = int(np.argmax(abs_err - rtol * size)) if len(abs_err) else None
     index = list(numeric)[worst] if worst is not None else None
     if exact:
         passed = all(analytic[i] == v for i, v in numeric.items())
