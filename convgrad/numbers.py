@@ -22,7 +22,8 @@ import numpy as np
 from .errors import InputError
 
 #: A number written as text: a decimal (1, -0.25, 1e-3, .5) or a fraction (1/3, -2/7).
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+#: (Digits after a dot only: "\d+\.?\d*" could split a run of digits n ways, quadratic on long text.)
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _FRACTION_TEXT = re.compile(r"([+-]?\d+)\s*/\s*([+-]?\d+)")
 #: A symbol name a user may give in symbolic mode; nothing else is ever turned into a symbol.
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -42,6 +43,9 @@ MAX_EXPONENT = 1000
 #: The most digits of an exact result entry's numerator or denominator: its text is written whole.
 MAX_RESULT_DIGITS = 4000
 
+#: Longer text made only of number characters is refused by its length alone, before any pattern runs.
+_MAX_NUMBER_CHARS = 2 * MAX_DIGITS + 32
+_NUMBER_CHARS = frozenset("0123456789+-./eE \t")
 _EXPONENT_TEXT = re.compile(r"[eE]([+-]?)0*(\d*)$")
 
 
@@ -116,6 +120,9 @@ def parse_number_text(text: str, where: str = "a number") -> Fraction | None:
     Too many digits or too large an exponent is refused (check_number_text) before anything is built.
     """
     s = text.strip()
+    if len(s) > _MAX_NUMBER_CHARS and _NUMBER_CHARS.issuperset(s):
+        raise InputError(f"{where} has {len(s):,} characters, more than a number convgrad reads "
+                         f"({MAX_DIGITS:,} digits) can have")
     if _DECIMAL_TEXT.fullmatch(s):
         check_number_text(s, where)
         return Fraction(Decimal(s))

@@ -146,14 +146,16 @@ _ENTRY_SPLIT = re.compile(r"[\s,]+")
 
 def _token(text: str, field: str = "") -> Any:
     """One shorthand entry: int, Decimal, or the text itself (a fraction or a name); bounded first."""
-    from .numbers import check_number_text
+    from .numbers import check_number_text, parse_number_text
 
-    if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text):
+    if len(text) > 64:
+        parse_number_text(text, f"--{field} {text[:12]}...")  # refuses a long number by its length first
+    if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", text):
         check_number_text(text, f"--{field} {text if len(text) <= 24 else text[:12] + '...'}")
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     try:
-        if re.fullmatch(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", text):
+        if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", text):
             return Decimal(text)
     except ArithmeticError:  # pragma: no cover - the pattern admits only valid decimals
         pass
