@@ -34,8 +34,11 @@ def test_json_integer_of_5000_digits(cli):
 
 def test_fraction_with_10000_digit_parts(cli):
     value = "1" * 10000 + "/" + "3" * 10000
-    one_line_refusal(cli("forward", "-x", f"1 2 {value}", "-w", "1 1"), "A_prev[2]", "10,000 digits")
-    one_line_refusal(cli("forward", "-", input=json.dumps({"A_prev": [1, value], "W": [1]})), "10,000 digits")
+    one_line_refusal(cli("forward", "-x", f"1 2 {value}", "-w", "1 1"), "--A-prev", "20,001 characters")
+    one_line_refusal(cli("forward", "-", input=json.dumps({"A_prev": [1, value], "W": [1]})), "A_prev[1] has")
+    short = "1" * 1500 + "/3"  # short enough for the digit count to be read from the text
+    one_line_refusal(cli("forward", "-x", f"1 2 {short}", "-w", "1 1"), "--A-prev", "1,500 digits")
+    one_line_refusal(cli("forward", "-", input=json.dumps({"A_prev": [1, short], "W": [1]})), "A_prev[1] has 1,500 digits")
 
 
 def test_stride_1e4400(cli):
