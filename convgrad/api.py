@@ -95,15 +95,14 @@ class Result:
             return self  # NaN and infinities have no exact value: the floats are shown as they are
         digits = FLOAT32_SIGNIFICANT_DIGITS if p.A_prev.dtype == np.float32 else DEFAULT_SIGNIFICANT_DIGITS
 
-        def exact(array: np.ndarray | None) -> np.ndarray | None:
-            if array is None:
-                return None
+        def exact(array: np.ndarray) -> np.ndarray:
             out = np.empty(array.shape, dtype=object)
             for index, value in np.ndenumerate(array):
                 out[index] = exact_of_float(value)
             return out
 
-        shown = dataclasses.replace(p, A_prev=exact(p.A_prev), W=exact(p.W), b=exact(p.b), dZ=exact(p.dZ),
+        shown = dataclasses.replace(p, A_prev=exact(p.A_prev), W=exact(p.W),
+                                    b=None if p.b is None else exact(p.b), dZ=None if p.dZ is None else exact(p.dZ),
                                     domain=ShownFloatDomain(digits))
         return Result(shown)
 

@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 try:  # typer 0.28 vendors click; older typers depend on it
     from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError:  # pragma: no cover
-    from click import UsageError as ClickUsageError
+    from click import UsageError as ClickUsageError  # type: ignore[import-not-found,no-redef]
 
 from .errors import ConvgradError, UsageError
 
@@ -64,7 +64,7 @@ class _Group(TyperGroup):
             raise one from None
 
 
-def _one_line(err: ClickUsageError) -> ClickUsageError:
+def _one_line(err: ClickUsageError) -> OneLineUsageError:
     if isinstance(err, OneLineUsageError):
         return err
     return OneLineUsageError(err.format_message(), ctx=err.ctx)

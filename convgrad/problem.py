@@ -290,11 +290,12 @@ MAX_DILATION = 10**9
 
 
 def _magnitude_text(value: Any) -> str:
-    """A large number for a message: its own text when short, else its order of magnitude (1e+40)."""
-    text = str(value)
-    if len(text) <= 15:
-        return text
-    return f"about {Decimal(value.numerator) / Decimal(value.denominator) if isinstance(value, Fraction) else Decimal(value):.3e}"
+    """A large number for a message: a short whole number as it is, else three significant digits (1e+40)."""
+    if isinstance(value, (int, np.integer)) and abs(int(value)) < 10**15:
+        return str(value)
+    q = Fraction(value) if not isinstance(value, Decimal) else None
+    number = value if q is None else (Decimal(q.numerator) / Decimal(q.denominator)).normalize()
+    return f"{number:.3g}"
 
 
 def per_dim(value: Any, field: str, dims: int, minimum: int, maximum: int | None = None) -> tuple[int, ...]:
