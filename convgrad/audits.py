@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import engine
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .geometry import Geometry
 from .problem import Problem
 from .terms import Term, dA_terms, db_terms, dW_terms
@@ -86,6 +86,11 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
     outside = padded[(slice(None), slice(None)) + (mask,)] if mask.any() else np.zeros(0)
     discarded = sum((abs(v) for v in np.ravel(outside)), start=0) if padded.dtype == object else float(
         np.abs(outside).sum())
+    if padded.dtype != object and not problem.allow_nonfinite and not (
+            np.isfinite(padded).all() and np.isfinite(discarded)):
+        # Shares that overflow are refused like totals that do: JSON would otherwise say "Infinity".
+        raise InputError("the gradient that falls on the padding overflows float64: its magnitudes add up to "
+                         "beyond about 1.8e308", hint="--exact computes it exactly")
     return PaddingCrop(padded, mask, padded[engine.interior(g)], discarded)
 
 

@@ -127,3 +127,15 @@ def test_unknown_keys_are_echoed_capped(cli, tmp_path):
     answer.write_text(json.dumps({key: [1]}))
     result = cli("check", SEED, "--answer", answer)
     assert result.exit_code == 2 and len(result.stderr) < 300
+
+
+def test_an_overflowing_share_is_refused_not_infinity(cli):
+    """The padding's share of the gradient overflows while every total is finite: refused in one line."""
+    args = ["backward", "-x", "1e-300 1e-300", "-w", "1.5e308 -1.5e308", "--dZ", "1 1 1", "--padding", "1"]
+    for fmt in (["--json"], ["--format", "jsonl"]):
+        result = cli(*args, *fmt)
+        assert result.exit_code == 2 and result.stdout == "" and "Infinity" not in result.stderr
+        assert "overflows float64" in result.stderr and result.stderr.count("\n") == 1
+    assert '"Infinity"' in cli(*args, "--json", "--allow-nonfinite").stdout
+    table = cli(*args).stdout
+    assert "3e308" in table and "inf" not in table

@@ -64,6 +64,10 @@ def run(command: str, options: dict[str, Any]) -> None:
 
         cell_view(problem, cell)
     result.canonical_totals  # noqa: B018 - computed now so that an overflow is refused up front
+    if fmt == "jsonl" and result.is_backward and not problem.allow_nonfinite:
+        from ..audits import padding_crop
+
+        padding_crop(problem)  # its overflow is refused now: JSON lines write the audits last
     if fmt != "jsonl":  # JSON lines stream: their size is the reader's business
         shown = selection.upper_bound(geom)
         if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
