@@ -320,7 +320,7 @@ def check_result_size(q: Fraction) -> None:
         raise InputError(
             f"an exact result has about {int(bits / 3.3219280948873626):,} digits, more than the "
             f"{MAX_RESULT_DIGITS:,} convgrad writes for one value",
-            hint="the denominators of the inputs multiply up; round the inputs, or drop --exact for floats")
+            hint="the denominators of the inputs multiply up; round the inputs, or compute in floats")
 
 
 def format_fraction(q: Fraction) -> str:
@@ -512,7 +512,10 @@ class SymbolicDomain(Domain):
     def finalize(self, array: np.ndarray) -> np.ndarray:
         out = np.empty(np.shape(array), dtype=object)
         for index, value in np.ndenumerate(np.asarray(array, dtype=object)):
-            out[index] = self.sympy.expand(value)
+            expr = self.sympy.expand(value)
+            for number in expr.atoms(self.sympy.Rational):  # coefficients grow like exact results do
+                check_result_size(Fraction(int(number.p), int(number.q)))
+            out[index] = expr
         return out
 
     def format(self, value: Any, precision: int | None = None, scale: Any = None) -> str:

@@ -66,7 +66,7 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
         if name is None:
             raise InputError(f"unknown key {echo_text(key)} in {source}{_suggestion(key[:100])}")
         if name in fields:
-            raise InputError(f"{name} is given twice in {source}, as {given_as[name]!r} and {key!r}")
+            raise InputError(f"{name} is given twice in {source}, as {echo_text(given_as[name])} and {echo_text(key)}")
         fields[name] = value
         given_as[name] = key
     return fields
@@ -318,7 +318,7 @@ def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
         word = value.strip().lower()
         if word in ("valid", "same", "full"):
             return word
-        raise InputError(f"padding {value!r} is not one of: a number, a list, 'valid', 'same', 'full'")
+        raise InputError(f"padding {echo_text(value)} is not one of: a number, a list, 'valid', 'same', 'full'")
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):

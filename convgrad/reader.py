@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import InputError
 from .limits import DEFAULT, Limits, check_elements, check_input_size, size_text
+from .numbers import echo_text
 
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -24,7 +25,7 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise InputError(f"duplicate key {key!r} in a JSON object: give each key once")
+            raise InputError(f"duplicate key {echo_text(key)} in a JSON object: give each key once")
         result[key] = value
     return result
 
@@ -181,7 +182,7 @@ def parse_flag_value(text: str, field: str) -> Any:
     for row in rows:
         entries = [e for e in _ENTRY_SPLIT.split(row) if e]
         if not entries:
-            raise InputError(f"--{field} has an empty row in {text!r}")
+            raise InputError(f"--{field} has an empty row in {echo_text(text)}")
         parsed.append([_token(e, field) for e in entries])
     if len(parsed) == 1 and ";" not in stripped:
         row = parsed[0]

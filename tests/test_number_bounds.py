@@ -164,3 +164,18 @@ def test_huge_exponent_via_subprocess_finishes_quickly():
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert time.perf_counter() - start < 30
     assert run.returncode == 2 and run.stdout == "" and run.stderr.count("\n") == 1
+
+
+def test_symbolic_coefficients_are_bounded_like_exact_results(cli):
+    sympy = pytest.importorskip("sympy")
+    primes, p = [], 10**15
+    while len(primes) < 300:
+        p = sympy.nextprime(p)
+        primes.append(p)
+    problem = json.dumps({"A_prev": {"shape": [300]}, "W": ["w"], "dZ": [f"1/{q}" for q in primes], "b": 0})
+    one_line_refusal(cli("backward", "-", "--symbolic", "--json", input=problem), f"{MAX_RESULT_DIGITS:,}")
+
+
+def test_echoed_user_text_is_capped(cli):
+    result = cli("forward", "-x", "1 2", "-w", "1", "--padding", "z" * 500)
+    one_line_refusal(result, "(500 characters)")
