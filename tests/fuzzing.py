@@ -333,16 +333,27 @@ def gen_cancelling(rng: random.Random) -> tuple[str, list[str], str]:
 
 def gen_exact_growth(rng: random.Random) -> tuple[str, list[str], str]:
     """Exact problems whose denominators multiply up past what can be written."""
-    import sympy
-
     count = rng.choice([10, 100, 300, 600])
-    primes, p = [], 10 ** rng.choice([6, 12, 15])
-    while len(primes) < count:
-        p = sympy.nextprime(p)
-        primes.append(p)
+    primes = _primes_after(10 ** rng.choice([6, 12, 15]))[:count]
     problem = {"A_prev": [f"1/{p}" for p in primes], "W": [1] * len(primes), "dZ": [1]}
     fmt = rng.choice([["--json"], ["--format", "jsonl"], [], ["--format", "markdown"], ["--format", "csv"]])
     return json.dumps(problem), ["backward", "-", "--exact", *fmt], f"{len(primes)} entries 1/p, exact"
+
+
+_PRIMES: dict[int, list[int]] = {}
+
+
+def _primes_after(start: int) -> list[int]:
+    """The 600 primes after ``start`` (computed once per start: sympy's nextprime is slow in bulk)."""
+    if start not in _PRIMES:
+        import sympy
+
+        primes, p = [], start
+        while len(primes) < 600:
+            p = sympy.nextprime(p)
+            primes.append(p)
+        _PRIMES[start] = primes
+    return _PRIMES[start]
 
 
 def gen_mutations(rng: random.Random) -> tuple[str, list[str], str]:
