@@ -129,17 +129,24 @@ def main() -> int:
     findings = []
     slowest, heaviest = (0.0, None), (0.0, None)
     start = time.perf_counter()
-    pending = list(cases)
-    running: dict = {}
+    def run(case: tuple) -> tuple:
+        return case, run_in_child(case[2], args.hang, args.address_space_mb)
+
+    def progress(results: object) -> list:
+        done = []
+        for item in results:  # type: ignore[attr-defined]
+            done.append(item)
+            if len(done) % 250 == 0:
+                print(f"  {len(done)} of {len(cases)} cases, {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        return done
+
     if args.jobs > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(args.jobs) as pool:
-            results = pool.map(lambda c: (c, run_in_child(c[2], args.hang, args.address_space_mb)), pending)
-            outcomes = list(results)
+            outcomes = progress(pool.map(run, cases))
     else:
-        outcomes = [(c, run_in_child(c[2], args.hang, args.address_space_mb)) for c in pending]
-    del running
+        outcomes = progress(map(run, cases))
     for (number, name, case), report in outcomes:
         verdict = report["verdict"]
         if verdict in ("ok", "refused") and report["peak_mb"] > args.memory_mb:
