@@ -14,7 +14,7 @@ imports, under an address-space limit and an alarm; the parent measures the chil
     python benchmarks/fuzz_run.py                          # 2,000 cases over every generator, seed 0
     python benchmarks/fuzz_run.py --cases 200 --seed 7 --generators huge_digits,names
 
-The nightly run (every generator, at least 20,000 cases; about 2 hours on one core):
+The nightly run (every generator, at least 20,000 cases; about an hour with two jobs):
 
     python benchmarks/fuzz_run.py --cases 20000 --seed $(date +%Y%m%d) --jobs 2
 
