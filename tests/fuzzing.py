@@ -324,7 +324,7 @@ def gen_names(rng: random.Random) -> tuple[str, list[str], str]:
 def gen_cancelling(rng: random.Random) -> tuple[str, list[str], str]:
     """Terms that cancel, shown in every human format (the noise rule zeroed these)."""
     big = 10.0 ** rng.randint(0, 300)
-    a = [big, -big, float(f"{rng.uniform(-1, 1):.3g}e{rng.randint(-300, 0)}"), rng.choice([0.1, 0.2, -0.3, 1.0])]
+    a = [big, -big, float(f"{rng.uniform(-1, 1):.3f}e{rng.randint(-300, 0)}"), rng.choice([0.1, 0.2, -0.3, 1.0])]
     rng.shuffle(a)
     problem = {"A_prev": a, "W": [1, 1, rng.choice([1, 0.5, -1])], "dZ": [1, rng.choice([1, -1, 0.1])]}
     fmt = rng.choice([[], ["--format", "markdown"], ["--format", "latex"], ["--format", "csv"], ["--explain"]])
