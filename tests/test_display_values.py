@@ -137,3 +137,16 @@ def test_large_problems_show_rounded_floats_never_zeroed(cli):
 def test_json_stays_faithful(cli):
     doc = json.loads(cli("forward", "-x", "0.1 0.2", "-w", "1 1", "--json").stdout)
     assert doc["Z"] == [0.30000000000000004]
+
+
+@pytest.mark.parametrize("index", range(len(PROBLEMS)))
+def test_every_overlay_value_shown_is_exact(cli, index):
+    """Each overlay's Z in the Markdown working and the table is the exact sum of its products."""
+    problem = PROBLEMS[index]
+    command = "backward" if "dZ" in problem else "forward"
+    doc = json.loads(cli(command, "-", "--exact", "--json", input=json.dumps(problem)).stdout)
+    expected = [shown(Fraction(str(o["Z"]))) for o in doc["overlays"]]
+    md = cli(command, "-", "--format", "markdown", input=json.dumps(problem)).stdout
+    assert [line.rsplit(" = ", 1)[1] for line in md.splitlines() if line.startswith("- Z = ")] == expected
+    table = cli(command, "-", "--overlays", "all", "--view", "blocks", input=json.dumps(problem)).stdout
+    assert [line.rsplit(" = ", 1)[1].strip() for line in table.splitlines() if line.startswith("Z = ")] == expected
