@@ -16,7 +16,7 @@ from rich.text import Text
 
 from .. import audits
 from ..api import Result
-from ..engine import Overlay, RunningTotals, interior
+from ..engine import Overlay, RunningTotals
 from ..forms import BARE
 from .grids import DISCARDED_STYLE, WINDOW_STYLE, cells_of, stacked, spatial_labels
 from .human import Style, activation_text, is_small, position_text, window_array, window_grid, window_words
