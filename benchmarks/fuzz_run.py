@@ -153,9 +153,9 @@ def main() -> int:
             verdict = "memory"
         counts[(name, verdict)] += 1
         if report["seconds"] > slowest[0]:
-            slowest = (report["seconds"], (name, case[1][:6]))
+            slowest = (report["seconds"], (name, [a[:40] for a in case[1][:6]]))
         if report["peak_mb"] > heaviest[0]:
-            heaviest = (report["peak_mb"], (name, case[1][:6]))
+            heaviest = (report["peak_mb"], (name, [a[:40] for a in case[1][:6]]))
         if verdict in ("crash", "hang", "memory"):
             findings.append((number, name, case, report, verdict))
     elapsed = time.perf_counter() - start
