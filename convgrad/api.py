@@ -16,15 +16,25 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, UsageError
 from .layers import conv
-from .layers.base import NoiseScales, Overlay, Totals
-from .numbers import index_label
+from .layers.base import Overlay, Totals
+from .limits import exact_terms
+from .numbers import (
+    DEFAULT_SIGNIFICANT_DIGITS,
+    FLOAT32_SIGNIFICANT_DIGITS,
+    ShownFloatDomain,
+    exact_of_float,
+    index_label,
+)
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
 
 # Skipping more overlays than this recomputes the running totals at once instead.
 _WALK_JUMP = 64
+#: Float problems up to this many multiply-adds are shown from exact arithmetic on the values as
+#: typed (about 0.1 s); larger ones show their floats rounded to the significant digits asked for.
+DISPLAY_EXACT_TERMS = 50_000
 
 
 class Result:
@@ -53,6 +63,9 @@ class Result:
             if p.dZ is not None:
                 dW, db, dA_prev = conv.backward(p.A_prev, p.W, p.dZ, p.geom)
                 totals = Totals(Z=Z, dW=finalize(dW), db=finalize(db), dA_prev=finalize(dA_prev))
+        for array in totals:  # r.Z[0] = 5 must not change what r.overlays() and r.shown() describe
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
         if not p.allow_nonfinite and p.domain.dtype != object:
             for name, array in zip(Totals._fields, totals):
                 if array is not None and not np.isfinite(array).all():
@@ -66,55 +79,67 @@ class Result:
                         else form.activation_index(index)
                     )
                     label = index_label(name, where)
+                    value = array[index]
+                    largest = f"{float(np.finfo(array.dtype).max):.1e}".replace("e+", "e")
+                    what = (
+                        "NaN (inf - inf)" if np.isnan(value) else (f"{'-' if value < 0 else ''}beyond about {largest}")
+                    )
                     raise InputError(
-                        f"the result overflows {array.dtype}: {label} is {array[index]}",
+                        f"the result overflows {array.dtype}: {label} is {what}",
                         hint="the inputs are too large for floats; --exact computes without overflow",
                     )
         return totals
 
-    @cached_property
-    def scales(self) -> NoiseScales | None:
-        """Per entry, the sum of the magnitudes of the terms behind Z, dW, db and dA_padded.
+    @property
+    def scales(self) -> None:
+        """No noise scales: nothing shown is zeroed for being small (kept for the renderers' signature).
 
-        Canonical shapes, dA with its padding. Rounding noise of a float result
-        is a small multiple of 1e-16 of its scale; None outside the float domain.
+        Values people see come from ``for_display()``: exact on the values as typed when affordable.
         """
+        return None
+
+    @cached_property
+    def _display(self) -> Result:
         p = self.problem
-        if p.domain.dtype == object:
-            return None
-        A, W = np.abs(p.A_prev), np.abs(p.W)
-        b = None if p.b is None else np.abs(p.b)
-        Z = conv.forward(A, W, b, p.geom)
-        if p.dZ is None:
-            return NoiseScales(Z=Z)
-        dW, db, dA_padded = conv.backward(A, W, np.abs(p.dZ), p.geom, keep_padding=True)
-        return NoiseScales(Z=Z, dW=dW, db=db, dA_padded=dA_padded)
+        if p.domain.name != "float" or p.domain.dtype == object or exact_terms(p) > DISPLAY_EXACT_TERMS:
+            return self
+        arrays = [x for x in (p.A_prev, p.W, p.b, p.dZ) if x is not None]
+        if not all(np.isfinite(x).all() for x in arrays):
+            return self  # NaN and infinities have no exact value: the floats are shown as they are
+        digits = FLOAT32_SIGNIFICANT_DIGITS if p.A_prev.dtype == np.float32 else DEFAULT_SIGNIFICANT_DIGITS
+
+        def exact(array: np.ndarray) -> np.ndarray:
+            out = np.empty(array.shape, dtype=object)
+            for index, value in np.ndenumerate(array):
+                out[index] = exact_of_float(value)
+            return out
+
+        shown = dataclasses.replace(
+            p,
+            A_prev=exact(p.A_prev),
+            W=exact(p.W),
+            b=None if p.b is None else exact(p.b),
+            dZ=None if p.dZ is None else exact(p.dZ),
+            domain=ShownFloatDomain(digits),
+        )
+        return Result(shown)
+
+    def for_display(self) -> Result:
+        """The result as people should see it (tables, Markdown, LaTeX).
+
+        A float problem of at most DISPLAY_EXACT_TERMS multiply-adds is recomputed in exact rationals
+        on the values as typed (0.1 is 1/10), and every value is shown rounded to the float's
+        significant digits: 1e10 - 1e10 + 0.001 shows 0.001 and 0.1 - 0.3 + 0.2 shows 0, both true.
+        Larger float problems show their floats rounded, never zeroed. Other domains: the result itself.
+        """
+        return self._display
 
     def shown(self, name: str) -> Any:
-        """A total in the user's form as people should see it: float rounding noise set to 0.
+        """A total in the user's form as people should see it (see for_display).
 
-        name: "Z", "dW", "db" or "dA_prev". Exact and symbolic results are returned as they are.
+        name: "Z", "dW", "db" or "dA_prev".
         """
-        from .numbers import drop_noise
-
-        if name not in Totals._fields:
-            raise ValueError(f"{name!r} is not one of {Totals._fields}")
-        canonical = getattr(self._totals, name)
-        if canonical is None:
-            return None
-        scales = self.scales
-        if scales is not None:
-            if name == "dA_prev":
-                scale = scales.dA_padded[conv.interior(self.problem.geom)]
-            else:
-                scale = getattr(scales, name)
-            canonical = drop_noise(canonical, scale)
-        form = self.problem.form
-        if name == "dW":
-            return form.kernel_from_canonical(canonical)
-        if name == "db":
-            return form.bias_from_canonical(canonical)
-        return form.activation_from_canonical(canonical)
+        return getattr(self.for_display(), name)
 
     @property
     def Z(self) -> np.ndarray:
@@ -159,7 +184,7 @@ class Result:
         """
         p = self.problem
         if p.dZ is None:
-            raise ValueError("running totals need a backward pass")
+            raise UsageError("running totals need a backward pass")
         maker = conv.OverlayMaker(p.A_prev, p.W, p.b, p.dZ, p.geom)
         finalize = p.domain.finalize
         running = conv.RunningTotals(p.A_prev, p.W, p.geom)
@@ -234,9 +259,27 @@ def describe_config(problem: Problem) -> dict[str, Any]:
 
 def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
     allow_nonfinite = bool(config.pop("allow_nonfinite", False))
-    given = {name: value for name, value in arrays.items() if value is not None}  # b=None: no bias given
+    # The caller's arrays are copied: changing them afterwards (W -= 0.1 * r.dW) must not change the
+    # problem a Result describes, whose totals are computed at once and whose overlays come later.
+    given = {
+        name: value.copy() if isinstance(value, np.ndarray) else value
+        for name, value in arrays.items()
+        if value is not None
+    }  # b=None: no bias given
     fields = canonical_fields({**given, **config}, source="the arguments")
-    return Result(build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite))
+    try:
+        problem = build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite)
+    except RecursionError:
+        raise InputError("an argument is nested too deeply to read") from None
+    return Result(freeze(problem))
+
+
+def freeze(problem: Problem) -> Problem:
+    """The problem with every array read-only (they are the Result's own copies)."""
+    for array in (problem.A_prev, problem.W, problem.b, problem.dZ):
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
+    return problem
 
 
 def forward(A_prev: Any, W: Any, b: Any = None, **config: Any) -> Result:

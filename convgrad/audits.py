@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UsageError
+from .errors import InputError, UsageError
 from .geometry import Geometry
 from .layers import conv
 from .layers.base import Term
@@ -75,6 +75,16 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
     discarded = (
         sum((abs(v) for v in np.ravel(outside)), start=0) if padded.dtype == object else float(np.abs(outside).sum())
     )
+    if (
+        padded.dtype != object
+        and not problem.allow_nonfinite
+        and not (np.isfinite(padded).all() and np.isfinite(discarded))
+    ):
+        # Shares that overflow are refused like totals that do: JSON would otherwise say "Infinity".
+        raise InputError(
+            "the gradient that falls on the padding overflows float64: its magnitudes add up to beyond about 1.8e308",
+            hint="--exact computes it exactly",
+        )
     return PaddingCrop(padded, mask, padded[conv.interior(g)], discarded)
 
 

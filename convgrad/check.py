@@ -22,7 +22,7 @@ import numpy as np
 
 from .api import Result
 from .errors import InputError
-from .numbers import describe_value, parse_number_text
+from .numbers import check_number_value, describe_value, echo_text, parse_number_text
 from .options import MAX_DECIMALS
 from .problem import Problem, fmt_shape
 from .variants import VARIANTS
@@ -133,17 +133,19 @@ def _given(value: Any, path: str) -> Given:
     if isinstance(value, bool) or value is None:
         raise InputError(f"{path} is {describe_value(value)}, not a number")
     if isinstance(value, int):
+        check_number_value(value, path)
         return Given(Fraction(value), 0, str(value))
     if isinstance(value, float):  # only from the Python API
         value = Decimal(repr(value))
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise InputError(f"{path} is {value}, not a finite number")
+        check_number_value(value, path)
         exponent = value.as_tuple().exponent
         return Given(Fraction(value), max(0, -int(exponent)), str(value))
     if isinstance(value, str):
         text = value.strip()
-        exact = parse_number_text(text)
+        exact = parse_number_text(text, path)
         if exact is None:
             raise InputError(f'{path} is {describe_value(value)}, not a number or a fraction like "1/3"')
         if "/" in text:
@@ -199,7 +201,7 @@ def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarr
         name = ANSWER_ALIASES.get(key)
         if name is None:
             raise InputError(
-                f"unknown key {key!r} in {source}: did you mean {_near(key)!r}? "
+                f"unknown key {echo_text(key)} in {source}: did you mean {_near(key)!r}? "
                 "An answer gives any of Z, dW, db, dA_prev"
             )
         if name in answer:
@@ -321,6 +323,7 @@ class Checker:
         self.problem = problem
         self.result = Result(problem)
         self.tolerance = tolerance or Tolerance()
+        self.limits: Any = None  # the input limits answer files are read under (the CLI sets them)
         self._variants: dict[str, dict[str, list[tuple[str, Any]]]] | None = None
 
     def expected(self, name: str) -> Any:

@@ -9,10 +9,17 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import warnings
 from fractions import Fraction
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer 0.28 vendors click; older typers depend on it
+    from typer._click.exceptions import UsageError as ClickUsageError
+except ImportError:  # pragma: no cover
+    from click import UsageError as ClickUsageError  # type: ignore[import-not-found,no-redef]
 
 from . import schemas
 from .errors import ConvgradError, UsageError
@@ -52,7 +59,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class OneLineUsageError(ClickUsageError):
+    """A usage error shown as one line with a -h hint, instead of click's usage block."""
+
+    command: str | None = None  # the command whose -h helps, when the error's context is the group's
+
+    def show(self, file: Any = None) -> None:
+        command = self.command or (self.ctx.command_path if self.ctx is not None else "convgrad")
+        message = self.format_message().rstrip(".")
+        print(f"error: {message}. Try '{command} -h'.", file=sys.stderr if file is None else file)
+
+
+class _Group(TyperGroup):
+    """The command group, with every usage error (bad option, missing option, no such command) one line."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except ClickUsageError as err:
+            raise _one_line(err) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []
+        words = list(protected) + list(ctx.args)
+        name = words[0] if words and words[0] in self.commands else None
+        try:
+            return super().invoke(ctx)
+        except ClickUsageError as err:
+            one = _one_line(err)
+            if name is not None and (err.ctx is None or err.ctx.command is self):
+                one.command = f"{ctx.command_path} {name}"  # an option error met before the command's context
+            raise one from None
+
+
+def _one_line(err: ClickUsageError) -> OneLineUsageError:
+    if isinstance(err, OneLineUsageError):
+        return err
+    return OneLineUsageError(err.format_message(), ctx=err.ctx)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="convgrad",
     help="Forward and backward passes through a convolution layer, overlay by overlay.",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -263,11 +310,30 @@ HtmlRecordOpt = Annotated[
         "--html-record", metavar="FILE", help="Also save what the terminal shows as an HTML page.", show_default=False
     ),
 ]
+
+
+def _megabytes(flag: str) -> Any:
+    """A typer callback: a size in MB must be finite, above 0 and at most 1e6 (refused as a usage error)."""
+
+    def check(value: float | None) -> float | None:
+        from .errors import InputError
+        from .numbers import check_option_number
+
+        try:
+            check_option_number(value, flag, 0, 1e6, low_open=True)
+        except InputError as err:
+            raise typer.BadParameter(err.message) from None
+        return value
+
+    return check
+
+
 MaxInputOpt = Annotated[
     float,
     typer.Option(
         "--max-input-mb",
         min=0,
+        callback=_megabytes("--max-input-mb"),
         metavar="MB",
         help=f"Largest problem file read (default {DEFAULT_MAX_INPUT_MB}).",
         show_default=False,
@@ -288,6 +354,7 @@ MaxOutputOpt = Annotated[
     typer.Option(
         "--max-output-mb",
         min=0,
+        callback=_megabytes("--max-output-mb"),
         metavar="MB",
         help=f"Largest output written, estimated first (default {DEFAULT_MAX_OUTPUT_MB}; JSON lines are not limited).",
         show_default=False,
@@ -744,6 +811,7 @@ def shape(
         problem,
         OutputOptions(json=json_, format=format),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
+        command.SHAPE_MAX_ELEMENTS if max_elements is None else max_elements,
     )
 
 
@@ -788,7 +856,11 @@ def guarded(func: Any, *args: Any) -> None:
         print("error: stdout is closed, so the result has nowhere to go", file=sys.stderr)
         raise typer.Exit(code=2)
     try:
-        func(*args)
+        with warnings.catch_warnings():
+            # numpy's RuntimeWarnings (overflow, invalid value) never reach stderr: results that
+            # overflow are refused in one line, and NaN or infinities are only computed on request.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            func(*args)
         sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
     except ConvgradError as err:
         print(f"error: {err}", file=sys.stderr)

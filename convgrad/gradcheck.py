@@ -9,18 +9,27 @@ the two, and in exact rationals (any rational h) they are equal.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from .api import Result
+from .errors import InputError
 from .layers import conv
+from .numbers import check_option_number
 from .problem import Problem
 
 #: Entries checked per quantity before a seeded random sample is taken instead.
 DEFAULT_MAX_ENTRIES = 400
+#: The float step's range. Below the floor the rounding of the difference quotient (about
+#: 1e-14 * sum|Z * dZ| / h) swamps any gradient, and below about 1e-16 * |x| the nudge x + h does
+#: not even change x (1e-320 gives a quotient of 0 everywhere): such a check could only pass vacuously.
+MIN_FLOAT_STEP = 1e-8
+MAX_FLOAT_STEP = 1e8
 
 
 @dataclass(frozen=True)
@@ -53,16 +62,18 @@ def gradcheck(
 
     step: h (default 1e-3 in floats, 1/1000 exact). Quantities with more than
     ``max_entries`` entries are checked on a seeded random sample of that many.
-    In floats an entry passes when |analytic - numeric| <= rtol * max(|analytic|, |numeric|)
-    + noise, noise being the rounding the difference quotient itself carries
-    (about eps * sum|Z * dZ| / h): below that no method can tell the two apart.
+    In floats a quantity passes when both errors are within tolerance: the absolute error at most
+    noise + rtol * (its largest gradient), and the relative error |analytic - numeric| /
+    max(|analytic|, |numeric|, noise / rtol) at most rtol, noise being the rounding the difference
+    quotient itself carries (about eps * sum|Z * dZ| / h), below which no method can tell the two
+    apart; and that noise must lie below the largest gradient, or nothing was measured. The float step
+    must lie in [MIN_FLOAT_STEP, MAX_FLOAT_STEP] (check_step).
     """
     if problem.dZ is None:
-        raise ValueError("gradcheck needs dZ")
+        raise InputError("gradcheck needs dZ")
     exact = problem.domain.name == "exact"
-    h = step if step is not None else (Fraction(1, 1000) if exact else 1e-3)
-    if exact:
-        h = Fraction(h)
+    h = check_step(step, exact)
+    check_option_number(rtol, "rtol", 0, 1)
     result = Result(problem)
     Z, dW, db, dA = result.canonical_totals
     noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(Z * problem.dZ).sum()) / float(h)
@@ -91,6 +102,26 @@ def gradcheck(
     return rows
 
 
+def check_step(step: Any, exact: bool) -> Any:
+    """The step h: a positive rational (exact), or a float in [MIN_FLOAT_STEP, MAX_FLOAT_STEP]."""
+    if step is None:
+        return Fraction(1, 1000) if exact else 1e-3
+    if isinstance(step, float) and not math.isfinite(step):
+        raise InputError(f"the step must be a finite number, got {step}")
+    q = Fraction(step)
+    if q <= 0:
+        raise InputError(f"the step must be positive, got {step}")
+    if exact:
+        return q
+    if not MIN_FLOAT_STEP <= (float(q) if q < 2 * MAX_FLOAT_STEP else math.inf) <= MAX_FLOAT_STEP:
+        raise InputError(
+            f"the step must be between {MIN_FLOAT_STEP:g} and {MAX_FLOAT_STEP:g} in floats, got "
+            f"{float(q) if q < MAX_FLOAT_STEP else 'about ' + format(Decimal(q.numerator) / q.denominator, '.3e')}",
+            hint="below 1e-8 float rounding swamps the difference quotient; --exact takes any step",
+        )
+    return float(q)
+
+
 def _row(
     name: str,
     analytic: np.ndarray,
@@ -100,19 +131,33 @@ def _row(
     rtol: float,
     noise: float,
 ) -> GradcheckRow:
-    values = np.array([float(analytic[i]) for i in numeric])
-    estimates = np.array([float(v) for v in numeric.values()])
-    abs_err = np.abs(values - estimates)
-    size = np.maximum(np.abs(values), np.abs(estimates))
-    # Relative error only where the gradient stands above the rounding noise; elsewhere it means nothing.
-    meaningful = size > noise
-    rel_err = np.where(meaningful, abs_err / np.where(meaningful, size, 1.0), 0.0)
-    worst = int(np.argmax(abs_err - rtol * size)) if len(abs_err) else None
+    with np.errstate(all="ignore"):
+        values = np.array([float(analytic[i]) for i in numeric])
+        estimates = np.array([float(v) for v in numeric.values()])
+        abs_err = np.abs(values - estimates)
+        size = np.maximum(np.abs(values), np.abs(estimates))
+        # Relative to the gradient, but never to less than noise / rtol: below that the rounding of the
+        # quotient is more than rtol of the value, and the error is measured against the noise instead.
+        floor = noise / rtol if rtol > 0 else 0.0
+        denominator = np.maximum(size, floor)
+        rel_err = np.where(
+            denominator > 0, abs_err / np.where(denominator > 0, denominator, 1.0), np.where(abs_err > 0, np.inf, 0.0)
+        )
+        worst = int(np.argmax(abs_err - rtol * size)) if len(abs_err) else None
     index = list(numeric)[worst] if worst is not None else None
     if exact:
         passed = all(analytic[i] == v for i, v in numeric.items())
     else:
-        passed = bool(np.all(abs_err <= rtol * size + noise))
+        # Both errors within tolerance, and the noise floor below the gradient: a quotient drowned in
+        # rounding measures nothing, so it cannot pass (an all-zero gradient checked as zero does).
+        largest = float(size.max(initial=0.0))
+        measurable = noise < largest or largest == 0.0
+        passed = bool(
+            np.all(np.isfinite(abs_err))
+            and abs_err.max(initial=0.0) <= noise + rtol * largest
+            and rel_err.max(initial=0.0) <= rtol
+            and measurable
+        )
     return GradcheckRow(
         name,
         len(numeric),

@@ -45,6 +45,11 @@ class Limits:
     def from_options(
         cls, max_input_mb: float | None = None, max_elements: int | None = None, max_output_mb: float | None = None
     ) -> Limits:
+        """The limits the flags set (None: the default). A size must be finite, above 0 and at most 1e6 MB."""
+        from .numbers import check_option_number
+
+        check_option_number(max_input_mb, "--max-input-mb", 0, 1e6, low_open=True)
+        check_option_number(max_output_mb, "--max-output-mb", 0, 1e6, low_open=True)
         default = cls()
         return cls(
             max_input_bytes=default.max_input_bytes if max_input_mb is None else int(max_input_mb * MB),
@@ -76,8 +81,9 @@ def check_input_size(nbytes: int, source: str, limits: Limits) -> None:
 
 def check_elements(count: int, field: str, limits: Limits) -> None:
     if count > limits.max_elements:
+        shown = f"{count:,}" if count < 10**21 else f"about 10^{int(count.bit_length() * 0.30103)}"  # huge padding
         raise LimitExceeded(
-            f"{field} has {count:,} entries, over the limit of {limits.max_elements:,}",
+            f"{field} has {shown} entries, over the limit of {limits.max_elements:,}",
             hint="raise it with --max-elements",
         )
 

@@ -23,7 +23,19 @@ from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
-from .numbers import Domain, SymbolicDomain, describe_value, entry_path, make_domain, parse_number_text
+from .numbers import (
+    MAX_EXPONENT,
+    Domain,
+    SymbolicDomain,
+    check_name,
+    check_number_value,
+    describe_value,
+    echo_text,
+    entry_path,
+    make_domain,
+    parse_number_text,
+    too_large,
+)
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
@@ -65,9 +77,9 @@ def canonical_fields(raw: Mapping[str, Any], source: str = "the input") -> dict[
     for key, value in _with_hparameters(raw, source):
         name = _canonical_name(key)
         if name is None:
-            raise InputError(f"unknown key {key!r} in {source}{_suggestion(key)}")
+            raise InputError(f"unknown key {echo_text(key)} in {source}{_suggestion(key[:100])}")
         if name in fields:
-            raise InputError(f"{name} is given twice in {source}, as {given_as[name]!r} and {key!r}")
+            raise InputError(f"{name} is given twice in {source}, as {echo_text(given_as[name])} and {echo_text(key)}")
         fields[name] = value
         given_as[name] = key
     return fields
@@ -145,7 +157,7 @@ def parse_shape(value: Any, field: str) -> tuple[int, ...]:
         value = parts
     if not isinstance(value, (list, tuple)) or not value:
         raise InputError(f"{field} shape must be a list of sizes such as [3, 3] or 3x3")
-    return tuple(_whole(n, f"{field} shape[{i}]", 1) for i, n in enumerate(value))
+    return tuple(_whole(n, f"{field} shape[{i}]", 1, MAX_AXIS_SIZE) for i, n in enumerate(value))
 
 
 def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
@@ -154,15 +166,13 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     if unknown or "shape" not in value:
         raise InputError(
             f'{field} is an object; as an array spec it takes "shape" and optionally "prefix"'
-            + (f", not {sorted(unknown)[0]!r}" if unknown else "")
+            + (f", not {echo_text(sorted(unknown)[0])}" if unknown else "")
         )
     if not isinstance(domain, SymbolicDomain):
         raise InputError(f"{field} is given by its shape only", hint="naming its entries needs --symbolic")
     shape = parse_shape(value["shape"], field)
     check_elements(int(np.prod(shape)), field, limits)
-    prefix = value.get("prefix", NAME_PREFIXES.get(field, field))
-    if not isinstance(prefix, str) or not prefix.isidentifier():
-        raise InputError(f"{field} prefix must be a name such as 'x', got {describe_value(prefix)}")
+    prefix = check_name(value.get("prefix", NAME_PREFIXES.get(field, field)), f"{field} prefix")
     names = entry_names(prefix, shape)
     out = np.empty(shape, dtype=object)
     for index in np.ndindex(*shape):
@@ -176,6 +186,11 @@ def to_array(
     """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
     if isinstance(value, dict):
         return _shape_spec(value, field, domain, limits)
+    if isinstance(value, np.ma.MaskedArray):
+        raise InputError(
+            f"{field} is a masked array, whose mask convgrad would ignore",
+            hint=f"pass {field}.filled(value) or {field}.data, saying what masked entries are",
+        )
     flat: list[tuple[Any, str]] = []
     if isinstance(value, np.ndarray):
         check_elements(value.size, field, limits)
@@ -196,8 +211,11 @@ def to_array(
 
 def _float_entry(value: Any, path: str, domain: Domain) -> float:
     # Fast path for what JSON gives; everything else (and a huge int) goes through the domain's checks.
-    if type(value) is Decimal:
-        return float(value)
+    if type(value) is Decimal and value.is_finite() and abs(value.adjusted()) <= MAX_EXPONENT:
+        x = float(value)
+        if x in (math.inf, -math.inf):
+            raise too_large(path, value)
+        return x
     return domain.convert(value, path)
 
 
@@ -296,17 +314,22 @@ fmt_shape = _fmt_shape
 # -- configuration -------------------------------------------------------------------------
 
 
-def _whole(value: Any, field: str, minimum: int) -> int:
+def _whole(value: Any, field: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, float, Fraction, np.integer)):
         if isinstance(value, str):
             from .numbers import parse_number_text
 
-            parsed = parse_number_text(value)
+            parsed = parse_number_text(value, field)
             if parsed is not None:
-                return _whole(parsed, field, minimum)
+                return _whole(parsed, field, minimum, maximum)
         raise InputError(f"{field} must be a whole number >= {minimum}, got {describe_value(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
+    check_number_value(value, field)  # at most MAX_DIGITS digits, checked before int() builds it
+    if maximum is not None and value > maximum:
+        raise InputError(f"{field} is {_magnitude_text(value)}, larger than the {maximum:,} convgrad handles")
     if value != int(value):
         raise InputError(f"{field} must be a whole number >= {minimum}, got {value}")
     number = int(value)
@@ -315,7 +338,23 @@ def _whole(value: Any, field: str, minimum: int) -> int:
     return number
 
 
-def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:
+#: The largest size of one axis, and the largest dilation: far past any layer that fits in memory, small
+#: enough that numpy's shapes and strides (64-bit) hold them. Strides and padding may be any whole number
+#: of at most MAX_DIGITS digits (a stride past the input leaves one overlay; padding counts in the limits).
+MAX_AXIS_SIZE = 10**15
+MAX_DILATION = 10**9
+
+
+def _magnitude_text(value: Any) -> str:
+    """A large number for a message: a short whole number as it is, else three significant digits (1e+40)."""
+    if isinstance(value, (int, np.integer)) and abs(int(value)) < 10**15:
+        return str(value)
+    q = Fraction(value) if not isinstance(value, Decimal) else None
+    number = value if q is None else (Decimal(q.numerator) / Decimal(q.denominator)).normalize()
+    return f"{number:.3g}"
+
+
+def per_dim(value: Any, field: str, dims: int, minimum: int, maximum: int | None = None) -> tuple[int, ...]:
     """An int for every spatial dim, or a list with one per dim."""
     if isinstance(value, np.ndarray):
         value = value.tolist()
@@ -325,8 +364,8 @@ def per_dim(value: Any, field: str, dims: int, minimum: int) -> tuple[int, ...]:
                 f"{field} has {len(value)} entries but the problem has {dims} spatial "
                 f"dim{'s' if dims != 1 else ''}: give one number, or one per dim"
             )
-        return tuple(_whole(v, f"{field}[{i}]", minimum) for i, v in enumerate(value))
-    return (_whole(value, field, minimum),) * dims
+        return tuple(_whole(v, f"{field}[{i}]", minimum, maximum) for i, v in enumerate(value))
+    return (_whole(value, field, minimum, maximum),) * dims
 
 
 def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
@@ -335,7 +374,7 @@ def parse_padding(value: Any, dims: int) -> str | PaddingPairs:
         word = value.strip().lower()
         if word in ("valid", "same", "full"):
             return word
-        raise InputError(f"padding {value!r} is not one of: a number, a list, 'valid', 'same', 'full'")
+        raise InputError(f"padding {echo_text(value)} is not one of: a number, a list, 'valid', 'same', 'full'")
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
@@ -604,7 +643,7 @@ def _build_problem(
     W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
 
     channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
-    dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
+    dims = _whole(fields["dims"], "dims", 1, limits.max_depth) if fields.get("dims") is not None else None
     if W_user.ndim == 0 and A_user.ndim in (1, 2) and dims is None:
         W_user = W_user.reshape((1,) * A_user.ndim)  # one number: a one-tap kernel over a bare input
     form = infer_form(A_user.shape, W_user.shape, dims, channels_last)
@@ -615,7 +654,7 @@ def _build_problem(
     if 0 in A.shape or 0 in W.shape:  # only numpy input can get here
         raise InputError(f"A_prev {_fmt_shape(A_user.shape)} and W {_fmt_shape(W_user.shape)} must not be empty")
 
-    groups = _whole(fields.get("groups", 1) if fields.get("groups") is not None else 1, "groups", 1)
+    groups = _whole(fields.get("groups", 1) if fields.get("groups") is not None else 1, "groups", 1, MAX_AXIS_SIZE)
     if form.kind == BARE and groups != 1:
         raise InputError(f"groups = {groups} needs channels: a bare A_prev has one channel")
     batch, c_in = A.shape[:2]
@@ -638,7 +677,7 @@ def _build_problem(
         )
 
     stride = per_dim(_given(fields, "stride", 1), "stride", d, 1)
-    dilation = per_dim(_given(fields, "dilation", 1), "dilation", d, 1)
+    dilation = per_dim(_given(fields, "dilation", 1), "dilation", d, 1, MAX_DILATION)
     padding = parse_padding(_given(fields, "padding", 0), d)
     mode_value = _given(fields, "mode", "cross-correlation")
     flip = parse_mode(mode_value)
@@ -724,9 +763,16 @@ def _build_problem(
 def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limits) -> np.ndarray:
     # A shape spec of [] names the one bias "b" (entry_names of a scalar is the prefix alone).
     if isinstance(value, dict) and value.get("shape") == []:
+        unknown = set(value) - {"shape", "prefix"}
+        if unknown:
+            raise InputError(
+                f'b is an object; as an array spec it takes "shape" and optionally "prefix", '
+                f"not {echo_text(sorted(unknown)[0])}"
+            )
         if not isinstance(domain, SymbolicDomain):
             raise InputError("b is given by its shape only", hint="naming its entries needs --symbolic")
-        return np.array(domain.symbol(str(value.get("prefix", "b")), "b", automatic=True), dtype=object)
+        prefix = check_name(value.get("prefix", "b"), "b prefix")  # the same check as every other name
+        return np.array(domain.symbol(prefix, "b", automatic=True), dtype=object)
     return to_array(value, "b", domain, allow_nonfinite, limits)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import InputError
 from .limits import DEFAULT, LimitExceeded, Limits, check_input_size, size_text
-from .numbers import DECIMAL_TEXT
+from .numbers import DECIMAL_TEXT, echo_text
 
 _NONFINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
@@ -26,19 +26,38 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise InputError(f"duplicate key {key!r} in a JSON object: give each key once")
+            raise InputError(f"duplicate key {echo_text(key)} in a JSON object: give each key once")
         result[key] = value
     return result
 
 
+def _json_number_hooks(source: str) -> tuple[Any, Any]:
+    """parse_int and parse_float for json.loads: each number's text is bounded before it is built
+    (a 5,000-digit integer or an exponent of 1e-999999999 would otherwise crash or hang)."""
+    from .numbers import check_number_text
+
+    def number_int(text: str) -> int:
+        check_number_text(text, _where(text))
+        return int(text)
+
+    def number_float(text: str) -> Decimal:
+        check_number_text(text, _where(text))
+        return Decimal(text)
+
+    def _where(text: str) -> str:
+        return f"a number in {source} ({text if len(text) <= 24 else text[:12] + '...' + text[-6:]})"
+
+    return number_int, number_float
+
+
 def parse_json(text: str, source: str, limits: Limits = DEFAULT) -> Any:
-    """Parse a JSON document, numbers kept exact; errors name the line and column.
+    """Parse a JSON document, numbers kept exact and bounded; errors name the line and column.
 
     Every number becomes a Python object (about 120 bytes), so a document may hold at most
     ``limits.max_json_numbers``: past that the parse stops there, before the rest is built.
     """
     text = text.removeprefix("\ufeff")  # a byte order mark some editors write
-    hooks: dict[str, Any] = {}
+    number_int, number_float = _json_number_hooks(source)
     if text.count(",") >= limits.max_json_numbers:  # more numbers are possible: count them as parsed
         count = 0
 
@@ -55,12 +74,12 @@ def parse_json(text: str, source: str, limits: Limits = DEFAULT) -> Any:
 
             return parse
 
-        hooks = {"parse_int": counted(int), "parse_float": counted(Decimal)}
+        number_int, number_float = counted(number_int), counted(number_float)
     try:
         return json.loads(
             text,
-            parse_float=hooks.get("parse_float", Decimal),
-            parse_int=hooks.get("parse_int"),
+            parse_int=number_int,
+            parse_float=number_float,
             parse_constant=_NONFINITE.__getitem__,
             object_pairs_hook=_object_without_duplicates,
         )
@@ -73,6 +92,20 @@ def parse_json(text: str, source: str, limits: Limits = DEFAULT) -> Any:
         ) from None
     except RecursionError:
         raise InputError(f"{source} is nested too deeply to read") from None
+
+
+_UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """UTF-8 text (a byte order mark allowed), the same for stdin and files: UTF-16 or UTF-32,
+    invalid bytes and encoded lone surrogates are refused in one line naming the first bad byte."""
+    if data.startswith(_UTF16_32_BOMS):
+        raise InputError(f"{source} is UTF-16 or UTF-32 text, not UTF-8", hint="save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{source} is not UTF-8 text (byte {err.start} cannot be decoded)") from None
 
 
 #: Bytes of stdin read at a time: invalid UTF-8 is refused at the first chunk that holds it.
@@ -91,6 +124,8 @@ def _read_stream(stream: Any, source: str, limits: Limits) -> str:
         chunk = stream.read(_CHUNK)
         if not chunk:
             break
+        if not total and chunk.startswith(_UTF16_32_BOMS):
+            raise InputError(f"{source} is UTF-16 or UTF-32 text, not UTF-8", hint="save it as UTF-8")
         total += len(chunk)
         if total > limits.max_input_bytes:
             raise LimitExceeded(
@@ -143,7 +178,7 @@ def read_text(path: str, limits: Limits = DEFAULT, what: str = "input file") -> 
                 f"{what} {path!r} holds more than the {size_text(limits.max_input_bytes)} input limit",
                 hint="raise it with --max-input-mb",
             )
-        return data.decode("utf-8-sig")
+        return decode_text(data, f"{what} {path!r}")
     except FileNotFoundError:
         raise InputError(f"{what} {path!r} does not exist") from None
     except IsADirectoryError:
@@ -181,8 +216,14 @@ def _json_kind(value: Any) -> str:
 _ENTRY_SPLIT = re.compile(r"[\s,]+")
 
 
-def _token(text: str) -> Any:
-    """One shorthand entry: int, Decimal, or the text itself (a fraction or a name)."""
+def _token(text: str, field: str = "") -> Any:
+    """One shorthand entry: int, Decimal, or the text itself (a fraction or a name); bounded first."""
+    from .numbers import check_number_text, parse_number_text
+
+    if len(text) > 64:
+        parse_number_text(text, f"--{field} {text[:12]}...")  # refuses a long number by its length first
+    if re.fullmatch(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", text):
+        check_number_text(text, f"--{field} {text if len(text) <= 24 else text[:12] + '...'}")
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     try:
@@ -212,8 +253,8 @@ def parse_flag_value(text: str, field: str) -> Any:
     for row in rows:
         entries = [e for e in _ENTRY_SPLIT.split(row) if e]
         if not entries:
-            raise InputError(f"--{field} has an empty row in {text!r}")
-        parsed.append([_token(e) for e in entries])
+            raise InputError(f"--{field} has an empty row in {echo_text(text)}")
+        parsed.append([_token(e, field) for e in entries])
     if len(parsed) == 1 and ";" not in stripped:
         only = parsed[0]
         return only[0] if len(only) == 1 else only

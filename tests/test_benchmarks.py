@@ -31,4 +31,5 @@ def test_fuzz_script_runs():
         timeout=300,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "30 cases (seed 3)" in run.stdout and "crash         0" in run.stdout
+    assert "30 cases (seed 3, " in run.stdout
+    assert "exit 70: 0; crashes: 0; hangs over 20 s: 0; runs over 1024 MB: 0" in run.stdout

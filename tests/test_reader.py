@@ -77,7 +77,7 @@ def test_unreadable_files(tmp_path):
     cases = [
         (tmp_path / "none.json", "does not exist"),
         (tmp_path, "is a directory"),
-        (tmp_path / "latin1.json", "is not UTF-8 text"),
+        (tmp_path / "latin1.json", "is not UTF-8 text (byte 12 cannot be decoded)"),  # as stdin says it
     ]
     for path, words in cases:
         with pytest.raises(InputError) as err:

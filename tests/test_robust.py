@@ -29,7 +29,7 @@ def test_overflowing_inputs_and_results(cli):
         "error: A_prev[0] is 1e999, which overflows float64"
     )
     assert _stdin_error(cli, '{"A_prev": [1e200, 1], "W": [1e200], "dZ": [1, 1]}') == (
-        "error: the result overflows float64: Z[0] is inf (the inputs are too large for floats; "
+        "error: the result overflows float64: Z[0] is beyond about 1.8e308 (the inputs are too large for floats; "
         "--exact computes without overflow)\n"
     )
     exact = cli(

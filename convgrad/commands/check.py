@@ -104,8 +104,11 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     """The problem solved exactly when that takes seconds at most, else in float64 (said on stderr)."""
     from ..check import Checker, Tolerance
     from ..limits import exact_terms
-    from ..numbers import ExactDomain
+    from ..numbers import ExactDomain, check_option_number
     from ..problem import build_problem
+
+    check_option_number(check.rtol, "--rtol", 0, 1)
+    check_option_number(check.atol, "--atol", 0, 1e300)
 
     fields = gather_fields(options, limits)
     if fields.get("symbolic"):

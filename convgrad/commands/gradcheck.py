@@ -15,7 +15,7 @@ from .common import gather_fields, json_format, stdout_console, write_json
 
 def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions, limits: Limits) -> None:
     """Finite differences against backward's gradients; exit 1 when any quantity fails."""
-    from ..gradcheck import gradcheck
+    from ..gradcheck import check_step, gradcheck
     from ..numbers import ExactDomain, parse_number_text
     from ..problem import build_problem
     from ..render.gradcheckview import gradcheck_object, gradcheck_renderables
@@ -29,10 +29,10 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
     problem = build_problem(fields, need_dZ=True, domain=ExactDomain() if exact else None, float64=True, limits=limits)
     step: Any = Fraction(DEFAULT_STEP) if exact else float(DEFAULT_STEP)
     if check.step is not None:
-        step = parse_number_text(check.step)
+        step = parse_number_text(check.step, "--step")
         if step is None or step <= 0:
             raise UsageError(f"--step must be a positive number such as 1e-3 or 1/1000, got {check.step!r}")
-        step = step if exact else float(step)
+        step = check_step(step, exact)
     rows = gradcheck(problem, step=step, max_entries=check.max_entries, rtol=check.rtol)
     passed = all(r.passed for r in rows)
     if fmt == "json":

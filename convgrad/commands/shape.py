@@ -27,11 +27,13 @@ def _zeros_for_shapes(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 #: shape allocates nothing, so layers of any size are fine; numbers given as values still count.
-SHAPE_LIMITS = Limits(max_elements=10**15)
+#: Entries shape accepts when --max-elements is not given: it builds zero-sized stand-ins, never the arrays.
+SHAPE_MAX_ELEMENTS = 10**15
 
 
-def run(options: ProblemOptions, output: OutputOptions, limits: Limits) -> None:
-    """The layer's shapes from a problem file or from --A-prev-shape and --W-shape; files read within limits."""
+def run(options: ProblemOptions, output: OutputOptions, limits: Limits, shape_elements: int) -> None:
+    """The layer's shapes from a problem file or from --A-prev-shape and --W-shape; files read within
+    ``limits``, the layer itself allowed ``shape_elements`` entries per array (it is never allocated)."""
     from ..problem import build_problem
     from ..shapes import layer_counts
 
@@ -39,7 +41,7 @@ def run(options: ProblemOptions, output: OutputOptions, limits: Limits) -> None:
     fields = gather_fields(options, limits, require=False)
     if fields.get("A_prev") is None or fields.get("W") is None:
         raise UsageError("shape needs a problem file, or --A-prev-shape and --W-shape (with any configuration)")
-    problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=SHAPE_LIMITS)
+    problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=Limits(max_elements=shape_elements))
     counts = layer_counts(problem.geom)
     if fmt == "json":
         from ..render.shapeview import shape_object

@@ -94,6 +94,10 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
 
         cell_view(problem, cell)
     result.canonical_totals  # noqa: B018 - computed now so that an overflow is refused up front
+    if fmt == "jsonl" and result.is_backward and not problem.allow_nonfinite:
+        from ..audits import padding_crop
+
+        padding_crop(problem)  # its overflow is refused now: JSON lines write the audits last
     if output.html:
         check_page_size(result, limits)
     if output.save:
@@ -113,10 +117,12 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         if fmt == "csv":
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
-        elif fmt == "markdown":
-            sys.stdout.write(exports.markdown_document(result, chosen, output.precision))
         else:
-            sys.stdout.write(exports.latex_document(result, chosen, output.precision))
+            make = exports.markdown_document if fmt == "markdown" else exports.latex_document
+            # Line by line, like the other views: a reader that goes away (| head -1) stops the writing
+            # with exit 141 instead of the whole document vanishing into a closed pipe.
+            for line in make(result.for_display(), chosen, output.precision).splitlines(keepends=True):
+                sys.stdout.write(line)
         return
 
     indices: Any = selection.indices(geom)
@@ -130,7 +136,7 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
 
     console = stdout_console(record=bool(output.svg or output.html_record))
     for renderable in render(
-        result,
+        result.for_display(),
         indices,
         console,
         precision=output.precision,

@@ -15,7 +15,7 @@ from rich.text import Text
 from .. import audits
 from ..api import Result
 from ..layers.conv import overlay_index
-from ..numbers import drop_noise, index_label
+from ..numbers import index_label
 from .grids import DISCARDED_STYLE, cells_of, is_small, paragraph, spatial_labels, stacked
 from .text import (
     Style,
@@ -62,7 +62,7 @@ def audit_renderables(result: Result, style: Style, cell: str | None = None) -> 
             indent=0,
         )
         if is_small(result) and g.dims <= 2:
-            cells = cells_of(drop_noise(crop.padded, None if result.scales is None else result.scales.dA_padded), fmt)
+            cells = cells_of(crop.padded, fmt)
             for index in np.ndindex(*crop.padded.shape):
                 if crop.in_padding[index[2:]]:
                     cells[index].text = f"({cells[index].text})"

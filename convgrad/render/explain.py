@@ -17,7 +17,7 @@ from ..forms import BARE
 from ..geometry import Geometry
 from ..layers.base import Overlay
 from ..layers.conv import RunningTotals, interior
-from ..numbers import drop_noise, index_label
+from ..numbers import index_label
 from .grids import activation_text, is_small, output_grid, paragraph, window_array, window_grid
 from .text import Formatter, Style, inline, plural, position_text, window_words, z_expression
 
@@ -72,10 +72,9 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
         return Group(*parts)
     finalize = p.domain.finalize
     c = overlay.c_out
-    scales = result.scales
-    dW_canonical = drop_noise(finalize(running.dW[c]), None if scales is None else scales.dW[c])
+    dW_canonical = finalize(running.dW[c])
     dW_now = form.window_from_canonical(dW_canonical)
-    db_now = drop_noise(finalize(np.asarray(running.db[c])), None if scales is None else scales.db[c])[()]
+    db_now = finalize(np.asarray(running.db[c]))[()]
     dz = fmt(overlay.dZ)
     filt = f"[{c}]" if g.out_channels > 1 else ""
     if grids:
@@ -96,8 +95,7 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
             f" (the {len(lost)} value{'s' if len(lost) != 1 else ''} on the padding, {', '.join(lost)}, "
             f"{'are' if len(lost) != 1 else 'is'} discarded)"
         )
-    dA_scale = None if scales is None else scales.dA_padded[interior(g)][overlay.n]
-    dA_now = drop_noise(finalize(running.dA_prev[overlay.n]), dA_scale)
+    dA_now = finalize(running.dA_prev[overlay.n])
     if grids:
         dA_share = overlay.dA_prev
         assert dA_share is not None  # a backward overlay has every share

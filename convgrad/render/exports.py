@@ -96,7 +96,9 @@ def tex_number(text: str) -> str:
         return f"{mantissa}\\cdot 10^{{{int(exponent)}}}"
     if text in ("inf", "-inf", "nan"):
         return {"inf": r"\infty", "-inf": r"-\infty", "nan": r"\mathrm{NaN}"}[text]
-    return text.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
+    # A formula: names are letters, digits and _ (checked on input); anything else TeX reads is escaped.
+    safe = "".join(ch if ch.isalnum() or ch in " +-*/()._=" else _LATEX_SPECIAL.get(ch, "?") for ch in text)
+    return safe.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
 
 
 def tex_matrix(array: Any, fmt: Formatter) -> str:
@@ -254,5 +256,6 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
     yield line(list(CSV_TOTALS_FIELDS))
     names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
     for name in names:
-        for index, value in np.ndenumerate(np.asarray(result.shown(name), dtype=object)):
+        # Faithful, like the overlay rows and JSON (not the rounded values the human views show).
+        for index, value in np.ndenumerate(np.asarray(getattr(result, name), dtype=object)):
             yield line([name, dumps([int(i) for i in index]), scalar(value).strip('"')])

@@ -13,8 +13,6 @@ import numpy as np
 from ..api import Result
 from ..forms import BARE
 from ..layers.base import Overlay
-from ..layers.conv import interior
-from ..numbers import drop_noise
 from .text import (
     Formatter,
     config_words,
@@ -28,9 +26,12 @@ from .text import (
     z_expression,
 )
 
+_MARKDOWN_SPECIAL = {ch: "\\" + ch for ch in "\\`*|<>"}
+
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*")
+    """Printed text made inert in Markdown: no emphasis, code, links, HTML or table cells from it."""
+    return "".join(_MARKDOWN_SPECIAL.get(ch, ch) for ch in text)
 
 
 def matrix_table(matrix: np.ndarray, fmt: Formatter) -> str:
@@ -79,13 +80,9 @@ def answer_arrays(result: Result) -> list[tuple[str, Any, tuple[str, ...]]]:
 
 
 def _shown_canonical(result: Result, name: str) -> Any:
-    """A total in canonical order with float rounding noise set to 0 (as Result.shown does)."""
-    total = getattr(result.canonical_totals, name)
-    scales = result.scales
-    if total is None or scales is None:
-        return total
-    scale = scales.dA_padded[interior(result.problem.geom)] if name == "dA_prev" else getattr(scales, name)
-    return drop_noise(total, scale)
+    """A total in canonical order (the views pass ``Result.for_display()``, whose totals are the values
+    as people should see them)."""
+    return getattr(result.canonical_totals, name)
 
 
 def _bias(b: Any, kind: str) -> Any:
@@ -122,13 +119,14 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
     head += f", position {position_text(overlay.position)}, window {window_words(overlay, g)}"
     lines = [head, "", f"- Z = {_escape(z_expression(overlay, fmt))}"]
     if overlay.dW is not None and overlay.dA_prev is not None:
-        dz = fmt(overlay.dZ)
+        dz = _escape(fmt(overlay.dZ))
         lines += [
             f"- dZ = {dz}",
-            f"- dW += dZ · A_slice = {dz} · {inline(window(overlay.A_slice), fmt)} = {inline(window(overlay.dW), fmt)}",
+            f"- dW += dZ · A_slice = {dz} · {_escape(inline(window(overlay.A_slice), fmt))} = "
+            f"{_escape(inline(window(overlay.dW), fmt))}",
             f"- db += dZ = {dz}",
-            f"- dA_prev += dZ · W on the window = {dz} · {inline(window(overlay.kernel), fmt)} = "
-            f"{inline(window(overlay.dA_prev), fmt)}"
+            f"- dA_prev += dZ · W on the window = {dz} · {_escape(inline(window(overlay.kernel), fmt))} = "
+            f"{_escape(inline(window(overlay.dA_prev), fmt))}"
             + ("" if overlay.in_input.all() else " (the taps in the padding are discarded)"),
         ]
     return "\n".join(lines)
