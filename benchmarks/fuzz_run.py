@@ -24,15 +24,19 @@ It exits 1 when any case crashed, hung or went over the memory limit, and prints
 from __future__ import annotations
 
 import argparse
+import atexit
 import collections
 import json
 import os
 import random
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,9 +49,23 @@ from convgrad.cli import app
 try:  # the array-file, output-path and answer-key generators (another module, same case form)
     from fuzzing_io import GENERATORS as IO_GENERATORS  # type: ignore[import-not-found]
 except ImportError:
-    IO_GENERATORS = {}
+    IO_GENERATORS = []
 
-ALL_GENERATORS = {**GENERATORS, **IO_GENERATORS}
+#: Where the file generators write their cases' files: one folder per case, removed at exit.
+WORKDIR = Path(tempfile.mkdtemp(prefix="convgrad-fuzz-"))
+atexit.register(shutil.rmtree, WORKDIR, ignore_errors=True)
+
+
+def _in_a_folder(generator: Any) -> Any:
+    """A file generator (rng, folder) as a case generator (rng): each case gets a fresh folder."""
+
+    def make(rng: random.Random) -> Any:
+        return generator(rng, Path(tempfile.mkdtemp(dir=WORKDIR)))
+
+    return make
+
+
+ALL_GENERATORS = {**GENERATORS, **{g.__name__: _in_a_folder(g) for g in IO_GENERATORS}}
 VERDICTS = ("ok", "refused", "crash", "hang", "memory")
 
 
