@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InputError
 from .layers import conv
-from .layers.base import NoiseScales, Overlay, Totals
+from .layers.base import NoiseScales, Overlay, Record, Totals
 from .numbers import index_label
 from .problem import Problem, build_problem, canonical_fields
 from .selection import ALL, Selection, parse_selection
@@ -46,10 +46,15 @@ class Result:
     def _totals(self) -> Totals:
         p = self.problem
         finalize = p.domain.finalize
+        kind = p.kind
         with np.errstate(all="ignore"):  # overflow is reported below, as one clear error
-            Z = finalize(conv.forward(p.A_prev, p.W, p.b, p.geom))
-            totals = Totals(Z=Z)
-            if p.dZ is not None:
+            if kind is not None:
+                raw = kind.totals(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params)
+                totals = Totals(*(None if array is None else finalize(array) for array in raw))
+            else:
+                Z = finalize(conv.forward(p.A_prev, p.W, p.b, p.geom))
+                totals = Totals(Z=Z)
+            if kind is None and p.dZ is not None:
                 dW, db, dA_prev = conv.backward(p.A_prev, p.W, p.dZ, p.geom)
                 totals = Totals(Z=Z, dW=finalize(dW), db=finalize(db), dA_prev=finalize(dA_prev))
         if not p.allow_nonfinite and p.domain.dtype != object:
@@ -79,8 +84,8 @@ class Result:
         is a small multiple of 1e-16 of its scale; None outside the float domain.
         """
         p = self.problem
-        if p.domain.dtype == object:
-            return None
+        if p.domain.dtype == object or p.kind is not None:
+            return None  # a column kind's entries are not sums of rounded terms (yet: see the kind docs)
         A, W = np.abs(p.A_prev), np.abs(p.W)
         b = None if p.b is None else np.abs(p.b)
         Z = conv.forward(A, W, b, p.geom)
@@ -142,6 +147,22 @@ class Result:
     @property
     def overlay_count(self) -> int:
         return self.problem.geom.overlay_count
+
+    def records(self, indices: Iterable[int] | None = None) -> Iterator[Record]:
+        """A column kind's overlays (see layers/base.py ``Record``), values final, lazily."""
+        p = self.problem
+        kind = p.kind
+        if kind is None:
+            raise ValueError("convolution's overlays are Overlay records: use canonical_overlays")
+        finalize = p.domain.finalize
+        for record in kind.records(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params, indices):
+            values = {
+                key: None if value is None else finalize(np.asarray(value, dtype=object))[()]
+                if p.domain.dtype == object
+                else value
+                for key, value in record.values.items()
+            }
+            yield dataclasses.replace(record, values=values)
 
     def canonical_overlays(self, indices: Iterable[int] | None = None) -> Iterator[Overlay]:
         """Engine overlays (channels-first arrays), lazily, in order or at ``indices``."""
@@ -210,6 +231,20 @@ def overlay_in_form(overlay: Overlay, form: Any) -> Overlay:
 
 def describe_config(problem: Problem) -> dict[str, Any]:
     g, form = problem.geom, problem.form
+    if problem.kind is not None:
+        config: dict[str, Any] = {
+            "layer": problem.layer,
+            "form": form.kind,
+            "layout": form.layout,
+            "dims": g.dims,
+            "batch": g.batch,
+            "channels": g.in_channels,
+            "input_size": list(g.input_size),
+            "output_size": list(g.output_size),
+        }
+        config.update({key: _plain(value) for key, value in problem.params.items()})
+        config.update({"shapes": problem.user_shapes, "overlay_count": g.overlay_count, "numbers": problem.domain.name})
+        return config
     return {
         "form": form.kind,
         "layout": form.layout,
@@ -231,6 +266,17 @@ def describe_config(problem: Problem) -> dict[str, Any]:
     }
 
 
+def _plain(value: Any) -> Any:
+    """A parameter as JSON can hold it: a Fraction as its text ("1/100"), a float as it is."""
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return str(value) if value.denominator != 1 else value.numerator
+    if hasattr(value, "is_Rational"):
+        return str(value)
+    return value
+
+
 def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
     allow_nonfinite = bool(config.pop("allow_nonfinite", False))
     given = {name: value for name, value in arrays.items() if value is not None}  # b=None: no bias given
@@ -238,13 +284,16 @@ def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Res
     return Result(build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite))
 
 
-def forward(A_prev: Any, W: Any, b: Any = None, **config: Any) -> Result:
-    """Forward pass. ``config``: stride, padding, dilation, groups, layout, mode, dims (as in the JSON)."""
+def forward(A_prev: Any, W: Any = None, b: Any = None, **config: Any) -> Result:
+    """Forward pass. ``config``: layer ("conv" by default, or "relu", "leaky-relu", "sigmoid",
+    "tanh"), stride, padding, dilation, groups, layout, mode, dims, slope (as in the JSON)."""
     return _solve({"A_prev": A_prev, "W": W, "b": b}, config, need_dZ=False)
 
 
-def backward(A_prev: Any, W: Any, dZ: Any, b: Any = None, **config: Any) -> Result:
-    """Forward and backward pass for upstream gradient ``dZ`` (shaped like Z)."""
+def backward(A_prev: Any, W: Any = None, dZ: Any = None, b: Any = None, **config: Any) -> Result:
+    """Forward and backward pass for upstream gradient ``dZ`` (shaped like Z).
+
+    A kind without weights takes no W: ``backward(x, dZ=g, layer="relu")``."""
     return _solve({"A_prev": A_prev, "W": W, "b": b, "dZ": dZ}, config, need_dZ=True)
 
 

@@ -129,6 +129,19 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+LayerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layer",
+        metavar="KIND",
+        help="Layer kind: conv (default), relu, leaky-relu, sigmoid, tanh.",
+        show_default=False,
+    ),
+]
+SlopeOpt = Annotated[
+    str | None,
+    typer.Option("--slope", metavar="A", help="leaky-relu: the slope below 0 (default 0.01).", show_default=False),
+]
 DimsOpt = Annotated[
     str | None,
     typer.Option(
@@ -302,6 +315,8 @@ def forward(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     json_: JsonOpt = False,
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
@@ -338,6 +353,8 @@ def forward(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
         exact=exact,
         symbolic=symbolic,
         A_prev_shape=A_prev_shape,
@@ -376,6 +393,8 @@ def backward(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     json_: JsonOpt = False,
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
@@ -414,6 +433,8 @@ def backward(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
         exact=exact,
         symbolic=symbolic,
         A_prev_shape=A_prev_shape,
@@ -658,6 +679,8 @@ def shape(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,

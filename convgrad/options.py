@@ -82,6 +82,8 @@ class ProblemOptions:
     layout: str | None = None
     mode: str | None = None
     dims: str | None = None
+    layer: str | None = None
+    slope: str | None = None
     exact: bool | None = None
     symbolic: bool | None = None
     A_prev_shape: str | None = None
@@ -102,6 +104,8 @@ class ProblemOptions:
             "dilation": self.dilation,
             "groups": self.groups,
             "layout": self.layout,
+            "layer": self.layer,
+            "slope": self.slope,
             "mode": self.mode,
             "dims": self.dims,
         }

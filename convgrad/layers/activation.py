@@ -59,13 +59,12 @@ class Activation:
 
     @property
     def columns(self) -> tuple[Column, ...]:
-        f = self.name
         return (
             Column("A_prev", "A_prev"),
-            Column("Z", f"Z = {f}(A_prev)"),
-            Column("derivative", f"{f}'(A_prev)"),
+            Column("Z", "Z"),
+            Column("derivative", f"{self.name}'"),
             Column("dZ", "dZ", backward=True),
-            Column("dA_prev", f"dA_prev = dZ·{f}'(A_prev)", backward=True),
+            Column("dA_prev", "dA_prev", backward=True),
         )
 
     def configure(self, fields: Mapping[str, Any], domain: Any) -> dict[str, Any]:

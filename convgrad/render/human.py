@@ -57,6 +57,13 @@ def render(
     """Renderables for the human view, in print order: header, overlays (or the --explain
     narrative), totals, then the audits that apply."""
     style = make_style(result, precision, console.width)
+    if result.problem.kind is not None:  # a kind that declares its columns: the generic view
+        from . import columns
+
+        yield from columns.render(result, indices, style, command)
+        if cell is not None:
+            yield from audit_renderables(result, style, cell)
+        return
     yield header(result, command)
     form = result.problem.form
     if form.channels_last and form.kind != BARE:
