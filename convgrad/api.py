@@ -270,10 +270,8 @@ def _plain(value: Any) -> Any:
     """A parameter as JSON can hold it: a Fraction as its text ("1/100"), a float as it is."""
     from fractions import Fraction
 
-    if isinstance(value, Fraction):
-        return str(value) if value.denominator != 1 else value.numerator
-    if hasattr(value, "is_Rational"):
-        return str(value)
+    if getattr(value, "is_Rational", False):
+        return Fraction(int(value.p), int(value.q))
     return value
 
 
