@@ -157,7 +157,9 @@ class Result:
         finalize = p.domain.finalize
         for record in kind.records(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params, indices):
             values = {
-                key: None if value is None else finalize(np.asarray(value, dtype=object))[()]
+                key: None
+                if value is None
+                else finalize(np.asarray(value, dtype=object))[()]
                 if p.domain.dtype == object
                 else value
                 for key, value in record.values.items()

@@ -648,13 +648,7 @@ def _column_kind(layer: str) -> ColumnKind:
 def kind_keys(layer: str) -> tuple[str, ...]:
     """The canonical keys a problem of this kind may hold (arrays and configuration)."""
     takes = KINDS[layer].takes
-    return (
-        SHARED_FIELDS
-        + (("W",) if takes.weights else ())
-        + (("b",) if takes.bias else ())
-        + takes.keys
-        + META_FIELDS
-    )
+    return SHARED_FIELDS + (("W",) if takes.weights else ()) + (("b",) if takes.bias else ()) + takes.keys + META_FIELDS
 
 
 def refuse_foreign_keys(layer: str, fields: Mapping[str, Any]) -> None:

@@ -200,7 +200,10 @@ class Activation:
             return [
                 Term(
                     overlay,
-                    (Factor("dZ", index, dZ[index]), Factor(f"{self.name}'(A_prev)", index, self.derivative(a, params))),
+                    (
+                        Factor("dZ", index, dZ[index]),
+                        Factor(f"{self.name}'(A_prev)", index, self.derivative(a, params)),
+                    ),
                 )
             ]
         raise ValueError(f"{self.name} has no {quantity}: it has Z and dA_prev")
@@ -217,7 +220,11 @@ def _sympy() -> Any:
 
 def _no_negative_zero(value: Any) -> Any:
     """dZ·0 is -0.0 in floats where dZ < 0; a gradient of nothing is 0."""
-    return value + 0.0 if isinstance(value, (float, np.floating, np.ndarray)) and np.asarray(value).dtype != object else value
+    return (
+        value + 0.0
+        if isinstance(value, (float, np.floating, np.ndarray)) and np.asarray(value).dtype != object
+        else value
+    )
 
 
 def _zero(a: Any) -> Any:

@@ -61,7 +61,8 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
     assert kind is not None
     columns = [c for c in kind.columns if result.is_backward or not c.backward]
     table = Table(
-        title=f"Z = {kind.name}(A_prev)" + (f", dA_prev = dZ·{kind.name}'(A_prev)" if result.is_backward else "")
+        title=f"Z = {kind.name}(A_prev)"
+        + (f", dA_prev = dZ·{kind.name}'(A_prev)" if result.is_backward else "")
         + f"\n{kind.sentence}",
         title_justify="left",
         title_style="bold",
