@@ -10,9 +10,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 import convgrad
-from conftest import ROOT
 from convgrad.errors import InputError
 
 KINDS = ("relu", "leaky-relu", "sigmoid", "tanh")
@@ -104,7 +104,7 @@ def test_the_sweep_agrees_with_pytorch_through_the_api_json_and_the_overlay_sums
 def test_relu_derivative_at_zero_is_zero_and_leaky_is_its_slope_as_pytorch():
     r = convgrad.backward([0.0, -1.0, 2.0], dZ=[5.0, 5.0, 5.0], layer="relu")
     assert r.dA_prev.tolist() == [0.0, 0.0, 5.0]
-    Z_ref, dA_ref = torch_reference("leaky-relu", np.array([0.0]), np.array([5.0]), 0.25)
+    _, dA_ref = torch_reference("leaky-relu", np.array([0.0]), np.array([5.0]), 0.25)
     r = convgrad.backward([0.0], dZ=[5.0], layer="leaky-relu", slope=0.25)
     assert r.dA_prev.tolist() == dA_ref.tolist() == [1.25]
 

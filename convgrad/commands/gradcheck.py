@@ -28,8 +28,6 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
     # float64 always: float32 rounding would swamp any difference quotient, and it checks the maths.
     problem = build_problem(fields, need_dZ=True, domain=ExactDomain() if exact else None, float64=True, limits=limits)
     if problem.kind is not None:
-        from ..errors import UsageError
-
         raise UsageError(f"gradcheck is not available for {problem.layer} yet (tests/test_activations.py checks it)")
     step: Any = Fraction(DEFAULT_STEP) if exact else float(DEFAULT_STEP)
     if check.step is not None:

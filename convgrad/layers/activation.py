@@ -80,7 +80,7 @@ class Activation:
             if raw is None:
                 slope = domain.convert(str(DEFAULT_SLOPE), "slope") if domain.dtype == object else 0.01
             else:
-                if isinstance(raw, bool) or isinstance(raw, (list, tuple, dict)):
+                if isinstance(raw, (bool, list, tuple, dict)):
                     raise InputError(f"slope must be one number such as 0.01 or 1/100, got {describe_value(raw)}")
                 slope = domain.convert(raw, "slope")
             if not _is_number(slope):
