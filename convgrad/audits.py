@@ -80,7 +80,7 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
 
 # -- the reverse view: one cell ------------------------------------------------------------------
 
-_CELL = re.compile(r"\s*(?:(A_prev|A|x|W|w|b)\s*(?:\[(.*)\]|:(.*))?|([\d,\s]+))\s*")
+_CELL = re.compile(r"\s*(?:(A_prev|dA_prev|dA|A|x|W|dW|w|b|db)\s*(?:\[(.*)\]|:(.*))?|([\d,\s]+))\s*")
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,10 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     if not m:
         raise UsageError(f"--cell {text!r} is not an entry such as 1,2 or A_prev[1,2] or W[0,1]")
     name, bracket, colon, bare = m.groups()
-    array = {"A": "A_prev", "x": "A_prev", "w": "W", None: "A_prev"}.get(name, name)
+    # The entry is named by its input or by its gradient: dA_prev[1] is A_prev[1]'s.
+    array = {"A": "A_prev", "x": "A_prev", "dA_prev": "A_prev", "dA": "A_prev", "w": "W", "dW": "W", "db": "b"}.get(
+        name or "A", name
+    )
     digits = bare if name is None else (bracket if bracket is not None else colon or "")
     try:
         index = tuple(int(part) for part in digits.split(",") if part.strip())
@@ -114,6 +117,10 @@ def cell_view(problem: Problem, text: str) -> CellView:
     if problem.dZ is None:
         raise UsageError("--cell shows gradients: it needs backward (and a dZ)")
     array, index = parse_cell(text)
+    if problem.kind is not None and array != "A_prev":
+        raise UsageError(
+            f"--cell {text!r}: {problem.layer} has no {array}; its gradient is dA_prev (--cell A_prev[...])"
+        )
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
     shape = tuple(shapes["A_prev" if array == "A_prev" else "W" if array == "W" else "b"])
@@ -124,7 +131,11 @@ def cell_view(problem: Problem, text: str) -> CellView:
         )
     if any(not 0 <= i < n for i, n in zip(index, shape)):
         raise UsageError(f"--cell {text!r} is outside {array}, whose shape is {shape} (indices count from 0)")
-    if array == "A_prev":
+    if problem.kind is not None:  # a kind that declares its own terms
+        canonical = form.activation_index_to_canonical(index)
+        args = (problem.A_prev, problem.W, problem.b, problem.dZ, g, problem.params)
+        terms = problem.kind.entry_terms("dA_prev", canonical, *args)
+    elif array == "A_prev":
         canonical = form.activation_index_to_canonical(index)
         terms = dA_terms(problem.W, problem.dZ, canonical, g)
     elif array == "W":

@@ -65,8 +65,6 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     cell = output.cell
     if problem.kind is not None and fmt in ("markdown", "latex", "csv"):
         raise UsageError(f"the {fmt} export is not available for {problem.layer} yet: use the table or --json")
-    if cell is not None and problem.kind is not None:
-        raise UsageError(f"--cell is not available for {problem.layer} yet: the table lists every entry's one term")
     if cell is not None:
         from ..audits import cell_view
 

@@ -100,6 +100,13 @@ class Activation:
                     hint="give A_prev numbers; dZ may stay names",
                 )
 
+    def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
+        """Entries within ``step`` of a kink (relu and leaky-relu at 0), where finite differences
+        straddle two branches; none for the smooth sigmoid and tanh."""
+        if not self.branches:
+            return np.zeros(A_prev.shape, dtype=bool)
+        return np.vectorize(lambda a: abs(a) <= step, otypes=[bool])(A_prev)
+
     # -- the geometry ------------------------------------------------------------------------
 
     def geometry(self, A_shape: tuple[int, ...], params: Mapping[str, Any]) -> Geometry:
@@ -195,14 +202,14 @@ class Activation:
         overlay = int(np.ravel_multi_index(index, A_prev.shape))
         a = A_prev[index]
         if quantity == "Z":
-            return [Term(overlay, (Factor(f"{self.name}(A_prev)", index, self.value(a, params)),))]
+            return [Term(overlay, (Factor("Z", index, self.value(a, params)),))]
         if quantity == "dA_prev" and dZ is not None:
             return [
                 Term(
                     overlay,
                     (
                         Factor("dZ", index, dZ[index]),
-                        Factor(f"{self.name}'(A_prev)", index, self.derivative(a, params)),
+                        Factor("derivative", index, self.derivative(a, params)),
                     ),
                 )
             ]

@@ -262,6 +262,10 @@ class ColumnKind(Protocol):
         """Refuse entries the rule cannot compute (a name where a branch is decided)."""
         ...
 
+    def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
+        """A bool mask like A_prev: entries within ``step`` of a kink or tie, which gradcheck skips."""
+        ...
+
     def geometry(self, A_shape: tuple[int, ...], params: Mapping[str, Any]) -> Geometry:
         """Shapes from the canonical A_prev shape: output_size, batch, channels, overlay_count."""
         ...

@@ -179,11 +179,17 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
     p = result.problem
     form = p.form
     if p.kind is not None:
-        if cell is not None:
-            from ..errors import InputError
+        obj: dict[str, Any] = {"stride_leftovers": [], "padding_crop": None}
+    else:
+        obj = _conv_audits(result)
+    if cell is not None:
+        obj["cell"] = _cell_object(result, cell)
+    return obj
 
-            raise InputError(f"--cell is not available for {p.layer} yet: the overlays list every entry's terms")
-        return {"stride_leftovers": [], "padding_crop": None}
+
+def _conv_audits(result: Result) -> dict[str, Any]:
+    p = result.problem
+    form = p.form
     obj: dict[str, Any] = {
         "stride_leftovers": [
             {"axis": left.axis, "indices": list(left.indices), "output_size": output_formula(p.geom, left.axis)}
@@ -197,19 +203,19 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
             "padded_gradient": form.activation_from_canonical(crop.padded),
             "discarded_magnitude": crop.discarded,
         }
-    if cell is not None:
-        view = audits.cell_view(p, cell)
-        terms = []
-        for term in view.terms:
-            entry: dict[str, Any] = {"overlay": term.number}
-            for factor in term.factors:
-                index = (
-                    form.activation_index(factor.index)
-                    if factor.array in ("A_prev", "dZ")
-                    else form.kernel_index(factor.index)
-                )
-                entry[factor.array] = {"index": list(index), "value": factor.value}
-            entry["product"] = term.value
-            terms.append(entry)
-        obj["cell"] = {"array": view.array, "index": list(view.user_index), "terms": terms, "gradient": view.gradient}
     return obj
+
+
+def _cell_object(result: Result, cell: str) -> dict[str, Any]:
+    p = result.problem
+    form = p.form
+    view = audits.cell_view(p, cell)
+    terms = []
+    for term in view.terms:
+        entry: dict[str, Any] = {"overlay": term.number}
+        for factor in term.factors:
+            index = form.kernel_index(factor.index) if factor.array == "W" else form.activation_index(factor.index)
+            entry[factor.array] = {"index": list(index), "value": factor.value}
+        entry["product"] = term.value
+        terms.append(entry)
+    return {"array": view.array, "index": list(view.user_index), "terms": terms, "gradient": view.gradient}
