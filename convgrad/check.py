@@ -21,7 +21,7 @@ from .api import Result
 from .errors import InputError
 from .numbers import describe_value, parse_number_text
 from .problem import Problem, fmt_shape
-from .variants import VARIANTS
+from .variants import variants_for
 
 QUANTITIES = ("Z", "dW", "db", "dA_prev")
 ANSWER_ALIASES = {
@@ -211,17 +211,24 @@ class Checker:
 
     def variants(self) -> dict[str, dict[str, list[tuple[str, Any]]]]:
         if self._variants is None:
-            self._variants = {variant.key: variant.compute(self.problem) for variant in VARIANTS}
+            self._variants = {variant.key: variant.compute(self.problem) for variant in variants_for(self.problem)}
         return self._variants
 
     def check(self, answer: Mapping[str, np.ndarray]) -> CheckReport:
         backward = self.result.is_backward
+        weights = self.problem.has_weights
         for name in answer:
+            if name in ("dW", "db") and not weights:
+                raise InputError(
+                    f"the answer gives {name}, but {self.problem.layer} has no weights: it has Z and dA_prev"
+                )
             if name != "Z" and not backward:
                 raise InputError(f"the answer gives {name}, but the problem has no dZ to compute it from")
         quantities = {}
         for name in QUANTITIES:
             if name != "Z" and not backward:
+                continue
+            if name in ("dW", "db") and not weights:
                 continue
             expected = np.asarray(self.expected(name), dtype=object)
             verdict = QuantityVerdict(name, "missing", expected.shape)
@@ -252,7 +259,7 @@ class Checker:
     ) -> list[Diagnosis]:
         """Variants that reproduce the given numbers: every entry, else the best share of the wrong ones."""
         complete, partial = [], []
-        for variant in VARIANTS:
+        for variant in variants_for(self.problem):
             for label, candidate in self.variants()[variant.key].get(name, []):
                 candidate = np.asarray(candidate, dtype=object)
                 if candidate.shape != given.shape:

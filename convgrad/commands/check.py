@@ -37,7 +37,9 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
         raise InputError("check compares numbers: a symbolic problem has formulas, not numeric answers")
     fields.pop("exact", None)
     problem = build_problem(fields, need_dZ=False, float64=True, limits=limits)  # validates, cheaply
-    if exact_terms(problem) <= limits.max_exact_terms:
+    if problem.kind is not None and not problem.kind.rational:
+        pass  # sigmoid, tanh: not rational, so the float64 problem is the reference
+    elif exact_terms(problem) <= limits.max_exact_terms:
         problem = build_problem(fields, need_dZ=False, domain=ExactDomain(), limits=limits)
     else:
         note(

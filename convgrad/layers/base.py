@@ -250,6 +250,11 @@ class ColumnKind(Protocol):
         ...
 
     @property
+    def rational(self) -> bool:
+        """Whether exact rationals can compute it (--exact; check's exact reference)."""
+        ...
+
+    @property
     def columns(self) -> tuple[Column, ...]:
         """The overlay table's value columns, in order, keys into ``Record.values``."""
         ...

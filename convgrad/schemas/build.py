@@ -27,10 +27,10 @@ from typing import Any
 
 from ..check import ANSWER_ALIASES, ANSWER_META, QUANTITIES
 from ..forms import BARE, BATCHED, UNBATCHED
-from ..layers import DEFAULT_KIND, KINDS
+from ..layers import DEFAULT_KIND, KINDS, Column
 from ..numbers import ExactDomain, FloatDomain, SymbolicDomain
 from ..problem import ALIASES, ARRAY_FIELDS, CONFIG_FIELDS, META_FIELDS
-from ..variants import VARIANTS
+from ..variants import ALL_VARIANTS
 from . import NAMES, file_name
 
 Schema = dict[str, Any]
@@ -273,9 +273,9 @@ def overlay(backward: bool) -> Schema:
 def kind_overlay(backward: bool) -> Schema:
     """One overlay of a column kind: where it reads, then the columns its kind declares."""
     keys = []
-    for name, kind in KINDS.items():
-        if name != DEFAULT_KIND:
-            keys += [c.key for c in kind.columns if backward or not c.backward]
+    for kind in KINDS.values():
+        columns: tuple[Column, ...] = getattr(kind, "columns", ())  # conv's overlays are Overlay records
+        keys += [c.key for c in columns if backward or not c.backward]
     keys = list(dict.fromkeys(keys))
     fields = {
         "number": integer(1),
@@ -304,7 +304,7 @@ def mistake() -> Schema:
     """A likely mistake, by the key of one of the variants convgrad tries."""
     return record(
         {
-            "mistake": {"enum": [variant.key for variant in VARIANTS]},
+            "mistake": {"enum": [variant.key for variant in ALL_VARIANTS]},
             "form": {"type": ["string", "null"]},
             "sentence": STRING,
             "explains": COUNT,
