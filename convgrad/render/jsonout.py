@@ -177,7 +177,6 @@ def write_document(result: Result, indices: Iterable[int], stream: IO[str], cell
 def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
     """The audits as JSON fields: always "stride_leftovers" (maybe empty), "padding_crop" (or null)."""
     p = result.problem
-    form = p.form
     if p.kind is not None:
         obj: dict[str, Any] = {"stride_leftovers": [], "padding_crop": None}
     else:
