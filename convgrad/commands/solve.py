@@ -63,8 +63,6 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
 
     # Everything that can still fail is checked before the first byte of output.
     cell = output.cell
-    if problem.kind is not None and fmt in ("markdown", "latex", "csv"):
-        raise UsageError(f"the {fmt} export is not available for {problem.layer} yet: use the table or --json")
     if cell is not None:
         from ..audits import cell_view
 
