@@ -111,13 +111,38 @@ def _grid_text(array: np.ndarray, style: Style) -> str:
     return "\n".join(lines)
 
 
-def render(result: Result, indices: Iterable[int], style: Style, command: str) -> Iterator[RenderableType]:
-    """Header, the overlay table, the totals."""
+def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[RenderableType]:
+    """--explain: the rule once, then each overlay in one sentence built from its declared columns."""
+    kind = result.problem.kind
+    assert kind is not None
+    yield Text(f"{kind.sentence}.")
+    yield Text(
+        "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
+        + (
+            " and of dA_prev; nothing else adds to them, so the totals are the overlays side by side."
+            if result.is_backward
+            else "."
+        )
+    )
+    columns = [c for c in kind.columns if result.is_backward or not c.backward]
+    for record in result.records(indices):
+        where = ", ".join(where_text(result, index) for index in record.reads)
+        parts = [f"{c.title} = {_value_text(record.values[c.key], style)}" for c in columns]
+        yield Text(f"Overlay {record.index + 1} (entry {where}): " + ", ".join(parts) + ".")
+
+
+def render(
+    result: Result, indices: Iterable[int], style: Style, command: str, explain: bool = False
+) -> Iterator[RenderableType]:
+    """Header, the overlay table (or the --explain sentences), the totals."""
     yield header(result, command)
     rows = list(indices)
     if rows:
         yield Text("")
-        yield overlay_table(result, rows, style)
+        if explain:
+            yield from narrative(result, rows, style)
+        else:
+            yield overlay_table(result, rows, style)
     yield Text("")
     yield Text("Totals" if result.is_backward else "Result", style="bold dim")
     yield totals(result, style)

@@ -60,7 +60,7 @@ def render(
     if result.problem.kind is not None:  # a kind that declares its columns: the generic view
         from . import columns
 
-        yield from columns.render(result, indices, style, command)
+        yield from columns.render(result, indices, style, command, explain)
         if cell is not None:
             yield from audit_renderables(result, style, cell)
         return
