@@ -702,6 +702,8 @@ def shape(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
     )
     guarded(
         command.run,

@@ -524,7 +524,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                     "overlays": COUNT,
                     "weights": ref("parameter_counts"),
                     "biases": ref("parameter_counts"),
-                    "config": ref("config"),
+                    "config": either(ref("config"), ref("kind_config")),
                 }
             ),
         ),
