@@ -608,6 +608,8 @@ def generate(
             help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal."
         ),
     ] = DEFAULT_VALUES,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[
@@ -649,6 +651,8 @@ def generate(
             seed=seed,
             output=output,
             key=key,
+            layer=layer,
+            slope=slope,
         ),
     )
 

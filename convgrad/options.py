@@ -175,3 +175,5 @@ class GenerateOptions:
     seed: int | None = None
     output: str | None = None
     key: str | None = None
+    layer: str | None = None
+    slope: str | None = None

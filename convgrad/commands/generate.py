@@ -46,6 +46,23 @@ def run(options: GenerateOptions) -> None:
         check_writable(options.output, "--output")
     if options.key:
         check_writable(f"{options.key}.json", "--key")
+    layer = options.layer or "conv"
+    if layer != "conv":
+        conv_only = {
+            "--kernel": options.kernel,
+            "--stride": options.stride,
+            "--padding": options.padding,
+            "--dilation": options.dilation,
+            "--filters": options.filters,
+            "--mode": options.mode,
+            "--bias": options.bias or None,
+            "--groups": None if options.groups in (None, DEFAULT_GROUPS) else options.groups,
+        }
+        for flag, value in conv_only.items():
+            if value is not None:
+                raise UsageError(f"{flag} is for conv, not {layer}: {layer} takes A_prev's size, channels and batch")
+    elif options.slope is not None:
+        raise UsageError("--slope is for leaky-relu, not conv")
     spec = Spec(
         dims=options.dims or DEFAULT_DIMS,
         size=_ints(options.size, "size"),
@@ -62,6 +79,8 @@ def run(options: GenerateOptions) -> None:
         layout=options.layout,
         mode=options.mode,
         seed=options.seed,
+        layer=layer,
+        slope=None if options.slope is None else parse_flag_value(options.slope, "slope"),
     )
     problem, seed = generate(spec)
     text = document(problem)
@@ -75,8 +94,11 @@ def run(options: GenerateOptions) -> None:
     key = options.key
     if key:
         fields = canonical_fields(problem, "the generated problem")
-        result = solve(build_problem(fields, need_dZ=True, domain=ExactDomain()))
+        checked = build_problem(fields, need_dZ=True)
+        exact_ok = checked.kind is None or checked.kind.rational  # sigmoid, tanh: a float key
+        result = solve(build_problem(fields, need_dZ=True, domain=ExactDomain()) if exact_ok else checked)
         answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
+        answers = {name: value for name, value in answers.items() if value is not None}
         write_file_atomically(f"{key}.json", document(answers))
         write_file_atomically(f"{key}.md", key_markdown(result, description=problem["description"]))
         if output or key:
