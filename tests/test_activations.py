@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zlib
 from fractions import Fraction
 
 import numpy as np
@@ -16,7 +17,7 @@ import convgrad
 from convgrad.errors import InputError
 
 KINDS = ("relu", "leaky-relu", "sigmoid", "tanh")
-SWEEP = 60  # random problems per kind
+SWEEP = 200  # random problems per kind
 
 
 def _torch():
@@ -43,9 +44,11 @@ def torch_reference(kind: str, A: np.ndarray, dZ: np.ndarray, slope: float):
     return z.detach().numpy(), x.grad.numpy()
 
 
-def close(a, b, rtol=1e-10):
+def close(a, b, rtol=1e-10, floor=None):
+    """Within rtol of each other; ``floor`` (per entry) allows for PyTorch's own rounding where it cancels."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=1e-300)
+    atol = 1e-300 if floor is None else floor
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= rtol * np.abs(b) + atol))
 
 
 def random_problem(rng, kind):
@@ -75,19 +78,23 @@ def random_problem(rng, kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_sweep_agrees_with_pytorch_through_the_api_json_and_the_overlay_sums(kind):
-    rng = np.random.default_rng(hash(kind) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(kind.encode()))  # the same sweep every run
     for _ in range(SWEEP):
         A, dZ, slope, config = random_problem(rng, kind)
         Z_ref, dA_ref = torch_reference(kind, A, dZ, slope)
         result = convgrad.backward(A, dZ=dZ, **config)
-        assert close(result.Z, Z_ref) and close(result.dA_prev, dA_ref), (kind, config)
+        # PyTorch's sigmoid and tanh backward compute y(1 - y) and 1 - y² from the output y, which
+        # cancels where |A_prev| is large: its own result is then only good to about 1e-16·|dZ|
+        # absolutely. convgrad computes s(a)s(-a) and sech²(a) without the cancellation.
+        floor = 4e-16 * np.abs(dZ) if kind in ("sigmoid", "tanh") else None
+        assert close(result.Z, Z_ref) and close(result.dA_prev, dA_ref, floor=floor), (kind, config)
         assert result.dW is None and result.db is None
         # the JSON document, read back
         from convgrad.render.jsonout import document_chunks
 
         doc = json.loads("".join(document_chunks(result, range(result.overlay_count))))
         assert "dW" not in doc and "db" not in doc
-        assert close(doc["Z"], Z_ref) and close(doc["dA_prev"], dA_ref)
+        assert close(doc["Z"], Z_ref) and close(doc["dA_prev"], dA_ref, floor=floor)
         # the overlay sums: each overlay writes its entry's Z and dA_prev share
         Z_sum = np.zeros(result.problem.A_prev.shape)
         dA_sum = np.zeros(result.problem.A_prev.shape)

@@ -287,7 +287,7 @@ def _tanh(a: Any, params: Mapping[str, Any]) -> Any:
 
 def _tanh_d(a: Any, params: Mapping[str, Any]) -> Any:
     if isinstance(a, (float, np.floating)):
-        return float(1 - np.tanh(a) ** 2)
+        return float(1 / np.cosh(a) ** 2)
     return 1 - _sympy().tanh(a) ** 2
 
 
@@ -330,7 +330,7 @@ TANH = Activation(
     value=_tanh,
     derivative=_tanh_d,
     value_array=lambda a, p: np.tanh(a),
-    derivative_array=lambda a, p: 1 - np.tanh(a) ** 2,
+    derivative_array=lambda a, p: 1 / np.cosh(a) ** 2,  # sech², without the cancellation of 1 - tanh²
 )
 
 ACTIVATIONS: tuple[Activation, ...] = (RELU, LEAKY_RELU, SIGMOID, TANH)
