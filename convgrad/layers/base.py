@@ -143,8 +143,10 @@ class Record:
     index: place in the overlay order, 0-based.
     n, channel, position: the sample, the channel and the position the overlay belongs to
     (an activation: the entry itself; pooling: the output window; conv-transpose: the input entry).
-    reads: canonical A_prev indices the overlay reads (its window), in window order.
-    writes: canonical indices of the quantity it writes (Z) and of the gradient it adds to (dA_prev).
+    reads: canonical A_prev indices the overlay reads (its window, taps in the input only), in
+    window order; a window-shaped dA_prev share in ``values`` lands on these entries.
+    writes: canonical Z indices the overlay writes (an activation or pooling window: one;
+    conv-transpose: its output window).
     values: the overlay's fields by column key (see ``Column``): scalars or small arrays, exact
     where the domain is; None for a backward column in a forward pass.
     """
