@@ -19,6 +19,7 @@ from rich.text import Text
 from ..api import Result
 from ..forms import BARE
 from ..numbers import index_label
+from ..problem import entry_names
 from .text import Style, shape_text
 
 
@@ -84,10 +85,13 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
 def totals(result: Result, style: Style) -> Table | Text:
     """Z and, after a backward pass, the gradients the kind has, each in the user's form."""
     names = [name for name in ("Z", "dW", "db", "dA_prev") if result.shown(name) is not None]
-    if style.symbolic:
-        from .table import formula_lines
-
-        return Text("\n\n").join(formula_lines(name, result.shown(name), style.fmt) for name in names)
+    if style.symbolic:  # one line per entry, named like the inputs: Z11 = ...
+        blocks = []
+        for name in names:
+            values = np.asarray(result.shown(name), dtype=object)
+            labels = entry_names(name, values.shape)
+            blocks.append("\n".join(f"{labels[i]} = {style.fmt(v)}" for i, v in np.ndenumerate(values)))
+        return Text("\n\n".join(blocks))
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column(no_wrap=True)
