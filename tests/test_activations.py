@@ -188,3 +188,15 @@ def test_convolution_is_still_the_default_and_named_conv():
     plain = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2])
     named = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2], layer="conv")
     assert np.array_equal(plain.dA_prev, named.dA_prev) and plain.problem.layer == "conv"
+
+
+@pytest.mark.parametrize("kind", ["relu", "leaky-relu", "sigmoid", "tanh"])
+def test_nan_and_infinities_go_where_pytorch_sends_them(kind):
+    A = np.array([np.nan, np.inf, -np.inf, 1.0, -1.0, 0.0])
+    dZ = np.full(A.shape, 2.0)
+    Z_ref, dA_ref = torch_reference(kind, A, dZ, 0.01)
+    r = convgrad.backward(A, dZ=dZ, layer=kind, allow_nonfinite=True)
+    assert np.allclose(r.Z, Z_ref, equal_nan=True, rtol=1e-12), (r.Z, Z_ref)
+    assert np.allclose(r.dA_prev, dA_ref, equal_nan=True, rtol=1e-12), (r.dA_prev, dA_ref)
+    by_overlay = [record.values["dA_prev"] for record in r.records()]
+    assert np.allclose(by_overlay, dA_ref, equal_nan=True, rtol=1e-12)

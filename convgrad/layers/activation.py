@@ -235,15 +235,20 @@ def _no_negative_zero(value: Any) -> Any:
 
 
 def _zero(a: Any) -> Any:
-    return a - a  # 0 of a's own number type (never -0.0)
+    """0 of a's own number type (0.0 for a float, never -0.0 or NaN)."""
+    return 0.0 if isinstance(a, (float, np.floating)) else a - a
+
+
+# NaN (only with --allow-nonfinite) goes where PyTorch sends it: relu keeps it and passes the
+# gradient (its test is a <= 0), leaky relu keeps it and scales the gradient (its test is a > 0).
 
 
 def _relu(a: Any, params: Mapping[str, Any]) -> Any:
-    return a if a > 0 else _zero(a)
+    return _zero(a) if a <= 0 else a
 
 
 def _relu_d(a: Any, params: Mapping[str, Any]) -> Any:
-    return _zero(a) + 1 if a > 0 else _zero(a)  # 0 at 0, as PyTorch
+    return _zero(a) if a <= 0 else _zero(a) + 1  # 0 at 0, as PyTorch
 
 
 def _leaky(a: Any, params: Mapping[str, Any]) -> Any:
@@ -298,8 +303,8 @@ RELU = Activation(
     branches=True,
     value=_relu,
     derivative=_relu_d,
-    value_array=lambda a, p: np.where(a > 0, a, 0.0),
-    derivative_array=lambda a, p: (a > 0).astype(a.dtype),
+    value_array=lambda a, p: np.where(a <= 0, 0.0, a),
+    derivative_array=lambda a, p: (~(a <= 0)).astype(a.dtype),
 )
 LEAKY_RELU = Activation(
     name="leaky-relu",
