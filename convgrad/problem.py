@@ -714,7 +714,7 @@ def build_kind_problem(
     A = form.activation_to_canonical(A_user)
     if 0 in A.shape:
         raise InputError(f"A_prev {_fmt_shape(A_user.shape)} must not be empty")
-    kind.accept(A)
+    kind.accept(A_user)  # in the user's form, so that a message names the entry as typed
     geom = kind.geometry(A.shape, params)
     z_canonical = (geom.batch, geom.out_channels) + geom.output_size
     check_elements(int(np.prod(z_canonical, dtype=object)), "Z", limits)

@@ -266,7 +266,8 @@ class ColumnKind(Protocol):
         ...
 
     def accept(self, A_prev: np.ndarray) -> None:
-        """Refuse entries the rule cannot compute (a name where a branch is decided)."""
+        """Refuse entries the rule cannot compute (a name where a branch is decided); A_prev as the
+        user gave it, so that a message names the entry by the user's index."""
         ...
 
     def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
