@@ -172,3 +172,19 @@ def test_a_kind_without_weights_works_on_every_layout(cli):
         canonical_fields({"layer": "relu", "A_prev": np.moveaxis(A, 1, -1).tolist(), "layout": "NHWC"}), need_dZ=False
     )
     assert np.array_equal(first.A_prev, last.A_prev) and first.geom.overlay_count == 12
+
+
+def test_save_writes_only_the_arrays_the_kind_has(cli, tmp_path):
+    path = tmp_path / "r.npz"
+    shown(cli("backward", RELU, "--save", path, "--overlays", "none"))
+    saved = np.load(path)
+    assert sorted(saved.files) == ["Z", "dA_prev"]
+    assert saved["dA_prev"].tolist() == [[1, 0, 0], [0, -5, 6]]
+
+
+def test_the_python_api_takes_layer_and_no_w():
+    import convgrad
+
+    r = convgrad.backward([[1.0, -2.0]], dZ=[[3.0, 4.0]], layer="leaky-relu", slope=0.5)
+    assert r.Z.tolist() == [[1.0, -1.0]] and r.dA_prev.tolist() == [[3.0, 2.0]] and r.dW is None
+    assert r.config["slope"] == 0.5 and r.overlay_count == 2

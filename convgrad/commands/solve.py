@@ -131,7 +131,9 @@ def save_npz(result: Any, path: str) -> None:
         raise UsageError(f"--save writes numpy float arrays; {result.problem.domain.name} results are in --json")
     arrays = {"Z": result.Z}
     if result.is_backward:
-        arrays.update({"dW": result.dW, "db": np.asarray(result.db), "dA_prev": result.dA_prev})
+        if result.problem.has_weights:
+            arrays.update({"dW": result.dW, "db": np.asarray(result.db)})
+        arrays["dA_prev"] = result.dA_prev
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     write_file_atomically(path, buffer.getvalue())
