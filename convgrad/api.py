@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InputError, UsageError
 from .layers import conv
-from .layers.base import Overlay, Totals
+from .layers.base import Overlay, Record, Totals
 from .limits import exact_terms
 from .numbers import (
     DEFAULT_SIGNIFICANT_DIGITS,
@@ -57,10 +57,15 @@ class Result:
     def _totals(self) -> Totals:
         p = self.problem
         finalize = p.domain.finalize
+        kind = p.kind
         with np.errstate(all="ignore"):  # overflow is reported below, as one clear error
-            Z = finalize(conv.forward(p.A_prev, p.W, p.b, p.geom))
-            totals = Totals(Z=Z)
-            if p.dZ is not None:
+            if kind is not None:
+                raw = kind.totals(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params)
+                totals = Totals(*(None if array is None else finalize(array) for array in raw))
+            else:
+                Z = finalize(conv.forward(p.A_prev, p.W, p.b, p.geom))
+                totals = Totals(Z=Z)
+            if kind is None and p.dZ is not None:
                 dW, db, dA_prev = conv.backward(p.A_prev, p.W, p.dZ, p.geom)
                 totals = Totals(Z=Z, dW=finalize(dW), db=finalize(db), dA_prev=finalize(dA_prev))
         for array in totals:  # r.Z[0] = 5 must not change what r.overlays() and r.shown() describe
@@ -101,7 +106,9 @@ class Result:
     @cached_property
     def _display(self) -> Result:
         p = self.problem
-        if p.domain.name != "float" or p.domain.dtype == object or exact_terms(p) > DISPLAY_EXACT_TERMS:
+        if p.domain.name != "float" or p.domain.dtype == object or p.kind is not None:
+            return self  # exact and symbolic show themselves; a column kind shows its floats rounded
+        if exact_terms(p) > DISPLAY_EXACT_TERMS:
             return self
         arrays = [x for x in (p.A_prev, p.W, p.b, p.dZ) if x is not None]
         if not all(np.isfinite(x).all() for x in arrays):
@@ -168,6 +175,24 @@ class Result:
     @property
     def overlay_count(self) -> int:
         return self.problem.geom.overlay_count
+
+    def records(self, indices: Iterable[int] | None = None) -> Iterator[Record]:
+        """A column kind's overlays (see layers/base.py ``Record``), values final, lazily."""
+        p = self.problem
+        kind = p.kind
+        if kind is None:
+            raise ValueError("convolution's overlays are Overlay records: use canonical_overlays")
+        finalize = p.domain.finalize
+        for record in kind.records(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params, indices):
+            values = {
+                key: None
+                if value is None
+                else finalize(np.asarray(value, dtype=object))[()]
+                if p.domain.dtype == object
+                else value
+                for key, value in record.values.items()
+            }
+            yield dataclasses.replace(record, values=values)
 
     def canonical_overlays(self, indices: Iterable[int] | None = None) -> Iterator[Overlay]:
         """Engine overlays (channels-first arrays), lazily, in order or at ``indices``."""
@@ -236,6 +261,20 @@ def overlay_in_form(overlay: Overlay, form: Any) -> Overlay:
 
 def describe_config(problem: Problem) -> dict[str, Any]:
     g, form = problem.geom, problem.form
+    if problem.kind is not None:
+        config: dict[str, Any] = {
+            "layer": problem.layer,
+            "form": form.kind,
+            "layout": form.layout,
+            "dims": g.dims,
+            "batch": g.batch,
+            "channels": g.in_channels,
+            "input_size": list(g.input_size),
+            "output_size": list(g.output_size),
+        }
+        config.update({key: _plain(value) for key, value in problem.params.items()})
+        config.update({"shapes": problem.user_shapes, "overlay_count": g.overlay_count, "numbers": problem.domain.name})
+        return config
     return {
         "form": form.kind,
         "layout": form.layout,
@@ -255,6 +294,15 @@ def describe_config(problem: Problem) -> dict[str, Any]:
         "overlay_count": g.overlay_count,
         "numbers": problem.domain.name,
     }
+
+
+def _plain(value: Any) -> Any:
+    """A parameter as JSON can hold it: a Fraction as its text ("1/100"), a float as it is."""
+    from fractions import Fraction
+
+    if getattr(value, "is_Rational", False):
+        return Fraction(int(value.p), int(value.q))
+    return value
 
 
 def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
@@ -282,13 +330,16 @@ def freeze(problem: Problem) -> Problem:
     return problem
 
 
-def forward(A_prev: Any, W: Any, b: Any = None, **config: Any) -> Result:
-    """Forward pass. ``config``: stride, padding, dilation, groups, layout, mode, dims (as in the JSON)."""
+def forward(A_prev: Any, W: Any = None, b: Any = None, **config: Any) -> Result:
+    """Forward pass. ``config``: layer ("conv" by default, or "relu", "leaky-relu", "sigmoid",
+    "tanh"), stride, padding, dilation, groups, layout, mode, dims, slope (as in the JSON)."""
     return _solve({"A_prev": A_prev, "W": W, "b": b}, config, need_dZ=False)
 
 
-def backward(A_prev: Any, W: Any, dZ: Any, b: Any = None, **config: Any) -> Result:
-    """Forward and backward pass for upstream gradient ``dZ`` (shaped like Z)."""
+def backward(A_prev: Any, W: Any = None, dZ: Any = None, b: Any = None, **config: Any) -> Result:
+    """Forward and backward pass for upstream gradient ``dZ`` (shaped like Z).
+
+    A kind without weights takes no W: ``backward(x, dZ=g, layer="relu")``."""
     return _solve({"A_prev": A_prev, "W": W, "b": b, "dZ": dZ}, config, need_dZ=True)
 
 

@@ -119,6 +119,10 @@ def cell_view(problem: Problem, text: str) -> CellView:
     array, index = parse_cell(text)
     if problem.dZ is None and array != "Z":  # before the index is checked: the first thing to fix
         raise UsageError("--cell shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]")
+    if problem.kind is not None and array != "A_prev":
+        raise UsageError(
+            f"--cell {text!r}: {problem.layer} has no {array}; its gradient is dA_prev (--cell A_prev[...])"
+        )
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
     shape = tuple(shapes[array])
@@ -129,7 +133,11 @@ def cell_view(problem: Problem, text: str) -> CellView:
         raise UsageError(f"--cell {text!r} is not an entry of {typed}: {index_ranges(typed, shape)}{count}")
     overlay = None
     dZ = problem.dZ
-    if array == "Z":
+    if problem.kind is not None:  # a kind that declares its own terms
+        canonical = form.activation_index_to_canonical(index)
+        args = (problem.A_prev, problem.W, problem.b, problem.dZ, g, problem.params)
+        terms = list(problem.kind.entry_terms("dA_prev", canonical, *args))
+    elif array == "Z":
         canonical = form.activation_index_to_canonical(index)
         overlay = conv.overlay_index(canonical[0], canonical[1], tuple(canonical[2:]), g)
         terms = [Term(overlay, t.factors) for t in z_terms(problem.A_prev, problem.W, problem.b, canonical, g)]

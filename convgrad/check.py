@@ -25,7 +25,7 @@ from .errors import InputError
 from .numbers import check_number_value, describe_value, echo_text, parse_number_text
 from .options import MAX_DECIMALS
 from .problem import Problem, fmt_shape
-from .variants import VARIANTS
+from .variants import variants_for
 
 QUANTITIES = ("Z", "dW", "db", "dA_prev")
 ANSWER_ALIASES = {
@@ -331,18 +331,25 @@ class Checker:
 
     def variants(self) -> dict[str, dict[str, list[tuple[str, Any]]]]:
         if self._variants is None:
-            self._variants = {variant.key: variant.compute(self.problem) for variant in VARIANTS}
+            self._variants = {variant.key: variant.compute(self.problem) for variant in variants_for(self.problem)}
         return self._variants
 
     def check(self, answer: Mapping[str, np.ndarray], decimals: int | None = None) -> CheckReport:
         """Mark every given entry; with ``decimals``, entries with fewer decimals may be IMPRECISE (see mark)."""
         backward = self.result.is_backward
+        weights = self.problem.has_weights
         for name in answer:
+            if name in ("dW", "db") and not weights:
+                raise InputError(
+                    f"the answer gives {name}, but {self.problem.layer} has no weights: it has Z and dA_prev"
+                )
             if name != "Z" and not backward:
                 raise InputError(f"the answer gives {name}, but the problem has no dZ to compute it from")
         quantities = {}
         for name in QUANTITIES:
             if name != "Z" and not backward:
+                continue
+            if name in ("dW", "db") and not weights:
                 continue
             expected = np.asarray(self.expected(name), dtype=object)
             verdict = QuantityVerdict(name, "missing", expected.shape)
@@ -377,7 +384,7 @@ class Checker:
     ) -> list[Diagnosis]:
         """Variants that reproduce the given numbers: every entry, else the best share of the wrong ones."""
         complete, partial = [], []
-        for variant in VARIANTS:
+        for variant in variants_for(self.problem):
             for label, candidate in self.variants()[variant.key].get(name, []):
                 candidate = np.asarray(candidate, dtype=object)
                 if candidate.shape != given.shape:

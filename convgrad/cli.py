@@ -177,6 +177,19 @@ ModeOpt = Annotated[
         show_default=False,
     ),
 ]
+LayerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layer",
+        metavar="KIND",
+        help="Layer kind: conv (default), relu, leaky-relu, sigmoid, tanh.",
+        show_default=False,
+    ),
+]
+SlopeOpt = Annotated[
+    str | None,
+    typer.Option("--slope", metavar="A", help="leaky-relu: the slope below 0 (default 0.01).", show_default=False),
+]
 DimsOpt = Annotated[
     str | None,
     typer.Option(
@@ -379,6 +392,8 @@ def forward(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     json_: JsonOpt = False,
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
@@ -416,6 +431,8 @@ def forward(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
         exact=exact,
         symbolic=symbolic,
         A_prev_shape=A_prev_shape,
@@ -455,6 +472,8 @@ def backward(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     json_: JsonOpt = False,
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
@@ -494,6 +513,8 @@ def backward(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
         exact=exact,
         symbolic=symbolic,
         A_prev_shape=A_prev_shape,
@@ -539,6 +560,8 @@ def check(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     answer: Annotated[
         str,
         typer.Option(
@@ -602,6 +625,8 @@ def check(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
     )
     guarded(
         command.run,
@@ -708,6 +733,8 @@ def generate(
             help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal."
         ),
     ] = DEFAULT_VALUES,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     seed: Annotated[
@@ -754,6 +781,8 @@ def generate(
             output=output,
             key=key,
             force=force,
+            layer=layer,
+            slope=slope,
         ),
     )
 
@@ -784,6 +813,8 @@ def shape(
     layout: LayoutOpt = None,
     mode: ModeOpt = None,
     dims: DimsOpt = None,
+    layer: LayerOpt = None,
+    slope: SlopeOpt = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -805,6 +836,8 @@ def shape(
         layout=layout,
         mode=mode,
         dims=dims,
+        layer=layer,
+        slope=slope,
     )
     guarded(
         command.run,

@@ -112,7 +112,7 @@ def estimate_output_bytes(problem: Any, overlays: int, fmt: str, cell: str | Non
         per_overlay *= 4  # grids, running totals, padding
     totals = 24 * (
         problem.A_prev.size * (2 if problem.dZ is not None else 1)
-        + problem.W.size
+        + (0 if problem.W is None else problem.W.size)
         + g.batch * g.out_channels * prod(g.output_size)
     )
     if fmt == "jsonl":

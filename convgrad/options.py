@@ -84,6 +84,8 @@ class ProblemOptions:
     layout: str | None = None
     mode: str | None = None
     dims: str | None = None
+    layer: str | None = None
+    slope: str | None = None
     exact: bool | None = None
     symbolic: bool | None = None
     A_prev_shape: str | None = None
@@ -104,6 +106,8 @@ class ProblemOptions:
             "dilation": self.dilation,
             "groups": self.groups,
             "layout": self.layout,
+            "layer": self.layer,
+            "slope": self.slope,
             "mode": self.mode,
             "dims": self.dims,
         }
@@ -178,3 +182,5 @@ class GenerateOptions:
     output: str | None = None
     key: str | None = None
     force: bool = False
+    layer: str | None = None
+    slope: str | None = None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from .errors import InputError
 from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
+from .layers import DEFAULT_KIND, KINDS, ColumnKind, kind_names
 from .limits import DEFAULT as DEFAULT_LIMITS
 from .limits import Limits, check_elements, check_exact_work
 from .numbers import (
@@ -38,7 +40,21 @@ from .numbers import (
 )
 
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
-CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
+CONFIG_FIELDS = (
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "layout",
+    "mode",
+    "dims",
+    "exact",
+    "symbolic",
+    "layer",
+    "slope",
+)
+#: Keys every kind takes: the arrays' layout and rank, the number domain, the kind itself.
+SHARED_FIELDS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic", "layer")
 #: Keys that describe a problem file without changing the computation.
 META_FIELDS = ("description", "$schema")
 
@@ -52,6 +68,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "padding": ("pad",),
     "dilation": ("dilations", "dilation_rate"),
     "layout": ("data_format",),
+    "layer": ("kind", "layer_kind"),
+    "slope": ("negative_slope", "alpha"),
 }
 _CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 #: Every accepted key's canonical name.
@@ -435,7 +453,7 @@ class Problem:
     """
 
     A_prev: np.ndarray
-    W: np.ndarray
+    W: Any  # (C_out, C_in/G, *k); None for a kind without weights
     b: np.ndarray | None
     dZ: np.ndarray | None
     geom: Geometry
@@ -443,6 +461,17 @@ class Problem:
     domain: Domain
     mode_name: str
     allow_nonfinite: bool = False
+    layer: str = DEFAULT_KIND
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def kind(self) -> ColumnKind | None:
+        """The kind's module when it declares its columns (every kind but conv), else None."""
+        return None if self.layer == DEFAULT_KIND else _column_kind(self.layer)
+
+    @property
+    def has_weights(self) -> bool:
+        return self.W is not None
 
     @property
     def upstream(self) -> np.ndarray:
@@ -457,6 +486,11 @@ class Problem:
         form = self.form
         g = self.geom
         z_shape = form.activation_from_canonical(shape_only((g.batch, g.out_channels) + g.output_size)).shape
+        if self.W is None:
+            shapes = {"A_prev": list(form.activation_from_canonical(self.A_prev).shape), "Z": list(z_shape)}
+            if self.dZ is not None:
+                shapes.update({"dZ": list(z_shape), "dA_prev": shapes["A_prev"]})
+            return shapes
         bias_shape = [] if form.kind == BARE else list(form.bias_shape or (g.out_channels,))
         shapes = {
             "A_prev": list(form.activation_from_canonical(self.A_prev).shape),
@@ -634,6 +668,18 @@ def _build_problem(
 ) -> Problem:
     if domain is None:
         domain = make_domain(exact=_flag_value(fields, "exact"), symbolic=_flag_value(fields, "symbolic"))
+    layer = parse_layer(fields.get("layer"))
+    refuse_foreign_keys(layer, fields)
+    if layer != DEFAULT_KIND:
+        return build_kind_problem(
+            _column_kind(layer),
+            fields,
+            need_dZ=need_dZ,
+            domain=domain,
+            allow_nonfinite=allow_nonfinite,
+            float64=float64,
+            limits=limits,
+        )
     for name in ("A_prev", "W"):
         if fields.get(name) is None:
             raise InputError(f"{name} is missing: give it in the input JSON or with --{_flag(name)}")
@@ -755,6 +801,128 @@ def _build_problem(
         b = None if b is None else b.astype(dtype, copy=False)
         dZ = None if dZ is None else dZ.astype(dtype, copy=False)
     problem = Problem(A, W, b, dZ, geom, form, domain, mode_name, allow_nonfinite)
+    if domain.dtype == object:
+        check_exact_work(problem, limits)
+    return problem
+
+
+# -- the layer kind --------------------------------------------------------------------------
+
+
+def parse_layer(value: Any) -> str:
+    """The kind's registry name ("conv" when not given); one line naming the kinds when unknown."""
+    if value is None:
+        return DEFAULT_KIND
+    key = value.strip().lower().replace("_", "-") if isinstance(value, str) else None
+    if key in ("leakyrelu", "leaky"):
+        key = "leaky-relu"
+    if key not in KINDS:
+        raise InputError(f"layer {describe_value(value)} is not a kind convgrad knows: {kind_names()}")
+    return key
+
+
+def _column_kind(layer: str) -> ColumnKind:
+    kind = KINDS[layer]
+    assert not isinstance(kind, ModuleType), layer  # conv is a module with its own views
+    return kind  # type: ignore[return-value]  # every kind but the conv module is a ColumnKind
+
+
+def kind_keys(layer: str) -> tuple[str, ...]:
+    """The canonical keys a problem of this kind may hold (arrays and configuration)."""
+    takes = KINDS[layer].takes
+    return SHARED_FIELDS + (("W",) if takes.weights else ()) + (("b",) if takes.bias else ()) + takes.keys + META_FIELDS
+
+
+def refuse_foreign_keys(layer: str, fields: Mapping[str, Any]) -> None:
+    """A key another kind takes, given to this one: one line saying what this kind takes."""
+    allowed = kind_keys(layer)
+    takes = KINDS[layer].takes
+    for key, value in fields.items():
+        if key in allowed or value is None:
+            continue
+        if key in ("W", "b"):
+            what = "weights" if key == "W" else "bias"
+            raise InputError(f"{layer} takes no {key}: the layer has no {what} (its output is Z = {layer}(A_prev))")
+        takers = [name for name, kind in KINDS.items() if key in kind.takes.keys]
+        own = ", ".join(takes.keys) if takes.keys else "no settings of its own"
+        raise InputError(f"{key} is for {' and '.join(takers) or 'another kind'}, not {layer}: {layer} takes {own}")
+
+
+def infer_entrywise_form(a_shape: tuple[int, ...], dims: int | None, channels_last: bool) -> Form:
+    """An input without W: rank 1-2 bare, 3 one 2-D sample with channels, 4 a 2-D batch, 5 a 3-D batch;
+    ``dims`` settles the rest (rank dims: bare, dims + 1: channels, dims + 2: batch)."""
+    rank = len(a_shape)
+    if rank == 0:
+        raise InputError("A_prev is a single number: give it as a list, such as [1.5]")
+    if dims is None:
+        if rank <= 2:
+            return Form(BARE, channels_last, rank)
+        if rank == 3:
+            return Form(UNBATCHED, channels_last, 2)
+        return Form(BATCHED, channels_last, rank - 2)
+    if rank == dims:
+        return Form(BARE, channels_last, dims)
+    if rank == dims + 1:
+        return Form(UNBATCHED, channels_last, dims)
+    if rank == dims + 2:
+        return Form(BATCHED, channels_last, dims)
+    raise InputError(
+        f"A_prev has shape {_fmt_shape(a_shape)}, but with dims = {dims} it must have rank {dims} (bare), "
+        f"{dims + 1} (channels) or {dims + 2} (a batch)"
+    )
+
+
+def build_kind_problem(
+    kind: ColumnKind,
+    fields: Mapping[str, Any],
+    *,
+    need_dZ: bool,
+    domain: Domain,
+    allow_nonfinite: bool,
+    float64: bool,
+    limits: Limits,
+) -> Problem:
+    """The shared parser for a kind that declares what it takes: A_prev, the layout, the number
+    domain and limits here; the kind's own keys by ``kind.configure``; dZ against its Z shape."""
+    if kind.takes.weights:
+        raise NotImplementedError(f"{kind.name}: parsing W for a column kind is not written yet")
+    if fields.get("A_prev") is None:
+        raise InputError("A_prev is missing: give it in the input JSON or with --A-prev")
+    params = kind.configure(fields, domain)
+    A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
+    channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
+    dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
+    form = infer_entrywise_form(A_user.shape, dims, channels_last)
+    A = form.activation_to_canonical(A_user)
+    if 0 in A.shape:
+        raise InputError(f"A_prev {_fmt_shape(A_user.shape)} must not be empty")
+    kind.accept(A_user)  # in the user's form, so that a message names the entry as typed
+    geom = kind.geometry(A.shape, params)
+    z_canonical = (geom.batch, geom.out_channels) + geom.output_size
+    check_elements(int(np.prod(z_canonical, dtype=object)), "Z", limits)
+    z_shape = form.activation_from_canonical(shape_only(z_canonical)).shape
+    dZ = None
+    dZ_value = fields.get("dZ")
+    if dZ_value is None and isinstance(domain, SymbolicDomain) and need_dZ:
+        dZ_value = {"shape": list(z_shape)}
+    if dZ_value is None and need_dZ:
+        raise InputError(
+            'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)',
+            hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output",
+        )
+    if dZ_value is not None:
+        dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite, limits)
+        if dZ_user.ndim == 0:
+            dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
+        if dZ_user.shape != z_shape:
+            raise InputError(f"dZ has shape {_fmt_shape(dZ_user.shape)} but Z has shape {_fmt_shape(z_shape)}")
+        dZ = form.activation_to_canonical(dZ_user)
+    if domain.dtype != object:
+        single = not float64 and all(x.dtype == np.float32 for x in (A, dZ) if x is not None)
+        dtype = np.float32 if single else np.float64
+        A = A.astype(dtype, copy=False)
+        dZ = None if dZ is None else dZ.astype(dtype, copy=False)
+    problem = Problem(A, None, None, dZ, geom, form, domain, kind.name, allow_nonfinite, kind.name, params)
     if domain.dtype == object:
         check_exact_work(problem, limits)
     return problem

@@ -468,3 +468,75 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("unpadded_input", _unpadded_dW, _unpadded_sentence),
     Variant("dZ_transposed", _transposed_dZ, _transposed_sentence),
 )
+
+
+# -- the mistakes of kinds that declare their columns, by kind -----------------------------------
+
+
+def _activation_dA(problem: Problem, derivative_at: Any) -> dict[str, list[tuple[str, Any]]]:
+    kind = problem.kind
+    assert kind is not None
+    dZ = problem.upstream
+    local = np.empty(dZ.shape, dtype=object)
+    for index, value in np.ndenumerate(derivative_at):
+        local[index] = kind.derivative(value, problem.params)  # type: ignore[attr-defined]
+    return {"dA_prev": [("", _finalize(problem, "dA_prev", dZ * local))]}
+
+
+def _derivative_at_Z(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """The derivative evaluated at the output Z = f(A_prev) instead of at the input."""
+    if problem.dZ is None:
+        return {}
+    kind = problem.kind
+    assert kind is not None
+    Z = kind.totals(problem.A_prev, None, None, None, problem.geom, problem.params).Z
+    return _activation_dA(problem, Z)
+
+
+def _derivative_at_Z_sentence(problem: Problem, quantity: str, label: str) -> str:
+    f = problem.layer
+    return (
+        f"dA_prev looks like dZ·{f}'(Z): the derivative was taken at the output Z = {f}(A_prev) instead of at "
+        f"the input A_prev (in terms of the output it is "
+        + ("Z·(1 - Z)" if f == "sigmoid" else "1 - Z²" if f == "tanh" else f"{f}'(A_prev)")
+        + f", not {f}'(Z))"
+    )
+
+
+def _passes_negative(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """dZ passed through unchanged everywhere, also where A_prev < 0."""
+    if problem.dZ is None:
+        return {}
+    return {"dA_prev": [("", _finalize(problem, "dA_prev", problem.dZ))]}
+
+
+def _passes_negative_sentence(problem: Problem, quantity: str, label: str) -> str:
+    f = problem.layer
+    below = "0" if f == "relu" else "the slope"
+    return (
+        f"dA_prev looks like dZ passed through everywhere: where A_prev < 0 (and at 0) {f}'s derivative is "
+        f"{below}, so dA_prev there is dZ·{below}, not dZ"
+    )
+
+
+DERIVATIVE_AT_Z = Variant("derivative_at_Z", _derivative_at_Z, _derivative_at_Z_sentence)
+PASSES_NEGATIVE = Variant("dZ_passed_where_negative", _passes_negative, _passes_negative_sentence)
+
+#: Each kind's named mistakes; convolution's are VARIANTS above.
+VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
+    "conv": VARIANTS,
+    "relu": (PASSES_NEGATIVE,),
+    "leaky-relu": (PASSES_NEGATIVE,),
+    "sigmoid": (DERIVATIVE_AT_Z,),
+    "tanh": (DERIVATIVE_AT_Z,),
+}
+
+#: Every variant of every kind, each key once (for the schema's list of mistakes).
+ALL_VARIANTS: tuple[Variant, ...] = tuple(
+    {v.key: v for variants in VARIANTS_BY_KIND.values() for v in variants}.values()
+)
+
+
+def variants_for(problem: Problem) -> tuple[Variant, ...]:
+    """The mistakes check tries for this problem's kind (none for a kind without a list)."""
+    return VARIANTS_BY_KIND.get(problem.layer, ())

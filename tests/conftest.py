@@ -12,6 +12,10 @@ from convgrad.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = sorted((ROOT / "samples").glob("*.json"))
+#: Samples of a kind exact rationals cannot compute (sigmoid, tanh: not rational).
+NOT_RATIONAL = {p for p in SAMPLES if '"layer": "sigmoid"' in p.read_text() or '"layer": "tanh"' in p.read_text()}
+#: Samples of kinds without weights (W and b refused).
+WITHOUT_WEIGHTS = {p for p in SAMPLES if '"layer": "' in p.read_text() and '"W"' not in p.read_text()}
 SEED = ROOT / "samples" / "seed_1d.json"
 
 

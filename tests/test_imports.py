@@ -204,6 +204,7 @@ VIEWS = (
     "convgrad.render.jsonout",
     "convgrad.render.gradcheckview",
     "convgrad.render.shapeview",
+    "convgrad.render.columns",
 )
 
 

@@ -39,6 +39,11 @@ def make_page(cli, tmp_path: Path, sample: Path, command: str = "backward", *ext
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.json")), ids=lambda p: p.stem)
 def test_page_embeds_the_json_document_and_needs_no_network(cli, tmp_path, sample):
+    if json.loads(sample.read_text()).get("layer", "conv") != "conv":
+        refused = cli("backward", sample, "--html", tmp_path / "p.html")
+        assert refused.exit_code == 2 and "--html draws convolution layers only so far" in refused.stderr
+        assert not (tmp_path / "p.html").exists()
+        return
     page, doc = make_page(cli, tmp_path, sample)
     html = page.read_text(encoding="utf-8")
     assert embedded(html, "convgrad-json") == doc  # the same numbers as --json --overlays all

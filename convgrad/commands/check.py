@@ -116,6 +116,8 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     fields.pop("exact", None)
     problem = build_problem(fields, need_dZ=False, float64=True, limits=limits)  # validates, cheaply
     tolerance = Tolerance.of(check.rtol, check.atol)
+    if problem.kind is not None and not problem.kind.rational:
+        return Checker(problem, tolerance)  # sigmoid, tanh: not rational, so the float64 problem is the reference
     terms = exact_terms(problem)
     if terms > limits.max_exact_terms:
         note(
@@ -137,12 +139,12 @@ def _float_variants(exact: Any, tolerance: Any, float_problem: Any) -> Any:
     """A checker of exact answers whose likely mistakes are computed in float64: in exact rationals
     they would cost a dozen exact solutions of a problem that is already large."""
     from ..check import Checker
-    from ..variants import VARIANTS
+    from ..variants import variants_for
 
     class FloatVariantsChecker(Checker):
         def variants(self) -> dict[str, dict[str, list[tuple[str, Any]]]]:
             if self._variants is None:
-                self._variants = {variant.key: variant.compute(float_problem) for variant in VARIANTS}
+                self._variants = {v.key: v.compute(float_problem) for v in variants_for(float_problem)}
             return self._variants
 
     return FloatVariantsChecker(exact, tolerance)

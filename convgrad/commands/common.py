@@ -22,6 +22,8 @@ FIELD_FLAGS = {
     "layout": "layout",
     "mode": "mode",
     "dims": "dims",
+    "layer": "layer",
+    "slope": "slope",
 }
 
 
@@ -48,7 +50,7 @@ def gather_fields(options: ProblemOptions, limits: Limits, *, require: bool = Tr
         text = values[name]
         if text is None:
             continue
-        fields[name] = text.strip() if name in ("layout", "mode") else parse_flag_value(text, flag)
+        fields[name] = text.strip() if name in ("layout", "mode", "layer") else parse_flag_value(text, flag)
     for name, shape in options.shapes().items():
         if shape is None:
             continue

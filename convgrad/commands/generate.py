@@ -81,6 +81,23 @@ def run(options: GenerateOptions) -> None:
     if key:
         outputs += [("--key", f"{key}.json"), ("--key", f"{key}.md")]
     check_outputs(outputs)
+    layer = options.layer or "conv"
+    if layer != "conv":
+        conv_only = {
+            "--kernel": options.kernel,
+            "--stride": options.stride,
+            "--padding": options.padding,
+            "--dilation": options.dilation,
+            "--filters": options.filters,
+            "--mode": options.mode,
+            "--bias": options.bias or None,
+            "--groups": None if options.groups in (None, DEFAULT_GROUPS) else options.groups,
+        }
+        for flag, value in conv_only.items():
+            if value is not None:
+                raise UsageError(f"{flag} is for conv, not {layer}: {layer} takes A_prev's size, channels and batch")
+    elif options.slope is not None:
+        raise UsageError("--slope is for leaky-relu, not conv")
     spec = Spec(
         dims=options.dims or DEFAULT_DIMS,
         size=_ints(options.size, "size"),
@@ -97,6 +114,8 @@ def run(options: GenerateOptions) -> None:
         layout=options.layout,
         mode=options.mode,
         seed=options.seed,
+        layer=layer,
+        slope=None if options.slope is None else parse_flag_value(options.slope, "slope"),
     )
     problem, seed = generate(spec)
     key_files: list[tuple[str, str]] = []
@@ -113,12 +132,15 @@ def run(options: GenerateOptions) -> None:
                 f"the answer key would work through {overlays:,} overlays, over the limit of {KEY_OVERLAY_LIMIT:,}",
                 hint="generate a smaller problem, leave out --key, or work through them anyway with --force",
             )
-        exact = build_problem(fields, need_dZ=True, domain=ExactDomain())
-        announce_key_size(exact, key, options.force)
-        if not options.force:
-            check_exact_work(exact, DEFAULT)
-        result = solve(exact)
+        checked = build_problem(fields, need_dZ=True)
+        exact_ok = checked.kind is None or checked.kind.rational  # sigmoid, tanh: a float key
+        solved = build_problem(fields, need_dZ=True, domain=ExactDomain()) if exact_ok else checked
+        announce_key_size(solved, key, options.force)
+        if exact_ok and not options.force:
+            check_exact_work(solved, DEFAULT)
+        result = solve(solved)
         answers = {"Z": result.Z, "dW": result.dW, "db": result.db, "dA_prev": result.dA_prev}
+        answers = {name: value for name, value in answers.items() if value is not None}
         key_files = [
             (f"{key}.json", document(answers)),
             (f"{key}.md", key_markdown(result, description=problem["description"])),

@@ -34,12 +34,22 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
             raise UsageError(f"--step must be a positive number such as 1e-3 or 1/1000, got {check.step!r}")
         step = check_step(step, exact)
     rows = gradcheck(problem, step=step, max_entries=check.max_entries, rtol=check.rtol)
+    for row in rows:
+        if row.skipped:
+            from .common import note
+
+            note(
+                f"{row.skipped} {row.quantity} entr{'ies' if row.skipped != 1 else 'y'} skipped: within the step "
+                f"{step} of a kink of {problem.layer}, where a difference quotient measures neither side"
+            )
     passed = all(r.passed for r in rows)
     if fmt == "json":
         write_json(gradcheck_object(rows, check.rtol, passed))
     else:
         console = stdout_console()
-        for renderable in gradcheck_renderables(rows, exact=exact, step=step, rtol=check.rtol, passed=passed):
+        for renderable in gradcheck_renderables(
+            rows, exact=exact, step=step, rtol=check.rtol, passed=passed, layer=problem.layer
+        ):
             console.print(renderable)
     if not passed:
         raise typer.Exit(code=1)

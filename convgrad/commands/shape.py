@@ -39,6 +39,17 @@ def run(options: ProblemOptions, output: OutputOptions, limits: Limits, shape_el
 
     fmt = json_format(output)
     fields = gather_fields(options, limits, require=False)
+    if fields.get("layer") not in (None, "conv") and fields.get("A_prev") is not None:
+        problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=Limits(max_elements=shape_elements))
+        from ..render.shapeview import kind_shape_object, kind_shape_renderables
+
+        if fmt == "json":
+            write_json(kind_shape_object(problem))
+        else:
+            console = stdout_console()
+            for renderable in kind_shape_renderables(problem):
+                console.print(renderable)
+        return
     if fields.get("A_prev") is None or fields.get("W") is None:
         raise UsageError("shape needs a problem file, or --A-prev-shape and --W-shape (with any configuration)")
     problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=Limits(max_elements=shape_elements))

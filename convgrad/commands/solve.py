@@ -157,6 +157,11 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
 
 def check_page_size(result: Any, limits: Limits) -> None:
     """Refuse a page estimated over --max-output-mb (it holds at most the first overlays already)."""
+    if result.problem.kind is not None:
+        raise UsageError(
+            f"--html draws convolution layers only so far, not {result.problem.layer}: "
+            "use the table, --explain or --json for this layer"
+        )
     from ..errors import InputError
     from ..limits import estimate_output_bytes, size_text
     from ..render.webpage import overlays_held
@@ -191,7 +196,9 @@ def save_npz(result: Any, path: str) -> None:
         raise UsageError(f"--save writes numpy float arrays; {result.problem.domain.name} results are in --json")
     arrays = {"Z": result.Z}
     if result.is_backward:
-        arrays.update({"dW": result.dW, "db": np.asarray(result.db), "dA_prev": result.dA_prev})
+        if result.problem.has_weights:
+            arrays.update({"dW": result.dW, "db": np.asarray(result.db)})
+        arrays["dA_prev"] = result.dA_prev
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     write_file_atomically(path, buffer.getvalue())

@@ -4,9 +4,51 @@ docs/adding-a-layer-kind.md), and the registry of them by name."""
 from __future__ import annotations
 
 from . import conv
-from .base import Factor, Gradients, LayerKind, NoiseScales, Overlay, Term, Totals
+from .activation import ACTIVATIONS, Activation
+from .base import (
+    Column,
+    ColumnKind,
+    Factor,
+    Gradients,
+    LayerKind,
+    NoiseScales,
+    Overlay,
+    Record,
+    Takes,
+    Term,
+    Totals,
+)
 
-KINDS: dict[str, LayerKind] = {conv.name: conv}
-"""Every layer kind by its name (today convolution alone: problems do not name a kind yet)."""
+KINDS: dict[str, LayerKind | ColumnKind] = {conv.name: conv, **{kind.name: kind for kind in ACTIVATIONS}}
+"""Every layer kind by its name, the value of a problem's "layer" key (default "conv").
 
-__all__ = ["KINDS", "Factor", "Gradients", "LayerKind", "NoiseScales", "Overlay", "Term", "Totals", "conv"]
+Convolution is a ``LayerKind`` module with its own views; every later kind is a
+``ColumnKind``: it declares what it takes and its overlay's columns, and the
+shared parser, API and views handle the rest (docs/adding-a-layer-kind.md)."""
+
+DEFAULT_KIND = conv.name
+
+
+def kind_names() -> str:
+    """The valid kinds, for messages: "conv, relu, leaky-relu, sigmoid, tanh"."""
+    return ", ".join(KINDS)
+
+
+__all__ = [
+    "DEFAULT_KIND",
+    "KINDS",
+    "Activation",
+    "Column",
+    "ColumnKind",
+    "Factor",
+    "Gradients",
+    "LayerKind",
+    "NoiseScales",
+    "Overlay",
+    "Record",
+    "Takes",
+    "Term",
+    "Totals",
+    "conv",
+    "kind_names",
+]

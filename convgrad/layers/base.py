@@ -18,7 +18,7 @@ expressions): a kind's code must compute all of them with the same steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -132,6 +132,50 @@ class Term:
         return result
 
 
+@dataclass(frozen=True)
+class Column:
+    """One column a kind's overlay table shows: the key of the value in ``Record.values``, its title,
+    and whether it exists only after a backward pass (its value is then None in a forward pass)."""
+
+    key: str
+    title: str
+    backward: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """One overlay of a kind that declares its own columns (every kind but convolution so far).
+
+    index: place in the overlay order, 0-based.
+    n, channel, position: the sample, the channel and the position the overlay belongs to
+    (an activation: the entry itself; pooling: the output window; conv-transpose: the input entry).
+    reads: canonical A_prev indices the overlay reads (its window, taps in the input only), in
+    window order; a window-shaped dA_prev share in ``values`` lands on these entries.
+    writes: canonical Z indices the overlay writes (an activation or pooling window: one;
+    conv-transpose: its output window).
+    values: the overlay's fields by column key (see ``Column``): scalars or small arrays, exact
+    where the domain is; None for a backward column in a forward pass.
+    """
+
+    index: int
+    n: int
+    channel: int
+    position: tuple[int, ...]
+    reads: tuple[tuple[int, ...], ...]
+    writes: tuple[tuple[int, ...], ...]
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Takes:
+    """What a problem of this kind may hold: arrays beyond A_prev and dZ, and its own config keys
+    (canonical names; each parsed by the kind's ``configure``)."""
+
+    weights: bool
+    bias: bool
+    keys: tuple[str, ...] = ()
+
+
 class LayerKind(Protocol):
     """One layer kind: its geometry, its overlays, its totals at once, the terms of one entry.
 
@@ -141,6 +185,9 @@ class LayerKind(Protocol):
 
     name: str
     """The kind's name in problems and the registry ("conv")."""
+
+    takes: Takes
+    """W and b accepted, and the kind's own configuration keys."""
 
     def geometry(self, *args: Any, **config: Any) -> Geometry:
         """The resolved configuration and every shape, output shape included, from the input
@@ -183,4 +230,89 @@ class LayerKind(Protocol):
     ) -> Iterable[Term]:
         """The summands of one entry of ``quantity`` ("Z", "dW", "db" or "dA_prev") at the
         canonical ``index``, each naming the overlay it comes from, in overlay order."""
+        ...
+
+
+class ColumnKind(Protocol):
+    """A layer kind that declares what it takes and its overlay's columns (every kind after conv).
+
+    The shared parser (problem.py) reads A_prev, dZ, W and b as ``takes`` allows, the layout
+    and the number domain, then asks the kind for its parameters and geometry; the API, JSON,
+    table, exports, --cell, check and gradcheck are generic over ``Record.values`` and
+    ``columns``. ``params`` is what ``configure`` returned. See docs/adding-a-layer-kind.md.
+    """
+
+    @property
+    def name(self) -> str:
+        """The kind's name in problems and the registry ("relu", "max-pool")."""
+        ...
+
+    @property
+    def sentence(self) -> str:
+        """One line saying the rule, for --explain and the docs."""
+        ...
+
+    @property
+    def takes(self) -> Takes:
+        """Whether W and b are accepted, and the kind's own config keys."""
+        ...
+
+    @property
+    def rational(self) -> bool:
+        """Whether exact rationals can compute it (--exact; check's exact reference)."""
+        ...
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The overlay table's value columns, in order, keys into ``Record.values``."""
+        ...
+
+    def configure(self, fields: Mapping[str, Any], domain: Any) -> dict[str, Any]:
+        """Parse and check the kind's own keys (and refuse a number domain it cannot compute in)."""
+        ...
+
+    def accept(self, A_prev: np.ndarray) -> None:
+        """Refuse entries the rule cannot compute (a name where a branch is decided); A_prev as the
+        user gave it, so that a message names the entry by the user's index."""
+        ...
+
+    def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
+        """A bool mask like A_prev: entries within ``step`` of a kink or tie, which gradcheck skips."""
+        ...
+
+    def geometry(self, A_shape: tuple[int, ...], params: Mapping[str, Any]) -> Geometry:
+        """Shapes from the canonical A_prev shape: output_size, batch, channels, overlay_count."""
+        ...
+
+    def records(
+        self,
+        A_prev: np.ndarray,
+        W: Any,
+        b: Any,
+        dZ: np.ndarray | None,
+        geom: Geometry,
+        params: Mapping[str, Any],
+        indices: Iterable[int] | None = None,
+    ) -> Iterator[Record]:
+        """The overlays in order (or those at ``indices``), lazily; backward values None without dZ."""
+        ...
+
+    def totals(
+        self, A_prev: np.ndarray, W: Any, b: Any, dZ: np.ndarray | None, geom: Geometry, params: Mapping[str, Any]
+    ) -> Totals:
+        """Z and the gradients at once (dW and db None without weights); equal to the overlay sums."""
+        ...
+
+    def entry_terms(
+        self,
+        quantity: str,
+        index: tuple[int, ...],
+        A_prev: np.ndarray,
+        W: Any,
+        b: Any,
+        dZ: np.ndarray | None,
+        geom: Geometry,
+        params: Mapping[str, Any],
+    ) -> list[Term]:
+        """The summands of one entry of ``quantity`` at a canonical index, naming their overlays."""
         ...

@@ -35,9 +35,12 @@ import numpy as np
 
 from .. import blas
 from ..geometry import Geometry, applied_kernel, applied_tap
-from .base import Factor, Gradients, Overlay, Term
+from .base import Factor, Gradients, Overlay, Takes, Term
 
 name = "conv"
+
+takes = Takes(weights=True, bias=True, keys=("stride", "padding", "dilation", "groups", "mode"))
+"""W and b, and convolution's own configuration keys (the shared ones are in problem.SHARED_FIELDS)."""
 
 geometry = Geometry.build
 """The layer's Geometry from its configuration (keyword arguments: batch, in_channels,

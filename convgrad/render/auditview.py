@@ -94,7 +94,11 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
         yield paragraph(f"No overlay reaches {label}, so {index_label(what, view.user_index)} = 0.", indent=0)
         return
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    other_name = {"A_prev": "the weight", "W": "the input", "b": ""}[view.array]
+    other_name = (
+        "the local derivative"
+        if p.kind is not None
+        else {"A_prev": "the weight", "W": "the input", "b": ""}[view.array]
+    )
     for title in ("overlay", "position", "dZ", other_name, "adds"):
         table.add_column(title, justify="right" if title != "position" else "left", no_wrap=True)
     form = p.form

@@ -18,7 +18,8 @@ from rich.text import Text
 from ..check import IMPRECISE, Checker, CheckReport, QuantityVerdict, answer_shape_text
 from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
-from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, index_label
+from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, format_float, index_label
+from ..numbers import format_fraction as _exact_text
 from .grids import Cell, grid
 from .text import factor_label, paren_negative, plural, ranges, slice_label
 
@@ -31,10 +32,18 @@ MAX_EXPLAINED = 6
 MAX_TERMS = 12
 
 
+def format_fraction(value: Any) -> str:
+    """An exact value as a decimal or p/q; a float (sigmoid, tanh, a large problem) as a float."""
+    return _exact_text(value) if isinstance(value, Fraction) else format_float(float(value))
+
+
 def entry_terms(checker: Checker, name: str, user_index: tuple[int, ...]) -> list[Term]:
     """The overlay terms behind one entry (user index) of the exact solution."""
     p = checker.problem
     form = p.form
+    if p.kind is not None:  # a kind that declares its own terms
+        index = form.activation_index_to_canonical(user_index)
+        return p.kind.entry_terms(name, index, p.A_prev, p.W, p.b, p.dZ, p.geom, p.params)
     if name in ("Z", "dA_prev"):
         index = form.activation_index_to_canonical(user_index)
         if name == "Z":

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
-from .jsonout import dumps, scalar
+from .jsonout import dumps, record_object, scalar
 from .markdown import answer_arrays, answers_section, problem_arrays, problem_section, working_section
 from .text import (
     Formatter,
@@ -49,6 +49,8 @@ def markdown_document(
 
 def audit_sentences(result: Result, fmt: Formatter) -> list[str]:
     """The audits in one sentence each, for exports."""
+    if result.problem.kind is not None:
+        return []  # no padding, no stride: each overlay is one entry
     g = result.problem.geom
     notes = []
     for left in stride_leftovers(g):
@@ -150,6 +152,8 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
     """
     fmt = formatter(result, precision)
     p = result.problem
+    if p.kind is not None:
+        return _kind_latex(result, indices, fmt)
     g, shapes = p.geom, p.user_shapes
     lines = [
         r"\documentclass[10pt]{article}",
@@ -210,6 +214,48 @@ def tex_name(name: str) -> str:
     return f"{head}_{{{tail}}}" if tail else name
 
 
+def _kind_latex(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
+    """A kind that declares its columns: the problem, one longtable row per overlay with its columns, totals."""
+    p = result.problem
+    kind = p.kind
+    assert kind is not None
+    form, shapes = p.form, p.user_shapes
+    backward = result.is_backward
+    columns = [c for c in kind.columns if backward or not c.backward]
+    lines = [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath}",
+        r"\usepackage{longtable}",
+        r"\begin{document}",
+        r"\section*{" + ("Backward" if backward else "Forward") + f" pass through {tex_escape(p.layer)}}}",
+        tex_escape(f"{kind.sentence}. A_prev {shape_text(shapes['A_prev'])}; Z {shape_text(shapes['Z'])}."),
+        "",
+        r"\subsection*{Problem}",
+        r"\begin{align*}",
+    ]
+    arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev))]
+    if p.dZ is not None:
+        arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
+    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in arrays))
+    lines += [r"\end{align*}", "", r"\subsection*{Overlays}"]
+    lines += [
+        r"\begin{longtable}{r l" + " r" * len(columns) + "}",
+        r"\# & entry & " + " & ".join(tex_escape(c.title) for c in columns) + r" \\ \hline",
+        r"\endhead",
+    ]
+    for record in result.records(indices):
+        where = ", ".join(position_text(form.activation_index(index)) for index in record.reads)
+        cells = [str(record.index + 1), tex_escape(where)]
+        cells += [f"${tex_matrix(record.values[c.key], fmt)}$" for c in columns]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
+    totals = [(name, result.shown(name)) for name in ("Z", "dA_prev") if result.shown(name) is not None]
+    lines.append(r" \\ ".join(f"{name.replace('_prev', '_{prev}')} &= {tex_matrix(v, fmt)}" for name, v in totals))
+    lines += [r"\end{align*}", r"\end{document}", ""]
+    return "\n".join(lines)
+
+
 # -- CSV -----------------------------------------------------------------------------------------
 
 CSV_FIELDS = ("number", "n", "c_out", "position", "window_start", "A_slice", "Z", "dZ", "dW", "db", "dA_prev")
@@ -236,6 +282,9 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
         writer.writerow(values)
         return buffer.getvalue()
 
+    if result.problem.kind is not None:
+        yield from _kind_csv_rows(result, indices, line)
+        return
     yield line(list(fields))
     form = result.problem.form
     for overlay in result.canonical_overlays(indices):
@@ -259,3 +308,16 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
         # Faithful, like the overlay rows and JSON (not the rounded values the human views show).
         for index, value in np.ndenumerate(np.asarray(getattr(result, name), dtype=object)):
             yield line([name, dumps([int(i) for i in index]), scalar(value).strip('"')])
+
+
+def _kind_csv_rows(result: Result, indices: Iterable[int], line: Any) -> Iterator[str]:
+    """A kind that declares its columns: number, n, channel, position, reads, then its columns."""
+    kind = result.problem.kind
+    assert kind is not None
+    keys = [c.key for c in kind.columns if result.is_backward or not c.backward]
+    yield line(["number", "n", "channel", "position", "reads", *keys])
+    for record in result.records(indices):
+        obj = record_object(record, result)
+        values = [str(obj["number"]), str(obj["n"]), str(obj["channel"]), dumps(obj["position"]), dumps(obj["reads"])]
+        values += [scalar(obj[k]).strip('"') if np.ndim(obj[k]) == 0 else dumps(obj[k]) for k in keys]
+        yield line(values)

@@ -13,7 +13,7 @@ from ..gradcheck import GradcheckRow
 
 
 def gradcheck_renderables(
-    rows: list[GradcheckRow], *, exact: bool, step: Any, rtol: float, passed: bool
+    rows: list[GradcheckRow], *, exact: bool, step: Any, rtol: float, passed: bool, layer: str = "conv"
 ) -> list[RenderableType]:
     """What the terminal shows, in order. step: the step used (a Fraction when exact, else a float)."""
     how = f"exact rationals, step {step}" if exact else f"float64, step {step}"
@@ -28,7 +28,11 @@ def gradcheck_renderables(
         )
     if exact:
         verdict = (
-            "The difference quotients equal the gradients exactly (a convolution is linear in W, b and A_prev)."
+            (
+                "The difference quotients equal the gradients exactly (a convolution is linear in W, b and A_prev)."
+                if layer == "conv"
+                else f"The difference quotients equal the gradients exactly ({layer} is linear on each side of its kink)."
+            )
             if passed
             else "Some difference quotients differ from the gradients."
         )

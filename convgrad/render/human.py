@@ -59,6 +59,13 @@ def render(
     """Renderables for the human view, in print order: header, overlays (or the --explain
     narrative), totals, then the audits that apply."""
     style = make_style(result, precision, console.width)
+    if result.problem.kind is not None:  # a kind that declares its columns: the generic view
+        from . import columns
+
+        yield from columns.render(result, indices, style, command, explain)
+        if cell is not None:
+            yield from audit_renderables(result, style, cell)
+        return
     # in a Group: print() would merge a bare Text with its neighbours and drop its no_wrap
     yield Group(header(result, command, wrap=console.is_terminal))
     form = result.problem.form

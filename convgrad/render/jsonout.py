@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import audits
 from ..api import Result, overlay_in_form
-from ..layers.base import Overlay
+from ..layers.base import Overlay, Record
 from ..numbers import finite_decimal_text
 from .text import output_formula
 
@@ -104,10 +104,42 @@ def overlay_object(overlay: Overlay, backward: bool) -> dict[str, Any]:
 
 
 def totals_object(result: Result) -> dict[str, Any]:
+    """Z and, after a backward pass, the gradients; dW and db only for a kind with weights."""
     obj: dict[str, Any] = {"Z": result.Z}
     if result.is_backward:
-        obj.update({"dW": result.dW, "db": result.db, "dA_prev": result.dA_prev})
+        if result.problem.has_weights:
+            obj.update({"dW": result.dW, "db": result.db})
+        obj["dA_prev"] = result.dA_prev
     return obj
+
+
+def record_object(record: Record, result: Result) -> dict[str, Any]:
+    """The JSON fields of one overlay of a column kind: where it reads, then the kind's values."""
+    form = result.problem.form
+    obj: dict[str, Any] = {
+        "number": record.index + 1,
+        "n": record.n,
+        "channel": record.channel,
+        "position": list(record.position),
+        "reads": [list(form.activation_index(index)) for index in record.reads],
+    }
+    kind = result.problem.kind
+    assert kind is not None
+    for column in kind.columns:
+        if result.is_backward or not column.backward:
+            obj[column.key] = record.values[column.key]
+    return obj
+
+
+def overlay_texts(result: Result, indices: Iterable[int]) -> Iterator[str]:
+    """Each chosen overlay as compact JSON, lazily, for either record type."""
+    if result.problem.kind is not None:
+        for record in result.records(indices):
+            yield dumps(record_object(record, result))
+        return
+    form = result.problem.form
+    for overlay in result.canonical_overlays(indices):
+        yield dumps(overlay_object(overlay_in_form(overlay, form), result.is_backward))
 
 
 def document_chunks(result: Result, indices: Iterable[int], cell: str | None = None) -> Iterator[str]:
@@ -119,12 +151,9 @@ def document_chunks(result: Result, indices: Iterable[int], cell: str | None = N
     for key, value in fields.items():
         yield f"  {json.dumps(key)}: {dumps(value)},\n"
     yield '  "overlays": ['
-    form = result.problem.form
     first = True
-    for overlay in result.canonical_overlays(indices):
-        yield ("\n    " if first else ",\n    ") + dumps(
-            overlay_object(overlay_in_form(overlay, form), result.is_backward)
-        )
+    for text in overlay_texts(result, indices):
+        yield ("\n    " if first else ",\n    ") + text
         first = False
     yield "]\n}\n" if first else "\n  ]\n}\n"
 
@@ -134,10 +163,8 @@ def write_lines(result: Result, indices: Iterable[int], stream: IO[str], cell: s
 
     Memory stays flat: each overlay is built, written and dropped.
     """
-    form = result.problem.form
-    backward = result.is_backward
-    for overlay in result.canonical_overlays(indices):
-        stream.write(dumps(overlay_object(overlay_in_form(overlay, form), backward)) + "\n")
+    for text in overlay_texts(result, indices):
+        stream.write(text + "\n")
     final = {"totals": totals_object(result), "config": result.config, "audits": audits_object(result, cell)}
     stream.write(dumps(final) + "\n")
 
@@ -149,6 +176,17 @@ def write_document(result: Result, indices: Iterable[int], stream: IO[str], cell
 
 def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
     """The audits as JSON fields: always "stride_leftovers" (maybe empty), "padding_crop" (or null)."""
+    p = result.problem
+    if p.kind is not None:
+        obj: dict[str, Any] = {"stride_leftovers": [], "padding_crop": None}
+    else:
+        obj = _conv_audits(result)
+    if cell is not None:
+        obj["cell"] = _cell_object(result, cell)
+    return obj
+
+
+def _conv_audits(result: Result) -> dict[str, Any]:
     p = result.problem
     form = p.form
     obj: dict[str, Any] = {
@@ -164,22 +202,26 @@ def audits_object(result: Result, cell: str | None = None) -> dict[str, Any]:
             "padded_gradient": form.activation_from_canonical(crop.padded),
             "discarded_magnitude": crop.discarded,
         }
-    if cell is not None:
-        view = audits.cell_view(p, cell)
-        terms = []
-        for term in view.terms:
-            number = view.overlay if term.overlay is None else term.overlay
-            entry: dict[str, Any] = {"overlay": None if number is None else number + 1}
-            for factor in term.factors:
-                index = (
-                    form.activation_index(factor.index)
-                    if factor.array in ("A_prev", "dZ")
-                    else form.bias_index(factor.index[0])
-                    if factor.array == "b"
-                    else form.kernel_index(factor.index)
-                )
-                entry[factor.array] = {"index": list(index), "value": factor.value}
-            entry["product"] = term.value
-            terms.append(entry)
-        obj["cell"] = {"array": view.array, "index": list(view.user_index), "terms": terms, "gradient": view.gradient}
     return obj
+
+
+def _cell_object(result: Result, cell: str) -> dict[str, Any]:
+    p = result.problem
+    form = p.form
+    view = audits.cell_view(p, cell)
+    terms = []
+    for term in view.terms:
+        number = view.overlay if term.overlay is None else term.overlay  # Z's bias term: Z's own overlay
+        entry: dict[str, Any] = {"overlay": None if number is None else number + 1}
+        for factor in term.factors:
+            index = (
+                form.activation_index(factor.index)
+                if factor.array in ("A_prev", "dZ")
+                else form.bias_index(factor.index[0])
+                if factor.array == "b"
+                else form.kernel_index(factor.index)
+            )
+            entry[factor.array] = {"index": list(index), "value": factor.value}
+        entry["product"] = term.value
+        terms.append(entry)
+    return {"array": view.array, "index": list(view.user_index), "terms": terms, "gradient": view.gradient}

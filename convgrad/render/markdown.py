@@ -12,7 +12,7 @@ import numpy as np
 
 from ..api import Result
 from ..forms import BARE
-from ..layers.base import Overlay
+from ..layers.base import Overlay, Record
 from .text import (
     Formatter,
     config_words,
@@ -75,7 +75,9 @@ def answer_arrays(result: Result) -> list[tuple[str, Any, tuple[str, ...]]]:
     arrays: list[tuple[str, Any, tuple[str, ...]]] = [("Z", Z, ("n", "c_out"))]
     if result.is_backward:
         kind = result.problem.form.kind
-        arrays += [("dW", dW, ("c_out", "c_in")), ("db", _bias(db, kind), ("c_out",)), ("dA_prev", dA, ("n", "c"))]
+        if dW is not None:  # a kind without weights has no dW and db
+            arrays += [("dW", dW, ("c_out", "c_in")), ("db", _bias(db, kind), ("c_out",))]
+        arrays.append(("dA_prev", dA, ("n", "c")))
     return arrays
 
 
@@ -91,8 +93,46 @@ def _bias(b: Any, kind: str) -> Any:
     return b[0] if kind == BARE else b
 
 
+def kind_problem_section(result: Result, fmt: Formatter) -> str:
+    """The problem of a kind that declares its columns: its rule, shapes, parameters, then A_prev and dZ."""
+    p = result.problem
+    kind = p.kind
+    assert kind is not None
+    g, shapes = p.geom, p.user_shapes
+    items = [f"- {p.layer}: {_escape(kind.sentence)}"]
+    items += [f"- {key} = {fmt(value)}" for key, value in p.params.items()]
+    items.append(
+        f"- A_prev {shape_text(shapes['A_prev'])} → Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays"
+        + ("" if p.form.kind == BARE else f", layout {p.form.layout}")
+    )
+    text = "\n".join(items)
+    arrays = [("A_prev", p.form.activation_from_canonical(p.A_prev))]
+    if p.dZ is not None:
+        arrays.append(("dZ", p.form.activation_from_canonical(p.dZ)))
+    for name, array in arrays:
+        text += f"\n\n**{name}**\n\n{array_markdown(array, fmt, g.dims)}"
+    return text
+
+
+def record_markdown(record: Record, result: Result, fmt: Formatter) -> str:
+    """One overlay of a column kind: where it reads, then each declared column and its value."""
+    kind = result.problem.kind
+    assert kind is not None
+    form = result.problem.form
+    reads = ", ".join(position_text(form.activation_index(index)) for index in record.reads)
+    lines = [f"**Overlay {record.index + 1}**, A_prev {reads}", ""]
+    for column in kind.columns:
+        if result.is_backward or not column.backward:
+            value = record.values[column.key]
+            shown = fmt(value) if np.ndim(value) == 0 else inline(np.asarray(value, dtype=object), fmt)
+            lines.append(f"- {_escape(column.title)} = {_escape(shown)}")
+    return "\n".join(lines)
+
+
 def problem_section(result: Result, fmt: Formatter) -> str:
     p = result.problem
+    if p.kind is not None:
+        return kind_problem_section(result, fmt)
     g, shapes = p.geom, p.user_shapes
     items = [
         f"- {g.dims}-D {p.mode_name}, {p.form.kind} form"
@@ -133,6 +173,8 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
 
 
 def working_section(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
+    if result.problem.kind is not None:
+        return "\n\n".join(record_markdown(r, result, fmt) for r in result.records(indices))
     return "\n\n".join(overlay_markdown(o, result, fmt) for o in result.canonical_overlays(indices))
 
 

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ..problem import Problem
 from ..shapes import LayerCounts
-from .text import output_formula
+from .text import output_formula, shape_text
 
 
 def _plural(count: int, word: str) -> str:
@@ -87,3 +87,33 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
         f"connected layer and {w.dense - w.conv} against a dense one.",
     ]
     return shown
+
+
+def kind_shape_object(problem: Problem) -> dict[str, Any]:
+    """shape --json for a kind without weights: Z's size, the overlays, no parameters."""
+    from ..api import describe_config
+
+    g = problem.geom
+    none = {"conv": 0, "locally_connected": 0, "dense": 0}
+    return {
+        "output_size": list(g.output_size),
+        "formulas": [f"{problem.layer} is element-wise: Z has A_prev's shape"],
+        "padding": [],
+        "overlays": g.overlay_count,
+        "weights": none,
+        "biases": none,
+        "config": describe_config(problem),
+    }
+
+
+def kind_shape_renderables(problem: Problem) -> list[RenderableType]:
+    """The shapes of a kind without weights, in two lines."""
+    shapes = problem.user_shapes
+    count = problem.geom.overlay_count
+    return [
+        Text(
+            f"{problem.layer} is element-wise: Z has A_prev's shape, {shape_text(shapes['Z'])}; "
+            f"dA_prev too, and dZ must have it.",
+        ),
+        Text(f"{_plural(count, 'overlay')}, one per entry; no weights and no bias (0 parameters)."),
+    ]

@@ -143,7 +143,7 @@ def factor_label(form: Form, array: str, index: tuple[int, ...]) -> str:
 
     No spaces inside the brackets: a long sum of terms then wraps between terms only.
     """
-    if array in ("A_prev", "dZ"):
+    if array in ("A_prev", "dZ") or (len(index) > 1 and array != "W"):  # a kind's own factor: an entry's
         return index_label(array, form.activation_index(index), ",")
     if array == "W":
         return index_label(array, form.kernel_index(index), ",")

@@ -27,10 +27,11 @@ from typing import Any
 
 from ..check import ANSWER_ALIASES, ANSWER_META, IMPRECISE, QUANTITIES, RIGHT, WRONG
 from ..forms import BARE, BATCHED, UNBATCHED
+from ..layers import DEFAULT_KIND, KINDS, Column
 from ..numbers import ExactDomain, FloatDomain, SymbolicDomain
 from ..options import MAX_DECIMALS
 from ..problem import ALIASES, ARRAY_FIELDS, CONFIG_FIELDS, HPARAMETERS, META_FIELDS
-from ..variants import VARIANTS
+from ..variants import ALL_VARIANTS
 from . import NAMES, file_name
 
 Schema = dict[str, Any]
@@ -154,6 +155,8 @@ PROBLEM_FIELDS: dict[str, Schema] = {
     "dims": nullable(integer(1)),
     "exact": nullable(BOOLEAN),
     "symbolic": nullable(BOOLEAN),
+    "layer": nullable({"enum": list(KINDS), "description": "the layer kind (default conv)"}),
+    "slope": nullable(described("leaky-relu: the slope below 0 (default 0.01)", INPUT_NUMBER)),
     "description": STRING,
     "$schema": STRING,
 }
@@ -217,13 +220,36 @@ CONFIG = record(
         "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
     }
 )
+#: The configuration of a kind that declares its columns (every kind but conv); its own keys optional.
+KIND_OWN_KEYS = tuple(
+    dict.fromkeys(key for name, kind in KINDS.items() if name != DEFAULT_KIND for key in kind.takes.keys)
+)
+KIND_CONFIG = record(
+    {
+        "layer": {"enum": [name for name in KINDS if name != DEFAULT_KIND]},
+        "form": {"enum": [BARE, UNBATCHED, BATCHED]},
+        "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
+        "dims": integer(1),
+        "batch": integer(1),
+        "channels": integer(1),
+        "input_size": integers(),
+        "output_size": integers(),
+        **dict.fromkeys(KIND_OWN_KEYS, ref("number")),
+        "shapes": {"type": "object", "additionalProperties": integers()},
+        "overlay_count": COUNT,
+        "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
+    },
+    optional=KIND_OWN_KEYS,
+)
 STRIDE_LEFTOVER = record({"axis": integer(0), "indices": integers(), "output_size": STRING})
 PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": ref("number")})
 #: One factor of a cell's term: the entry of an array it multiplies, and its value.
 FACTOR = record({"index": INDEX, "value": ref("number")})
+#: A kind's own factor in a cell's term: the local derivative of an activation.
+CELL_FACTORS = (*TERM_FACTORS, "derivative")
 CELL_TERM = record(
-    {"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in TERM_FACTORS}},
-    optional=TERM_FACTORS,
+    {"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in CELL_FACTORS}},
+    optional=CELL_FACTORS,
 )
 CELL = record(
     {"array": {"enum": list(CELL_ARRAYS)}, "index": INDEX, "terms": array_of(CELL_TERM), "gradient": ref("number")}
@@ -254,6 +280,28 @@ def overlay(backward: bool) -> Schema:
     return record(fields)
 
 
+def kind_overlay(backward: bool) -> Schema:
+    """One overlay of a column kind: where it reads, then the columns its kind declares."""
+    keys = []
+    for kind in KINDS.values():
+        columns: tuple[Column, ...] = getattr(kind, "columns", ())  # conv's overlays are Overlay records
+        keys += [c.key for c in columns if backward or not c.backward]
+    keys = list(dict.fromkeys(keys))
+    fields = {
+        "number": integer(1),
+        "n": integer(0),
+        "channel": integer(0),
+        "position": INDEX,
+        "reads": array_of(INDEX),
+        **dict.fromkeys(keys, ref("array")),
+    }
+    return described(
+        "An overlay of a kind other than conv: the values of the columns its kind declares "
+        "(an activation: A_prev, Z, derivative, and after a backward pass dZ and dA_prev).",
+        record(fields, optional=keys),
+    )
+
+
 def totals(names: Iterable[str] = QUANTITIES) -> dict[str, Schema]:
     """Whole results by name: Z, and for backward the gradients."""
     return {name: ref("array") for name in names}
@@ -266,7 +314,7 @@ def mistake() -> Schema:
     """A likely mistake, by the key of one of the variants convgrad tries."""
     return record(
         {
-            "mistake": {"enum": [variant.key for variant in VARIANTS]},
+            "mistake": {"enum": [variant.key for variant in ALL_VARIANTS]},
             "form": {"type": ["string", "null"]},
             "sentence": STRING,
             "explains": COUNT,
@@ -370,6 +418,9 @@ def definitions() -> dict[str, Schema]:
         "factor": FACTOR,
         "forward_overlay": overlay(backward=False),
         "backward_overlay": overlay(backward=True),
+        "kind_config": KIND_CONFIG,
+        "forward_kind_overlay": kind_overlay(backward=False),
+        "backward_kind_overlay": kind_overlay(backward=True),
         "mistake": mistake(),
         "quantity_verdict": quantity_verdict(entries=True),
         "graded_quantity": quantity_verdict(entries=False),
@@ -389,7 +440,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             "A convgrad problem (backward --input, generate's output)",
             {
                 "description": "Each field once, by its name or one alias; null means not given. "
-                "A_prev and W are required; dZ for backward.",
+                "A_prev is required, and W for conv (a kind without weights refuses W and b); dZ for backward.",
                 **record(problem, optional=problem),
             },
         ),
@@ -408,24 +459,47 @@ def bodies() -> dict[str, tuple[str, Schema]]:
         ),
         "forward": (
             "convgrad forward --json",
-            record(
-                {
-                    **totals(["Z"]),
-                    "config": ref("config"),
-                    "audits": ref("audits"),
-                    "overlays": array_of(ref("forward_overlay")),
-                }
+            either(
+                record(
+                    {
+                        **totals(["Z"]),
+                        "config": ref("config"),
+                        "audits": ref("audits"),
+                        "overlays": array_of(ref("forward_overlay")),
+                    }
+                ),
+                record(
+                    {
+                        **totals(["Z"]),
+                        "config": ref("kind_config"),
+                        "audits": ref("audits"),
+                        "overlays": array_of(ref("forward_kind_overlay")),
+                    }
+                ),
             ),
         ),
         "backward": (
             "convgrad backward --json",
-            record(
-                {
-                    **totals(),
-                    "config": ref("config"),
-                    "audits": ref("audits"),
-                    "overlays": array_of(ref("backward_overlay")),
-                }
+            either(
+                record(
+                    {
+                        **totals(),
+                        "config": ref("config"),
+                        "audits": ref("audits"),
+                        "overlays": array_of(ref("backward_overlay")),
+                    }
+                ),
+                described(
+                    "A kind without weights (relu, leaky-relu, sigmoid, tanh): dW and db are omitted.",
+                    record(
+                        {
+                            **totals(["Z", "dA_prev"]),
+                            "config": ref("kind_config"),
+                            "audits": ref("audits"),
+                            "overlays": array_of(ref("backward_kind_overlay")),
+                        }
+                    ),
+                ),
             ),
         ),
         "jsonl": (
@@ -433,8 +507,14 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             either(
                 ref("forward_overlay"),
                 ref("backward_overlay"),
+                ref("forward_kind_overlay"),
+                ref("backward_kind_overlay"),
                 record(
-                    {"totals": record(totals(), optional=GRADIENTS), "config": ref("config"), "audits": ref("audits")}
+                    {
+                        "totals": record(totals(), optional=GRADIENTS),
+                        "config": either(ref("config"), ref("kind_config")),
+                        "audits": ref("audits"),
+                    }
                 ),
             ),
         ),
@@ -477,7 +557,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                     "overlays": COUNT,
                     "weights": ref("parameter_counts"),
                     "biases": ref("parameter_counts"),
-                    "config": ref("config"),
+                    "config": either(ref("config"), ref("kind_config")),
                 }
             ),
         ),
