@@ -13,6 +13,8 @@ last        (N, *spatial, C)
 =========== ======================= ======================== ========================
 
 Canonical (engine) form: A_prev (N, C_in, *spatial), W (C_out, C_in/G, *k), b (C_out,).
+A transposed convolution's W is (C_in, C_out/G, *k), channels-last (*k, C_out/G, C_in)
+(PyTorch's and TensorFlow's orders); the same axis moves convert it, to (C_in, C_out/G, *k).
 """
 
 from __future__ import annotations
@@ -31,11 +33,14 @@ BATCHED = "batched"
 
 @dataclass(frozen=True)
 class Form:
-    """kind: "bare", "unbatched" or "batched"; channels_last: TensorFlow order; dims: spatial rank."""
+    """kind: "bare", "unbatched" or "batched"; channels_last: TensorFlow order; dims: spatial rank;
+    transposed: W in a transposed convolution's channel order, (C_in, C_out/G, *k) or channels-last
+    (*k, C_out/G, C_in). The same axis moves convert either order, so only the words differ."""
 
     kind: str
     channels_last: bool
     dims: int
+    transposed: bool = False
 
     @property
     def layout(self) -> str:
@@ -51,6 +56,8 @@ class Form:
         if self.kind == BARE:
             return {"A_prev": f"({sp})", "W": "(*k)", "dZ": "(*out)", "b": "a scalar"}[role]
         batch = "N, " if self.kind == BATCHED else ""
+        if role == "W" and self.transposed:
+            return "(*k, C_out/groups, C_in)" if self.channels_last else "(C_in, C_out/groups, *k)"
         if role == "W":
             return "(*k, C_in/groups, C_out)" if self.channels_last else "(C_out, C_in/groups, *k)"
         if role == "b":
