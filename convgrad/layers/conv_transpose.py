@@ -464,8 +464,9 @@ def entry_terms(
                     result.append(Term(overlay_number(n, c_in, position, geom), factors))
         return result
     if quantity == "dA_prev":
-        n, c_in, *position = index
-        number = overlay_number(n, c_in, tuple(position), geom)
+        n, c_in, *where = index
+        entry = tuple(where)
+        number = overlay_number(n, c_in, entry, geom)
         result = []
         for j, c_out in enumerate(_out_channels(c_in, geom)):
             for tap in taps:
