@@ -159,6 +159,8 @@ class Result:
             values = {
                 key: None
                 if value is None
+                else value
+                if isinstance(value, str)  # words, such as where a conv-transpose scatter lands
                 else finalize(np.asarray(value, dtype=object))[()]
                 if p.domain.dtype == object
                 else value

@@ -65,6 +65,8 @@ class PaddingCrop:
 
 def padding_crop(problem: Problem) -> PaddingCrop | None:
     g = problem.geom
+    if problem.kind is not None:  # convolution's audit: a column kind's padding is no padded input
+        return None
     if problem.dZ is None or all(b == 0 and a == 0 for b, a in g.padding):
         return None
     padded = conv.backward(problem.A_prev, problem.W, problem.dZ, g, keep_padding=True).dA_prev
@@ -117,9 +119,14 @@ def cell_view(problem: Problem, text: str) -> CellView:
     if problem.dZ is None:
         raise UsageError("--cell shows gradients: it needs backward (and a dZ)")
     array, index = parse_cell(text)
-    if problem.kind is not None and array != "A_prev":
+    if problem.kind is not None and array != "A_prev" and not problem.has_weights:
         raise UsageError(
             f"--cell {text!r}: {problem.layer} has no {array}; its gradient is dA_prev (--cell A_prev[...])"
+        )
+    if problem.kind is not None and array == "b":
+        raise UsageError(
+            f"--cell {text!r}: {problem.layer}'s db is the sum of dZ over every output and belongs to no overlay; "
+            "see db in the totals, or --cell W[...] and --cell A_prev[...]"
         )
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
@@ -132,9 +139,16 @@ def cell_view(problem: Problem, text: str) -> CellView:
     if any(not 0 <= i < n for i, n in zip(index, shape)):
         raise UsageError(f"--cell {text!r} is outside {array}, whose shape is {shape} (indices count from 0)")
     if problem.kind is not None:  # a kind that declares its own terms
-        canonical = form.activation_index_to_canonical(index)
+        canonical = (
+            form.activation_index_to_canonical(index)
+            if array == "A_prev"
+            else form.kernel_index_to_canonical(index)
+            if array == "W"
+            else (index[0] if index else 0,)
+        )
         args = (problem.A_prev, problem.W, problem.b, problem.dZ, g, problem.params)
-        terms = problem.kind.entry_terms("dA_prev", canonical, *args)
+        quantity = {"A_prev": "dA_prev", "W": "dW", "b": "db"}[array]
+        terms = problem.kind.entry_terms(quantity, canonical, *args)
     elif array == "A_prev":
         canonical = form.activation_index_to_canonical(index)
         terms = dA_terms(problem.W, problem.dZ, canonical, g)

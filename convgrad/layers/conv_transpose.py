@@ -82,6 +82,11 @@ class TransposeGeometry(Geometry):
     def overlay_count(self) -> int:
         return self.batch * self.in_channels * int(np.prod(self.input_size, dtype=object))
 
+    def covered(self) -> tuple[tuple[bool, ...], ...]:
+        """Every input entry is an overlay of its own (convolution's stride-leftover audit does not
+        apply; an entry whose whole scatter is cropped shows "nowhere (all cropped)")."""
+        return tuple((True,) * n for n in self.input_size)
+
     @property
     def full_size(self) -> tuple[int, ...]:
         """The uncropped output: (n - 1)*s + d*(k - 1) + 1 per axis (before output_padding)."""
@@ -415,7 +420,10 @@ def entry_terms(
     geom: Geometry,
     params: Mapping[str, Any],
 ) -> list[Term]:
-    """The summands of one entry of Z, dW, db or dA_prev at a canonical index, in overlay order."""
+    """The summands of one entry of Z, dW, db or dA_prev at a canonical index, in overlay order.
+
+    A gradient term names dZ first, then the other factor (A_prev for dW, W for dA_prev); a Z term
+    is A_prev then W, and the bias term of Z and the terms of db name no overlay."""
     taps = list(itertools.product(*(range(k) for k in geom.kernel_size)))
     cin_g, cout_g = geom.in_per_group, geom.out_per_group
 
@@ -460,7 +468,7 @@ def entry_terms(
                 spot = landing(position, tap, geom)
                 if spot is not None:
                     a_at, z_at = (n, c_in) + position, (n, c_out) + spot
-                    factors = (Factor("A_prev", a_at, A_prev[a_at]), Factor("dZ", z_at, dZ[z_at]))
+                    factors = (Factor("dZ", z_at, dZ[z_at]), Factor("A_prev", a_at, A_prev[a_at]))
                     result.append(Term(overlay_number(n, c_in, position, geom), factors))
         return result
     if quantity == "dA_prev":
@@ -470,10 +478,10 @@ def entry_terms(
         result = []
         for j, c_out in enumerate(_out_channels(c_in, geom)):
             for tap in taps:
-                spot = landing(tuple(position), tap, geom)
+                spot = landing(entry, tap, geom)
                 if spot is not None:
                     w_at, z_at = w_index(c_in, j, tap), (n, c_out) + spot
-                    result.append(Term(number, (Factor("W", w_at, W[w_at]), Factor("dZ", z_at, dZ[z_at]))))
+                    result.append(Term(number, (Factor("dZ", z_at, dZ[z_at]), Factor("W", w_at, W[w_at]))))
         return result
     raise ValueError(f"{name} has no {quantity}: it has Z, dW, db and dA_prev")
 
