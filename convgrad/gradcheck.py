@@ -108,22 +108,26 @@ def _kind_rows(problem: Problem, h: Any, max_entries: int, seed: int, rtol: floa
         return (kind.totals(A, W, b, None, geom, params).Z * dZ).sum()
 
     A, W = problem.A_prev, problem.W
-    b = None
-    if W is not None:
-        b = problem.b if problem.b is not None else problem.domain.zeros((geom.out_channels,))
-        if problem.b is None and A.dtype != object:
-            b = np.zeros(geom.out_channels, dtype=A.dtype)
-    totals = Result(problem).canonical_totals
-    noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(loss(A, W, b))) / float(h)
-    if W is not None:
-        noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(_kind_scale(problem, b))) / float(h)
-    near = kind.kinks(A, h, params)
+    b: np.ndarray | None = None
     quantities: list[tuple[str, np.ndarray, int, np.ndarray, Any]] = []
+    totals = Result(problem).canonical_totals
     if W is not None:
+        full_b: np.ndarray = (
+            problem.b
+            if problem.b is not None
+            else problem.domain.zeros((geom.out_channels,))
+            if A.dtype == object
+            else np.zeros(geom.out_channels, dtype=A.dtype)
+        )
+        b = full_b
         quantities += [
             ("dW", W, 1, np.zeros(W.shape, dtype=bool), totals.dW),
-            ("db", b, 2, np.zeros(b.shape, dtype=bool), totals.db),
+            ("db", full_b, 2, np.zeros(full_b.shape, dtype=bool), totals.db),
         ]
+        noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(_kind_scale(problem, full_b))) / float(h)
+    else:
+        noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(loss(A, W, b))) / float(h)
+    near = kind.kinks(A, h, params)
     quantities.append(("dA_prev", A, 0, near, totals.dA_prev))
     rng = np.random.default_rng(seed)
     rows = []
