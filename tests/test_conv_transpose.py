@@ -454,3 +454,106 @@ def test_output_padding_aliases_and_channels_last_weights():
     first = convgrad.forward(A, W, layer="conv-transpose")
     last = convgrad.forward(np.moveaxis(A, 1, -1), W.transpose(2, 1, 0), layer="conv-transpose", layout="NWC")
     assert np.allclose(np.moveaxis(last.Z, -1, 1), first.Z)
+
+
+# -- check names the mistakes; each wrong answer built here with the plain loops -------------------
+
+MISTAKE_CASE = {
+    "A": np.array([[[1.0, -2.0, 3.0], [0.5, 1.0, -1.0]]]),  # (N=1, C_in=2, 3)
+    "W": np.array([[[1.0, 2.0, -1.0], [0.0, 1.0, 3.0]], [[2.0, -1.0, 1.0], [1.0, 1.0, 0.0]]]),  # (2, 2, 3)
+    "b": np.array([0.5, -1.0]),
+    "stride": (2,),
+    "pairs": ((1, 1),),
+    "padding": 1,
+    "extra": (1,),
+    "dilation": (1,),
+    "groups": 1,
+    "flip": False,
+    "channels_last": False,
+}
+
+
+def _mistake_files(tmp_path, answer):
+    case = MISTAKE_CASE
+    rng = np.random.default_rng(9)
+    dZ = np.round(rng.standard_normal(z_shape(case)) * 4) / 4
+    problem = {"A_prev": case["A"].tolist(), "W": case["W"].tolist(), "b": case["b"].tolist(), "dZ": dZ.tolist()}
+    problem.update(config(case))
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(problem))
+    key = tmp_path / "a.json"
+    key.write_text(json.dumps({k: np.asarray(v, dtype=float).tolist() for k, v in answer(dZ).items()}))
+    return path, key
+
+
+def _geometry(**changes):
+    case = {**MISTAKE_CASE, **changes}
+    return case["stride"], case["pairs"], case["extra"], case["dilation"], case["groups"], case["flip"]
+
+
+def _named(cli, path, key, quantity):
+    out = cli("check", path, "--answer", key, "--json")
+    assert out.exit_code == 1, out.stderr
+    doc = json.loads(out.stdout)
+    return [m["mistake"] for m in doc["quantities"][quantity]["mistakes"]]
+
+
+def test_check_names_output_padding_ignored(cli, tmp_path):
+    case = MISTAKE_CASE
+    path, key = _mistake_files(
+        tmp_path, lambda dZ: {"Z": loops(case["A"], case["W"], case["b"], None, *_geometry(extra=(0,)))[0]}
+    )
+    assert "output_padding_ignored" in _named(cli, path, key, "Z")
+
+
+def test_check_names_the_channel_axes_swapped(cli, tmp_path):
+    case = MISTAKE_CASE
+    W_swapped = case["W"].transpose(1, 0, 2)
+
+    def answer(dZ):
+        Z, _, _, dA = loops(case["A"], W_swapped, case["b"], dZ, *_geometry())
+        return {"Z": Z, "dA_prev": dA}
+
+    path, key = _mistake_files(tmp_path, answer)
+    assert "channel_axes_swapped" in _named(cli, path, key, "Z")
+    assert "channel_axes_swapped" in _named(cli, path, key, "dA_prev")
+
+
+def test_check_names_the_crop_taken_from_the_wrong_side(cli, tmp_path):
+    case = MISTAKE_CASE
+
+    def answer(dZ):  # the whole crop (2) taken from the end
+        Z, dW, _, dA = loops(case["A"], case["W"], case["b"], dZ, *_geometry(pairs=((0, 2),)))
+        return {"Z": Z, "dA_prev": dA, "dW": dW}
+
+    path, key = _mistake_files(tmp_path, answer)
+    for quantity in ("Z", "dA_prev", "dW"):
+        assert "crop_wrong_side" in _named(cli, path, key, quantity)
+    out = cli("check", path, "--answer", key)
+    assert "all from the end" in out.stdout
+
+
+def test_check_names_the_kernel_not_flipped(cli, tmp_path):
+    """The zero-insertion view without the flip is a transposed convolution with the kernel rotated:
+    the wrong answers here come from the plain loops with the kernel flipped."""
+    case = MISTAKE_CASE
+
+    def answer(dZ):
+        Z, _, _, dA = loops(case["A"], case["W"], case["b"], dZ, *_geometry(flip=True))
+        return {"Z": Z, "dA_prev": dA}
+
+    path, key = _mistake_files(tmp_path, answer)
+    assert "kernel_not_flipped" in _named(cli, path, key, "Z")
+    assert "kernel_not_flipped" in _named(cli, path, key, "dA_prev")
+
+
+def test_check_says_right_for_the_right_answer(cli, tmp_path):
+    case = MISTAKE_CASE
+
+    def answer(dZ):
+        Z, dW, db, dA = loops(case["A"], case["W"], case["b"], dZ, *_geometry())
+        return {"Z": Z, "dW": dW, "db": db, "dA_prev": dA}
+
+    path, key = _mistake_files(tmp_path, answer)
+    out = cli("check", path, "--answer", key)
+    assert out.exit_code == 0, out.stdout + out.stderr

@@ -530,32 +530,27 @@ def zero_inserted_padded(A_prev: np.ndarray, geom: Geometry) -> np.ndarray:
     return up
 
 
-def as_convolution_kernel(W: np.ndarray, geom: Geometry) -> np.ndarray:
+def as_convolution_kernel(W: np.ndarray, geom: Geometry, flipped: bool = True) -> np.ndarray:
     """W as applied (C_in, C_out/G, *k) -> a convolution's (C_out, C_in/G, *k), flipped: the
-    kernel a stride-1 convolution of the zero-inserted input needs."""
+    kernel a stride-1 convolution of the zero-inserted input needs (``flipped=False``: the
+    mistake of leaving it as it is)."""
     G = geom.groups
     cin_g, cout_g = geom.in_per_group, geom.out_per_group
     K = applied(W, geom).reshape((G, cin_g, cout_g) + geom.kernel_size)
     swapped = K.transpose((0, 2, 1) + tuple(range(3, 3 + geom.dims)))  # (G, C_out/G, C_in/G, *k)
-    return np.ascontiguousarray(flip_taps(swapped, geom.dims)).reshape((G * cout_g, cin_g) + geom.kernel_size)
+    if flipped:
+        swapped = flip_taps(swapped, geom.dims)
+    return np.ascontiguousarray(swapped).reshape((G * cout_g, cin_g) + geom.kernel_size)
 
 
-def identities(
-    A_prev: np.ndarray,
-    W: np.ndarray,
-    b: np.ndarray | None,
-    dZ: np.ndarray | None,
-    geom: Geometry,
-    params: Mapping[str, Any],
-) -> list[Identity]:
-    """The forward pass as a stride-1 convolution of the zero-inserted, padded input with the
-    flipped kernel, and (with dZ) dA_prev as a convolution forward pass of dZ with W; both right
-    sides computed by convgrad's own conv kind (``conv.forward``)."""
+def forward_via_convolution(
+    A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry, flipped: bool = True
+) -> np.ndarray:
+    """Z as a stride-1 convolution (convgrad's conv kind) of the zero-inserted, padded input with
+    the flipped kernel, its channel axes swapped."""
     from . import conv
 
-    Z = totals(A_prev, W, b, None, geom, params).Z
     spread = zero_inserted_padded(A_prev, geom)
-    kernel = as_convolution_kernel(W, geom)
     as_conv = Geometry.build(
         batch=geom.batch,
         in_channels=geom.in_channels,
@@ -567,18 +562,15 @@ def identities(
         dilation=geom.dilation,
         padding="valid",
     )
-    found = [
-        Identity(
-            "Z = a stride-1 convolution (cross-correlation, dilation d) of A_prev with s - 1 zeros "
-            "inserted between entries and d·(k - 1) - p_before zeros before, d·(k - 1) - p_after + "
-            "output_padding after, with the kernel flipped and its two channel axes swapped, plus b",
-            Z,
-            conv.forward(spread, kernel, b, as_conv),
-        )
-    ]
-    if dZ is None:
-        return found
-    dA = totals(A_prev, W, b, dZ, geom, params).dA_prev
+    return conv.forward(spread, as_convolution_kernel(W, geom, flipped), b, as_conv)
+
+
+def dA_via_convolution(W: np.ndarray, dZ: np.ndarray, geom: Geometry, flipped: bool = False) -> np.ndarray:
+    """dA_prev as a convolution forward pass (convgrad's conv kind) of dZ with W as applied, read as
+    C_in filters over C_out channels, same stride, dilation and crop as padding (``flipped=True``:
+    the mistake of flipping it too)."""
+    from . import conv
+
     extra = getattr(geom, "output_padding", (0,) * geom.dims)
     after = tuple(max(a - op, 0) for (_, a), op in zip(geom.padding, extra))
     back = Geometry.build(
@@ -592,15 +584,42 @@ def identities(
         dilation=geom.dilation,
         padding=tuple((before, a) for (before, _), a in zip(geom.padding, after)),
     )
-    conv_dA = conv.forward(dZ, applied(W, geom), None, back)
-    conv_dA = conv_dA[(Ellipsis,) + tuple(slice(0, n) for n in geom.input_size)]
+    kernel = applied(W, geom)
+    if flipped:
+        kernel = flip_taps(kernel, geom.dims)
+    dA = conv.forward(dZ, np.ascontiguousarray(kernel), None, back)
+    return dA[(Ellipsis,) + tuple(slice(0, n) for n in geom.input_size)]
+
+
+def identities(
+    A_prev: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    dZ: np.ndarray | None,
+    geom: Geometry,
+    params: Mapping[str, Any],
+) -> list[Identity]:
+    """The forward pass as a stride-1 convolution of the zero-inserted, padded input with the
+    flipped kernel, and (with dZ) dA_prev as a convolution forward pass of dZ with W; the right
+    sides computed by convgrad's own conv kind, the left by this kind's totals."""
+    found = [
+        Identity(
+            "Z = a stride-1 convolution (cross-correlation, dilation d) of A_prev with s - 1 zeros "
+            "inserted between entries and d·(k - 1) - p_before zeros before, d·(k - 1) - p_after + "
+            "output_padding after, with the kernel flipped and its two channel axes swapped, plus b",
+            totals(A_prev, W, b, None, geom, params).Z,
+            forward_via_convolution(A_prev, W, b, geom),
+        )
+    ]
+    if dZ is None:
+        return found
     found.append(
         Identity(
             "dA_prev = a convolution forward pass (cross-correlation) of dZ with W as applied, "
             "W (C_in, C_out/G, *k) read as C_in filters over C_out channels, same stride, "
             "dilation and padding: no flip, no zero insertion",
-            dA,
-            conv_dA,
+            totals(A_prev, W, b, dZ, geom, params).dA_prev,
+            dA_via_convolution(W, dZ, geom),
         )
     )
     return found
