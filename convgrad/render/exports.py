@@ -186,6 +186,10 @@ def _kind_latex(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
         r"\begin{align*}",
     ]
     arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev))]
+    if p.W is not None:  # a kind with weights (conv-transpose)
+        arrays.append(("W", form.kernel_from_canonical(p.W)))
+        if p.b is not None:
+            arrays.append(("b", form.bias_from_canonical(p.b)))
     if p.dZ is not None:
         arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
     lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in arrays))
@@ -198,10 +202,13 @@ def _kind_latex(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
     for record in result.records(indices):
         where = ", ".join(position_text(form.activation_index(index)) for index in record.reads)
         cells = [str(record.index + 1), tex_escape(where)]
-        cells += [f"${tex_matrix(record.values[c.key], fmt)}$" for c in columns]
+        cells += [
+            tex_escape(value) if isinstance(value, str) else f"${tex_matrix(value, fmt)}$"
+            for value in (record.values[c.key] for c in columns)
+        ]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
-    totals = [(name, result.shown(name)) for name in ("Z", "dA_prev") if result.shown(name) is not None]
+    totals = [(name, result.shown(name)) for name in ("Z", "dW", "db", "dA_prev") if result.shown(name) is not None]
     lines.append(r" \\ ".join(f"{name.replace('_prev', '_{prev}')} &= {tex_matrix(v, fmt)}" for name, v in totals))
     lines += [r"\end{align*}", r"\end{document}", ""]
     return "\n".join(lines)
