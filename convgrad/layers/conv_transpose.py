@@ -623,3 +623,47 @@ def identities(
         )
     )
     return found
+
+
+# -- the shape, in words -------------------------------------------------------------------------
+
+
+def shape_formulas(geom: Geometry) -> list[str]:
+    """Per spatial axis, the output-size formula with the numbers filled in."""
+    extra = getattr(geom, "output_padding", (0,) * geom.dims)
+    lines = []
+    for axis, (n, k, s, d, (pb, pa), op, out) in enumerate(
+        zip(geom.input_size, geom.kernel_size, geom.stride, geom.dilation, geom.padding, extra, geom.output_size)
+    ):
+        lines.append(
+            f"axis {axis}: out = (n - 1)·s - p_before - p_after + d·(k - 1) + output_padding + 1 = "
+            f"({n} - 1)·{s} - {pb} - {pa} + {d}·({k} - 1) + {op} + 1 = {out}"
+        )
+    return lines
+
+
+def output_padding_notes(geom: Geometry) -> list[str]:
+    """Per spatial axis, when output_padding is needed: a convolution with this kernel, stride and
+    padding maps s input sizes onto n; output_padding picks which of them this layer gives back."""
+    extra = getattr(geom, "output_padding", (0,) * geom.dims)
+    notes = []
+    for axis, (n, s, d, op, out) in enumerate(
+        zip(geom.input_size, geom.stride, geom.dilation, extra, geom.output_size)
+    ):
+        base = out - op
+        if max(s, d) == 1:
+            notes.append(f"axis {axis}: stride and dilation 1, so output_padding must be 0")
+            continue
+        if s == 1:
+            notes.append(
+                f"axis {axis}: stride 1: a convolution maps only size {base} onto {n}; output_padding "
+                f"{op} (allowed up to {d - 1} by the dilation) adds entries no input reaches"
+            )
+            continue
+        sizes = ", ".join(str(base + e) for e in range(s))
+        notes.append(
+            f"axis {axis}: a stride-{s} convolution with the same kernel and padding maps each of the sizes "
+            f"{sizes} onto {n}, so the size is ambiguous; output_padding (0 to {max(s, d) - 1}) picks one: "
+            f"{op} gives {out}"
+        )
+    return notes
