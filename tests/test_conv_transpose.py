@@ -557,3 +557,72 @@ def test_check_says_right_for_the_right_answer(cli, tmp_path):
     path, key = _mistake_files(tmp_path, answer)
     out = cli("check", path, "--answer", key)
     assert out.exit_code == 0, out.stdout + out.stderr
+
+
+# -- the CLI views on the sample -------------------------------------------------------------------
+
+SAMPLE = "samples/conv_transpose.json"
+
+
+def test_shape_fills_in_the_formula_and_says_when_output_padding_is_needed(cli):
+    out = cli("shape", SAMPLE)
+    assert out.exit_code == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert "(2 - 1)·2 - 1 - 1 + 1·(3 - 1) + 1 + 1 = 4" in text
+    assert "maps each of the sizes 3, 4 onto 2" in text and "1 gives 4" in text
+    doc = json.loads(cli("shape", SAMPLE, "--json").stdout)
+    assert doc["output_size"] == [4, 4] and doc["weights"]["conv"] == 9 and doc["biases"]["conv"] == 1
+
+
+def test_explain_states_and_checks_both_identities(cli):
+    out = cli("backward", SAMPLE, "--explain")
+    assert out.exit_code == 0, out.stderr
+    text = " ".join(out.stdout.split())
+    assert text.count(": holds.") == 2 and "DOES NOT HOLD" not in text
+    assert "zeros inserted between entries" in text and "convolution forward pass (cross-correlation) of dZ" in text
+    assert "Overlay 4 (entry [1, 1])" in text
+
+
+def test_table_shows_where_each_scatter_lands_and_z_so_far(cli):
+    out = cli("backward", SAMPLE, "--overlays", "1")
+    text = out.stdout
+    assert "lands" in text and "Z so" in text and "dW share" in text
+    doc = json.loads(cli("backward", SAMPLE, "--json", "--overlays", "all").stdout)
+    first = doc["overlays"][0]
+    assert first["lands"] == "[0, 0] [0, 1] [1, 0] [1, 1]"
+    assert doc["overlays"][-1]["Z_so_far"][-1] == doc["Z"][3][3]  # the last overlay finishes Z
+
+
+def test_cell_lists_the_terms_of_dW_and_dA_prev(cli):
+    out = cli("backward", SAMPLE, "--cell", "W[1,1]", "--overlays", "none")
+    assert "dW[1, 1] = sum of the 4 terms = 5" in out.stdout
+    out = cli("backward", SAMPLE, "--cell", "A_prev[0,0]", "--overlays", "none")
+    assert "dA_prev[0, 0] = sum of the 4 terms = 2" in out.stdout
+    out = cli("backward", SAMPLE, "--cell", "b")
+    assert out.exit_code == 2 and "belongs to no overlay" in out.stderr
+
+
+def test_exports_and_gradcheck_on_the_sample(cli):
+    for fmt in ("markdown", "latex", "csv", "jsonl"):
+        out = cli("backward", SAMPLE, "-f", fmt, "--overlays", "all")
+        assert out.exit_code == 0, (fmt, out.stderr)
+    assert "**W**" in cli("backward", SAMPLE, "-f", "markdown").stdout
+    out = cli("gradcheck", SAMPLE, "--exact")
+    assert out.exit_code == 0 and "exactly equal" in out.stdout
+    doc = json.loads(cli("gradcheck", SAMPLE, "--json").stdout)
+    assert doc is not None
+
+
+@pytest.mark.parametrize("layout", [None, "NHWC"])
+def test_generate_makes_a_problem_and_a_key_that_checks_right(cli, tmp_path, layout):
+    out, key = tmp_path / "p.json", tmp_path / "k"
+    args = ["generate", "--layer", "conv-transpose", "--seed", "7", "--stride", "2", "--channels", "2"]
+    args += ["--filters", "2", "--bias", "-o", out, "--key", key] + (["--layout", layout] if layout else [])
+    result = cli(*args)
+    assert result.exit_code == 0, result.stderr
+    problem = json.loads(out.read_text())
+    assert problem["layer"] == "conv-transpose"
+    answers = json.loads((tmp_path / "k.json").read_text())
+    assert set(answers) == {"Z", "dW", "db", "dA_prev"}
+    checked = cli("check", out, "--answer", tmp_path / "k.json")
+    assert checked.exit_code == 0 and "right" in checked.stdout
