@@ -589,7 +589,7 @@ def test_table_shows_where_each_scatter_lands_and_z_so_far(cli):
     assert "lands" in text and "Z so" in text and "dW share" in text
     doc = json.loads(cli("backward", SAMPLE, "--json", "--overlays", "all").stdout)
     first = doc["overlays"][0]
-    assert first["lands"] == "[0, 0] [0, 1] [1, 0] [1, 1]"
+    assert first["lands"] == "[0,0] [0,1] [1,0] [1,1]"
     assert doc["overlays"][-1]["Z_so_far"][-1] == doc["Z"][3][3]  # the last overlay finishes Z
 
 

@@ -304,10 +304,10 @@ def record(
 
 def _lands_text(writes: list[tuple[int, ...]], geom: Geometry) -> str:
     """Where the scatter lands on Z, in Z's spatial indices (each output channel's when several):
-    "[0, 1] [1, 1]" or "c0 [0, 1], c1 [0, 1]"; "nowhere (all cropped)" when padding crops it all."""
+    "[0,1] [1,1]" or "c0 [0,1], c1 [0,1]"; "nowhere (all cropped)" when padding crops it all."""
     if not writes:
         return "nowhere (all cropped)"
-    spots = ["[" + ", ".join(str(i) for i in w[2:]) + "]" for w in writes]
+    spots = ["[" + ",".join(str(i) for i in w[2:]) + "]" for w in writes]
     if geom.out_per_group == 1:
         return " ".join(spots)
     return ", ".join(f"c{w[1]} {spot}" for w, spot in zip(writes, spots))
