@@ -626,3 +626,14 @@ def test_generate_makes_a_problem_and_a_key_that_checks_right(cli, tmp_path, lay
     assert set(answers) == {"Z", "dW", "db", "dA_prev"}
     checked = cli("check", out, "--answer", tmp_path / "k.json")
     assert checked.exit_code == 0 and "right" in checked.stdout
+
+
+def test_conv_transpose_has_every_column_kind_member():
+    from convgrad.layers import KINDS, ColumnKind
+
+    assert KINDS["conv-transpose"] is ct
+    members = [n for n in vars(ColumnKind) if not n.startswith("_")]
+    for member in members:
+        assert hasattr(ct, member), member
+    assert ct.takes.weights and ct.takes.bias and "output_padding" in ct.takes.keys
+    assert [c.key for c in ct.columns] == ["A_prev", "lands", "share", "Z_so_far", "dZ", "dW", "dA_prev"]
