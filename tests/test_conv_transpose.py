@@ -637,3 +637,12 @@ def test_conv_transpose_has_every_column_kind_member():
         assert hasattr(ct, member), member
     assert ct.takes.weights and ct.takes.bias and "output_padding" in ct.takes.keys
     assert [c.key for c in ct.columns] == ["A_prev", "lands", "share", "Z_so_far", "dZ", "dW", "dA_prev"]
+
+
+def test_overlay_selections_run_over_input_channels_and_positions(cli):
+    """For conv-transpose, c_out= picks input channels and pos= input positions (its overlays')."""
+    doc = json.loads(cli("backward", SAMPLE, "--json", "--overlays", "pos=1,*").stdout)
+    assert [o["number"] for o in doc["overlays"]] == [3, 4]
+    assert [o["position"] for o in doc["overlays"]] == [[1, 0], [1, 1]]
+    doc = json.loads(cli("backward", SAMPLE, "--json", "--overlays", "n=0 c_out=0 pos=0,1").stdout)
+    assert [o["number"] for o in doc["overlays"]] == [2]

@@ -82,6 +82,11 @@ class TransposeGeometry(Geometry):
     def overlay_count(self) -> int:
         return self.batch * self.in_channels * int(np.prod(self.input_size, dtype=object))
 
+    def overlay_axes(self) -> tuple[int, tuple[int, ...], Any]:
+        """For ``--overlays`` selections: overlays run over input channels (``c_out=`` selects them)
+        and input positions (``pos=``), numbered n, then c_in, then position row-major."""
+        return self.in_channels, self.input_size, lambda n, c, position: overlay_number(n, c, position, self)
+
     def covered(self) -> tuple[tuple[bool, ...], ...]:
         """Every input entry is an overlay of its own (convolution's stride-leftover audit does not
         apply; an entry whose whole scatter is cropped shows "nowhere (all cropped)")."""
