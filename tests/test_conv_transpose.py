@@ -646,3 +646,16 @@ def test_overlay_selections_run_over_input_channels_and_positions(cli):
     assert [o["position"] for o in doc["overlays"]] == [[1, 0], [1, 1]]
     doc = json.loads(cli("backward", SAMPLE, "--json", "--overlays", "n=0 c_out=0 pos=0,1").stdout)
     assert [o["number"] for o in doc["overlays"]] == [2]
+
+
+def test_window_values_come_in_the_users_form():
+    """share = A_prev entry times W[c_in] as the user laid W out: (*k) bare, (*k, C_out/G) channels-last."""
+    rng = np.random.default_rng(11)
+    A, W = rng.standard_normal((1, 2, 2, 3)), rng.standard_normal((2, 2, 3, 3))  # NHWC; W (*k, C_out, C_in)
+    r = convgrad.backward(A, W, dZ=np.ones((1, 3, 3, 3)), layer="conv-transpose", layout="NHWC")
+    for record in r.records():
+        n, c_in, (i, j) = record.n, record.channel, record.position
+        assert np.allclose(record.values["share"], A[n, i, j, c_in] * W[..., c_in])
+        assert record.values["dW"].shape == (2, 2, 3)
+    bare = convgrad.forward([[1.0, 2.0]], [[1.0, -1.0], [0.5, 2.0]], layer="conv-transpose")
+    assert next(iter(bare.records())).values["share"].tolist() == [[1.0, -1.0], [0.5, 2.0]]

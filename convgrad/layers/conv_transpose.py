@@ -50,6 +50,9 @@ overlay_note = (
     "its dW share is A_prev times the dZ window, its dA_prev entry the sum of W times that window; "
     "db is the sum of dZ."
 )
+#: Values shaped like one W[c_in], (C_out/G, *k): the API and every view show them in the user's
+#: form ((*k) bare, (*k, C_out/G) channels-last), as convolution shows its windows.
+window_keys = ("share", "dZ", "dW")
 columns = (
     Column("A_prev", "A_prev"),
     Column("lands", "lands on Z"),
@@ -218,6 +221,11 @@ def geometry(A_shape: tuple[int, ...], params: Mapping[str, Any]) -> TransposeGe
 # -- helpers -----------------------------------------------------------------------------------
 
 
+def _no_negative_zero(array: np.ndarray) -> np.ndarray:
+    """-0.0 (a negative entry times a zero weight) shown as 0 in floats; other types as they are."""
+    return array + 0.0 if array.dtype != object else array
+
+
 def _zeros(shape: tuple[int, ...], like: np.ndarray) -> np.ndarray:
     """Zeros of ``like``'s number type (Fraction zeros for Fractions, sympy 0 for names)."""
     if like.dtype != object:
@@ -268,7 +276,7 @@ def record(
     n, c_in, position = overlay_entry(index, geom)  # window: one input entry
     a = A_prev[(n, c_in) + position]
     kernel = applied(W[c_in], geom)  # (C_out/G, *k), as scattered
-    share = a * kernel  # forward: this entry's whole contribution, window-shaped
+    share = _no_negative_zero(a * kernel)  # forward: this entry's whole contribution, window-shaped
     outs = _out_channels(c_in, geom)
     writes, so_far = [], []
     dZ_window = None if dZ is None else _zeros(kernel.shape, kernel)
@@ -294,7 +302,7 @@ def record(
     }
     if dZ_window is not None:
         values["dZ"] = dZ_window
-        values["dW"] = applied(a * dZ_window, geom)  # backward: dW[c_in] += this (on W as given)
+        values["dW"] = _no_negative_zero(applied(a * dZ_window, geom))  # backward: dW[c_in] += this (W as given)
         values["dA_prev"] = (kernel * dZ_window).sum()  # backward: the whole of dA_prev[n, c_in, i]
     return Record(
         index=index,
