@@ -18,6 +18,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import convgrad
 from convgrad.errors import InputError
@@ -659,3 +661,28 @@ def test_window_values_come_in_the_users_form():
         assert record.values["dW"].shape == (2, 2, 3)
     bare = convgrad.forward([[1.0, 2.0]], [[1.0, -1.0], [0.5, 2.0]], layer="conv-transpose")
     assert next(iter(bare.records())).values["share"].tolist() == [[1.0, -1.0], [0.5, 2.0]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_overlays_terms_and_totals_agree_with_the_plain_loops(seed):
+    """Hypothesis over random layers: the vectorised totals equal the plain loops, the overlay sums
+    equal the totals, and the terms of a random entry of each quantity add up to it."""
+    rng = np.random.default_rng(seed)
+    case = random_case(rng)
+    geometry = (case["stride"], case["pairs"], case["extra"], case["dilation"], case["groups"], case["flip"])
+    dZ = rng.standard_normal(z_shape(case))
+    want = loops(case["A"], case["W"], case["b"], dZ, *geometry)
+    p = convgrad.backward(case["A"], case["W"], dZ=dZ, b=case["b"], **{**config(case), "layout": None}).problem
+    got = ct.totals(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params)
+    for mine, theirs in zip((got.Z, got.dW, got.db, got.dA_prev), want):
+        _close(mine, theirs)
+    dA = np.zeros(p.A_prev.shape)
+    for record in ct.records(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params):
+        dA[record.reads[0]] = record.values["dA_prev"]
+    _close(dA, want[3])
+    for quantity, array in (("Z", got.Z), ("dW", got.dW), ("db", got.db), ("dA_prev", got.dA_prev)):
+        index = tuple(int(rng.integers(0, n)) for n in array.shape)
+        terms = ct.entry_terms(quantity, index, p.A_prev, p.W, p.b, p.dZ, p.geom, p.params)
+        total = sum((t.value for t in terms), 0.0)
+        assert abs(total - array[index]) <= 1e-10 * max(1.0, sum(abs(t.value) for t in terms))
