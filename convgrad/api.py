@@ -183,14 +183,21 @@ class Result:
         if kind is None:
             raise ValueError("convolution's overlays are Overlay records: use canonical_overlays")
         finalize = p.domain.finalize
+        windows = getattr(kind, "window_keys", ())  # window-shaped values, shown in the user's form
         for record in kind.records(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params, indices):
+            values = {
+                key: p.form.window_from_canonical(np.asarray(value)) if key in windows and value is not None else value
+                for key, value in record.values.items()
+            }
             values = {
                 key: None
                 if value is None
+                else value
+                if isinstance(value, str)  # words, such as where a conv-transpose scatter lands
                 else finalize(np.asarray(value, dtype=object))[()]
                 if p.domain.dtype == object
                 else value
-                for key, value in record.values.items()
+                for key, value in values.items()
             }
             yield dataclasses.replace(record, values=values)
 

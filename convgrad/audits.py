@@ -65,6 +65,8 @@ class PaddingCrop:
 
 def padding_crop(problem: Problem) -> PaddingCrop | None:
     g = problem.geom
+    if problem.kind is not None:  # convolution's audit: a column kind's padding is no padded input
+        return None
     if problem.dZ is None or all(b == 0 and a == 0 for b, a in g.padding):
         return None
     padded = conv.backward(problem.A_prev, problem.W, problem.dZ, g, keep_padding=True).dA_prev
@@ -119,9 +121,19 @@ def cell_view(problem: Problem, text: str) -> CellView:
     array, index = parse_cell(text)
     if problem.dZ is None and array != "Z":  # before the index is checked: the first thing to fix
         raise UsageError("--cell shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]")
-    if problem.kind is not None and array != "A_prev":
+    if problem.kind is not None and array != "A_prev" and not problem.has_weights:
         raise UsageError(
             f"--cell {text!r}: {problem.layer} has no {array}; its gradient is dA_prev (--cell A_prev[...])"
+        )
+    if problem.kind is not None and array == "Z":
+        raise UsageError(
+            f"--cell {text!r}: a Z entry's overlay is shown for convolution; for {problem.layer} "
+            "ask for a gradient entry (--cell A_prev[...] or W[...])"
+        )
+    if problem.kind is not None and array == "b":
+        raise UsageError(
+            f"--cell {text!r}: {problem.layer}'s db is the sum of dZ over every output and belongs to no overlay; "
+            "see db in the totals, or --cell W[...] and --cell A_prev[...]"
         )
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
@@ -134,9 +146,16 @@ def cell_view(problem: Problem, text: str) -> CellView:
     overlay = None
     dZ = problem.dZ
     if problem.kind is not None:  # a kind that declares its own terms
-        canonical = form.activation_index_to_canonical(index)
+        canonical = (
+            form.activation_index_to_canonical(index)
+            if array == "A_prev"
+            else form.kernel_index_to_canonical(index)
+            if array == "W"
+            else (index[0] if index else 0,)
+        )
         args = (problem.A_prev, problem.W, problem.b, problem.dZ, g, problem.params)
-        terms = list(problem.kind.entry_terms("dA_prev", canonical, *args))
+        quantity = {"A_prev": "dA_prev", "W": "dW", "b": "db"}[array]
+        terms = list(problem.kind.entry_terms(quantity, canonical, *args))
     elif array == "Z":
         canonical = form.activation_index_to_canonical(index)
         overlay = conv.overlay_index(canonical[0], canonical[1], tuple(canonical[2:]), g)

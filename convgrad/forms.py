@@ -13,6 +13,8 @@ last        (N, *spatial, C)
 =========== ======================= ======================== ========================
 
 Canonical (engine) form: A_prev (N, C_in, *spatial), W (C_out, C_in/G, *k), b (C_out,).
+A transposed convolution's W is (C_in, C_out/G, *k), channels-last (*k, C_out/G, C_in)
+(PyTorch's and TensorFlow's orders); the same axis moves convert it, to (C_in, C_out/G, *k).
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ class Form:
     bias_shape: the shape b was given in when it is not (C_out,): every axis of size 1 but
     one, which holds the C_out values (Coursera's (1, 1, 1, C_out), PyTorch-style (C_out, 1, 1));
     b and db are returned in it. None: (C_out,), or a scalar in the bare form.
+    transposed: W in a transposed convolution's channel order, (C_in, C_out/G, *k) or channels-last
+    (*k, C_out/G, C_in). The same axis moves convert either order, so only the words differ.
     """
 
     kind: str
     channels_last: bool
     dims: int
     bias_shape: tuple[int, ...] | None = None
+    transposed: bool = False
 
     @property
     def layout(self) -> str:
@@ -57,6 +62,8 @@ class Form:
         if self.kind == BARE:
             return {"A_prev": f"({sp})", "W": "(*k)", "dZ": "(*out)", "b": "a scalar"}[role]
         batch = "N, " if self.kind == BATCHED else ""
+        if role == "W" and self.transposed:
+            return "(*k, C_out/groups, C_in)" if self.channels_last else "(C_in, C_out/groups, *k)"
         if role == "W":
             return "(*k, C_in/groups, C_out)" if self.channels_last else "(C_out, C_in/groups, *k)"
         if role == "b":

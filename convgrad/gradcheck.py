@@ -77,7 +77,7 @@ def gradcheck(
     h = check_step(step, exact)
     check_option_number(rtol, "rtol", 0, 1)
     if problem.kind is not None:
-        return [_kind_row(problem, h, max_entries, seed, rtol, exact)]
+        return _kind_rows(problem, h, max_entries, seed, rtol, exact)
     result = Result(problem)
     Z, dW, db, dA = result.canonical_totals
     noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(Z * problem.dZ).sum()) / float(h)
@@ -126,34 +126,70 @@ def check_step(step: Any, exact: bool) -> Any:
     return float(q)
 
 
-def _kind_row(problem: Problem, h: Any, max_entries: int, seed: int, rtol: float, exact: bool) -> GradcheckRow:
-    """A kind without weights: dA_prev against central differences, skipping entries near a kink.
+def _kind_rows(problem: Problem, h: Any, max_entries: int, seed: int, rtol: float, exact: bool) -> list[GradcheckRow]:
+    """A column kind: dW and db (a kind with weights), then dA_prev, against central differences of
+    L = sum(Z * dZ), skipping entries of A_prev near a kink (``kind.kinks``).
 
     Unlike convolution the kind may be nonlinear (sigmoid, tanh): the quotient then carries a
     truncation error of order h², well inside rtol at the default step."""
     kind, dZ, params, geom = problem.kind, problem.upstream, problem.params, problem.geom
     assert kind is not None
 
-    def loss(A: np.ndarray) -> Any:
-        return (kind.totals(A, None, None, None, geom, params).Z * dZ).sum()
+    def loss(A: np.ndarray, W: Any, b: Any) -> Any:
+        return (kind.totals(A, W, b, None, geom, params).Z * dZ).sum()
 
-    A = problem.A_prev
-    analytic = Result(problem).canonical_totals.dA_prev
-    noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(loss(A))) / float(h)
+    A, W = problem.A_prev, problem.W
+    b: np.ndarray | None = None
+    quantities: list[tuple[str, np.ndarray, int, np.ndarray, Any]] = []
+    totals = Result(problem).canonical_totals
+    if W is not None:
+        full_b: np.ndarray = (
+            problem.b
+            if problem.b is not None
+            else problem.domain.zeros((geom.out_channels,))
+            if A.dtype == object
+            else np.zeros(geom.out_channels, dtype=A.dtype)
+        )
+        b = full_b
+        quantities += [
+            ("dW", W, 1, np.zeros(W.shape, dtype=bool), totals.dW),
+            ("db", full_b, 2, np.zeros(full_b.shape, dtype=bool), totals.db),
+        ]
+        noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(_kind_scale(problem, full_b))) / float(h)
+    else:
+        noise = 0.0 if exact else 64 * np.finfo(float).eps * float(np.abs(loss(A, W, b))) / float(h)
     near = kind.kinks(A, h, params)
-    indices = [index for index in np.ndindex(*A.shape) if not near[index]]
-    skipped = A.size - len(indices)
-    if len(indices) > max_entries:
-        chosen = np.random.default_rng(seed).choice(len(indices), size=max_entries, replace=False)
-        indices = [indices[i] for i in sorted(chosen)]
-    numeric = {}
-    for index in indices:
-        up, down = A.copy(), A.copy()
-        up[index] = up[index] + h
-        down[index] = down[index] - h
-        numeric[index] = (loss(up) - loss(down)) / (2 * h)
-    row = _row("dA_prev", analytic, numeric, A.size, exact, rtol, noise)
-    return dataclasses.replace(row, skipped=skipped)
+    quantities.append(("dA_prev", A, 0, near, totals.dA_prev))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, array, slot, skip, analytic in quantities:
+        indices = [index for index in np.ndindex(*array.shape) if not skip[index]]
+        skipped = array.size - len(indices)
+        if len(indices) > max_entries:
+            chosen = rng.choice(len(indices), size=max_entries, replace=False)
+            indices = [indices[i] for i in sorted(chosen)]
+        numeric = {}
+        for index in indices:
+            args = [A, W, b]
+            up, down = array.copy(), array.copy()
+            up[index] = up[index] + h
+            down[index] = down[index] - h
+            args[slot] = up
+            plus = loss(*args)
+            args[slot] = down
+            numeric[index] = (plus - loss(*args)) / (2 * h)
+        row = _row(name, analytic, numeric, array.size, exact, rtol, noise)
+        rows.append(dataclasses.replace(row, skipped=skipped))
+    return rows
+
+
+def _kind_scale(problem: Problem, b: Any) -> Any:
+    """sum |terms| of L = sum(Z * dZ) for a kind with weights (linear in each input): the scale of
+    the rounding the difference quotient carries."""
+    kind = problem.kind
+    assert kind is not None and problem.W is not None and problem.dZ is not None
+    Z = kind.totals(np.abs(problem.A_prev), np.abs(problem.W), np.abs(b), None, problem.geom, problem.params).Z
+    return (Z * np.abs(problem.dZ)).sum()
 
 
 def _row(

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -52,6 +51,7 @@ CONFIG_FIELDS = (
     "symbolic",
     "layer",
     "slope",
+    "output_padding",
 )
 #: Keys every kind takes: the arrays' layout and rank, the number domain, the kind itself.
 SHARED_FIELDS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic", "layer")
@@ -70,6 +70,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "layout": ("data_format",),
     "layer": ("kind", "layer_kind"),
     "slope": ("negative_slope", "alpha"),
+    "output_padding": ("out_padding", "outpadding"),
 }
 _CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 #: Every accepted key's canonical name.
@@ -823,7 +824,7 @@ def parse_layer(value: Any) -> str:
 
 def _column_kind(layer: str) -> ColumnKind:
     kind = KINDS[layer]
-    assert not isinstance(kind, ModuleType), layer  # conv is a module with its own views
+    assert layer != DEFAULT_KIND, layer  # conv is a module with its own views
     return kind  # type: ignore[return-value]  # every kind but the conv module is a ColumnKind
 
 
@@ -885,7 +886,15 @@ def build_kind_problem(
     """The shared parser for a kind that declares what it takes: A_prev, the layout, the number
     domain and limits here; the kind's own keys by ``kind.configure``; dZ against its Z shape."""
     if kind.takes.weights:
-        raise NotImplementedError(f"{kind.name}: parsing W for a column kind is not written yet")
+        return _build_weighted(
+            kind,
+            fields,
+            need_dZ=need_dZ,
+            domain=domain,
+            allow_nonfinite=allow_nonfinite,
+            float64=float64,
+            limits=limits,
+        )
     if fields.get("A_prev") is None:
         raise InputError("A_prev is missing: give it in the input JSON or with --A-prev")
     params = kind.configure(fields, domain)
@@ -898,10 +907,31 @@ def build_kind_problem(
         raise InputError(f"A_prev {_fmt_shape(A_user.shape)} must not be empty")
     kind.accept(A_user)  # in the user's form, so that a message names the entry as typed
     geom = kind.geometry(A.shape, params)
+    dZ = _upstream(fields, form, geom, domain, need_dZ, allow_nonfinite, limits)
+    if domain.dtype != object:
+        single = not float64 and all(x.dtype == np.float32 for x in (A, dZ) if x is not None)
+        dtype = np.float32 if single else np.float64
+        A = A.astype(dtype, copy=False)
+        dZ = None if dZ is None else dZ.astype(dtype, copy=False)
+    problem = Problem(A, None, None, dZ, geom, form, domain, kind.name, allow_nonfinite, kind.name, params)
+    if domain.dtype == object:
+        check_exact_work(problem, limits)
+    return problem
+
+
+def _upstream(
+    fields: Mapping[str, Any],
+    form: Form,
+    geom: Geometry,
+    domain: Domain,
+    need_dZ: bool,
+    allow_nonfinite: bool,
+    limits: Limits,
+) -> np.ndarray | None:
+    """dZ in canonical form, checked against the Z shape ``geom`` gives (None for a forward pass)."""
     z_canonical = (geom.batch, geom.out_channels) + geom.output_size
     check_elements(int(np.prod(z_canonical, dtype=object)), "Z", limits)
     z_shape = form.activation_from_canonical(shape_only(z_canonical)).shape
-    dZ = None
     dZ_value = fields.get("dZ")
     if dZ_value is None and isinstance(domain, SymbolicDomain) and need_dZ:
         dZ_value = {"shape": list(z_shape)}
@@ -910,19 +940,91 @@ def build_kind_problem(
             'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)',
             hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output",
         )
-    if dZ_value is not None:
-        dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite, limits)
-        if dZ_user.ndim == 0:
-            dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
-        if dZ_user.shape != z_shape:
-            raise InputError(f"dZ has shape {_fmt_shape(dZ_user.shape)} but Z has shape {_fmt_shape(z_shape)}")
-        dZ = form.activation_to_canonical(dZ_user)
+    if dZ_value is None:
+        return None
+    dZ_user = to_array(dZ_value, "dZ", domain, allow_nonfinite, limits)
+    if dZ_user.ndim == 0:
+        dZ_user = np.full(z_shape, dZ_user[()], dtype=dZ_user.dtype)
+    if dZ_user.shape != z_shape:
+        raise InputError(f"dZ has shape {_fmt_shape(dZ_user.shape)} but Z has shape {_fmt_shape(z_shape)}")
+    return form.activation_to_canonical(dZ_user)
+
+
+def _build_weighted(
+    kind: ColumnKind,
+    fields: Mapping[str, Any],
+    *,
+    need_dZ: bool,
+    domain: Domain,
+    allow_nonfinite: bool,
+    float64: bool,
+    limits: Limits,
+) -> Problem:
+    """A column kind with weights (conv-transpose): A_prev, W and b, the convolution-style keys
+    parsed per dim here, then ``kind.configure`` checks them against the shapes and resolves them.
+
+    W is in the kind's own channel order, (C_in, C_out/G, *k) or channels-last (*k, C_out/G, C_in);
+    the same axis moves as convolution's bring it to the canonical (C_in, C_out/G, *k)."""
+    for key in ("A_prev", "W"):
+        if fields.get(key) is None:
+            raise InputError(f"{key} is missing: give it in the input JSON or with --{_flag(key)}")
+    symbolic = isinstance(domain, SymbolicDomain)
+    A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
+    W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
+    channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
+    dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
+    form = dataclasses.replace(infer_form(A_user.shape, W_user.shape, dims, channels_last), transposed=True)
+    d = form.dims
+    A = form.activation_to_canonical(A_user)
+    W = form.kernel_to_canonical(W_user)
+    if 0 in A.shape or 0 in W.shape:
+        raise InputError(f"A_prev {_fmt_shape(A_user.shape)} and W {_fmt_shape(W_user.shape)} must not be empty")
+    groups = _whole(_given(fields, "groups", 1), "groups", 1)
+    if form.kind == BARE and groups != 1:
+        raise InputError(f"groups = {groups} needs channels: a bare A_prev has one channel")
+    if W.shape[0] != A.shape[1]:
+        raise InputError(
+            f"W has shape {_fmt_shape(W_user.shape)} but A_prev has shape {_fmt_shape(A_user.shape)}, "
+            f"{A.shape[1]} channel{'s' if A.shape[1] != 1 else ''}: {kind.name}'s W is {form.describe('W')}"
+        )
+    spec = {
+        "A_shape": A.shape,
+        "W_shape": W.shape,
+        "stride": per_dim(_given(fields, "stride", 1), "stride", d, 1),
+        "dilation": per_dim(_given(fields, "dilation", 1), "dilation", d, 1),
+        "output_padding": per_dim(_given(fields, "output_padding", 0), "output_padding", d, 0),
+        "padding": parse_padding(_given(fields, "padding", 0), d),
+        "groups": groups,
+        "flip": parse_mode(_given(fields, "mode", "cross-correlation")),
+        "given": frozenset(key for key, value in fields.items() if value is not None),
+    }
+    params = kind.configure(spec, domain)
+    kind.accept(A_user)
+    geom = kind.geometry(A.shape, params)
+    c_out = geom.out_channels
+    b = None
+    b_value = fields.get("b")
+    if b_value is None and symbolic:
+        b_value = {"shape": []} if form.kind == BARE else {"shape": [c_out]}
+    if b_value is not None:
+        b_user = _bias_array(b_value, domain, allow_nonfinite, limits)
+        if b_user.ndim == 0:
+            b = np.full(c_out, b_user[()], dtype=b_user.dtype)
+        elif b_user.ndim == 1 and b_user.shape[0] == c_out:
+            b = b_user
+        else:
+            raise InputError(
+                f"b has shape {_fmt_shape(b_user.shape)} but the layer has {c_out} output channel"
+                f"{'s' if c_out != 1 else ''} (W {_fmt_shape(W_user.shape)}): b needs one value per output channel"
+            )
+    dZ = _upstream(fields, form, geom, domain, need_dZ, allow_nonfinite, limits)
     if domain.dtype != object:
-        single = not float64 and all(x.dtype == np.float32 for x in (A, dZ) if x is not None)
+        single = not float64 and all(x.dtype == np.float32 for x in (A, W, b, dZ) if x is not None)
         dtype = np.float32 if single else np.float64
-        A = A.astype(dtype, copy=False)
+        A, W = A.astype(dtype, copy=False), W.astype(dtype, copy=False)
+        b = None if b is None else b.astype(dtype, copy=False)
         dZ = None if dZ is None else dZ.astype(dtype, copy=False)
-    problem = Problem(A, None, None, dZ, geom, form, domain, kind.name, allow_nonfinite, kind.name, params)
+    problem = Problem(A, W, b, dZ, geom, form, domain, params["mode"], allow_nonfinite, kind.name, params)
     if domain.dtype == object:
         check_exact_work(problem, limits)
     return problem

@@ -16,6 +16,7 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InputError, UsageError
 from .geometry import Geometry
@@ -61,10 +62,11 @@ class Selection:
         if self.kind in ("all", "auto"):
             yield from range(geom.overlay_count)
             return
+        channels, sizes, number_of = _overlay_axes(geom)
         if self.position is not None and len(self.position) != geom.dims:
             raise InputError(
                 f"--overlays: pos has {len(self.position)} coordinate(s) but the output has "
-                f"{geom.dims} spatial dim(s), shape {geom.output_size}"
+                f"{geom.dims} spatial dim(s), shape {sizes}"
             )
         if self.n is None and self.c_out is None and self.position is None and self.numbers:
             # Numbers alone: walk the ranges, not every overlay of a large layer.
@@ -81,15 +83,15 @@ class Selection:
                 yield from range(first, last + 1)
             return
         samples = [i for i in range(geom.batch) if _within(i, self.n)]
-        filters = [c for c in range(geom.out_channels) if _within(c, self.c_out)]
+        filters = [c for c in range(channels) if _within(c, self.c_out)]
         axes = [
             [p for p in range(size) if self.position is None or _within(p, self.position[axis])]
-            for axis, size in enumerate(geom.output_size)
+            for axis, size in enumerate(sizes)
         ]
         for n in samples:
             for c_out in filters:
                 for position in itertools.product(*axes):
-                    index = overlay_index(n, c_out, position, geom)
+                    index = number_of(n, c_out, position)
                     if _within(index, self.numbers):
                         yield index
 
@@ -101,10 +103,11 @@ class Selection:
             return geom.overlay_count
         count = geom.overlay_count
         if self.n is not None or self.c_out is not None or self.position is not None:
+            channels, sizes, _ = _overlay_axes(geom)
             samples = sum(1 for i in range(geom.batch) if _within(i, self.n))
-            filters = sum(1 for c in range(geom.out_channels) if _within(c, self.c_out))
+            filters = sum(1 for c in range(channels) if _within(c, self.c_out))
             positions = 1
-            for axis, size in enumerate(geom.output_size):
+            for axis, size in enumerate(sizes):
                 ranges = None if self.position is None or axis >= len(self.position) else self.position[axis]
                 positions *= sum(1 for p in range(size) if _within(p, ranges))
             count = samples * filters * positions
@@ -114,6 +117,16 @@ class Selection:
 
     def is_empty(self, geom: Geometry) -> bool:
         return next(iter(self.indices(geom)), None) is None
+
+
+def _overlay_axes(geom: Geometry) -> tuple[int, tuple[int, ...], Any]:
+    """The channels and spatial sizes overlays run over, and the overlay number of (n, c, position):
+    convolution's filters and output positions, unless the geometry says otherwise (a transposed
+    convolution's overlays run over input channels and input positions)."""
+    own = getattr(geom, "overlay_axes", None)
+    if own is not None:
+        return own()
+    return geom.out_channels, geom.output_size, lambda n, c, position: overlay_index(n, c, position, geom)
 
 
 ALL = Selection("all")

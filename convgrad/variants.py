@@ -522,6 +522,131 @@ def _passes_negative_sentence(problem: Problem, quantity: str, label: str) -> st
 DERIVATIVE_AT_Z = Variant("derivative_at_Z", _derivative_at_Z, _derivative_at_Z_sentence)
 PASSES_NEGATIVE = Variant("dZ_passed_where_negative", _passes_negative, _passes_negative_sentence)
 
+# -- conv-transpose's mistakes ----------------------------------------------------------------
+
+
+def _transpose_with(problem: Problem, W: Any, params: dict[str, Any], backward: bool = True) -> tuple[Any, Any]:
+    """The kind's totals with other weights or settings (the geometry rebuilt from them); the
+    gradients only with ``backward`` (when the settings keep Z's shape, so dZ fits)."""
+    kind = problem.kind
+    assert kind is not None
+    geom = kind.geometry(problem.A_prev.shape, params)
+    dZ = problem.dZ if backward else None
+    return geom, kind.totals(problem.A_prev, W, problem.b, dZ, geom, params)
+
+
+def _output_padding_ignored(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """Z computed as if output_padding were 0: shorter by output_padding along each such axis."""
+    params = dict(problem.params)
+    if not any(params.get("output_padding", ())):
+        return {}
+    params["output_padding"] = (0,) * len(params["output_padding"])
+    geom, totals = _transpose_with(problem, problem.W, params, backward=False)
+    if min(geom.output_size) < 1:
+        return {}
+    return {"Z": [("", _finalize(problem, "Z", totals.Z))]}
+
+
+def _output_padding_sentence(problem: Problem, quantity: str, label: str) -> str:
+    extra = ", ".join(map(str, problem.params["output_padding"]))
+    return (
+        f"your Z looks like output_padding was ignored: output_padding ({extra}) adds that many entries at the end "
+        "of each axis, out = (n - 1)·s - p_before - p_after + d·(k - 1) + output_padding + 1"
+    )
+
+
+def _channel_axes_swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """W (C_in, C_out/G, *k) read as a convolution's (C_out, C_in/G, *k): its first two axes swapped
+    within each group (only possible when C_in/G = C_out/G)."""
+    W, geom = problem.W, problem.geom
+    if W is None or geom.in_per_group != geom.out_per_group or geom.in_per_group == 1:
+        return {}
+    G, c = geom.groups, geom.in_per_group
+    grouped = W.reshape((G, c, c) + geom.kernel_size)
+    swapped = grouped.swapaxes(1, 2).reshape(W.shape)
+    _, totals = _transpose_with(problem, np.ascontiguousarray(swapped), dict(problem.params))
+    found = {"Z": [("", _finalize(problem, "Z", totals.Z))]}
+    if problem.dZ is not None:
+        dW = totals.dW.reshape((G, c, c) + geom.kernel_size).swapaxes(1, 2).reshape(W.shape)
+        found["dA_prev"] = [("", _finalize(problem, "dA_prev", totals.dA_prev))]
+        found["dW"] = [("", _finalize(problem, "dW", np.ascontiguousarray(dW)))]
+    return found
+
+
+def _channel_axes_sentence(problem: Problem, quantity: str, label: str) -> str:
+    order = "(*k, C_out/groups, C_in)" if problem.form.channels_last else "(C_in, C_out/groups, *k)"
+    return (
+        f"your {quantity} looks like W's two channel axes were swapped: a transposed convolution's W is "
+        f"{order}, the other way round from a convolution's"
+    )
+
+
+def _crop_wrong_side(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """The crop of padding taken from the wrong side: all of it from the end, all from the start, or
+    p_before and p_after exchanged (each only where it differs from the right crop)."""
+    pairs = tuple(tuple(p) for p in problem.params["padding"])
+    if not any(b or a for b, a in pairs):
+        return {}
+    candidates = {
+        "all from the end": tuple((0, b + a) for b, a in pairs),
+        "all from the start": tuple((b + a, 0) for b, a in pairs),
+        "before and after exchanged": tuple((a, b) for b, a in pairs),
+    }
+    found: dict[str, list[tuple[str, Any]]] = {}
+    seen = {pairs}
+    for label, wrong in candidates.items():
+        if wrong in seen:
+            continue
+        seen.add(wrong)
+        _, totals = _transpose_with(problem, problem.W, {**problem.params, "padding": wrong})
+        found.setdefault("Z", []).append((label, _finalize(problem, "Z", totals.Z)))
+        if problem.dZ is not None:
+            found.setdefault("dA_prev", []).append((label, _finalize(problem, "dA_prev", totals.dA_prev)))
+            found.setdefault("dW", []).append((label, _finalize(problem, "dW", totals.dW)))
+    return found
+
+
+def _crop_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        f"your {quantity} looks like the crop was taken from the wrong side ({label}): padding removes p_before "
+        "entries from the start and p_after from the end of the full output, and output_padding adds its "
+        "entries at the end"
+    )
+
+
+def _kernel_not_flipped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """Through the identities: Z as a stride-1 convolution of the zero-inserted input with the kernel
+    not flipped (it needs the flip), and dA_prev as a convolution of dZ with W flipped (it needs none)."""
+    from .layers import conv_transpose
+
+    W, geom = problem.W, problem.geom
+    if W is None or all(k == 1 for k in geom.kernel_size):
+        return {}
+    Z = conv_transpose.forward_via_convolution(problem.A_prev, W, problem.b, geom, flipped=False)
+    found = {"Z": [("Z", _finalize(problem, "Z", Z))]}
+    if problem.dZ is not None:
+        dA = conv_transpose.dA_via_convolution(W, problem.dZ, geom, flipped=True)
+        found["dA_prev"] = [("dA_prev", _finalize(problem, "dA_prev", dA))]
+    return found
+
+
+def _not_flipped_sentence(problem: Problem, quantity: str, label: str) -> str:
+    if quantity == "Z":
+        return (
+            "your Z looks like the zero-insertion identity without the flip: Z is a stride-1 convolution of the "
+            "zero-inserted, padded A_prev with the kernel rotated 180°, not as given"
+        )
+    return (
+        "your dA_prev looks like dZ convolved with W rotated 180°: dA_prev is a convolution forward pass of dZ "
+        "with W as given (the flip belongs to the forward pass's zero-insertion view, not here)"
+    )
+
+
+OUTPUT_PADDING_IGNORED = Variant("output_padding_ignored", _output_padding_ignored, _output_padding_sentence)
+CHANNEL_AXES_SWAPPED = Variant("channel_axes_swapped", _channel_axes_swapped, _channel_axes_sentence)
+CROP_WRONG_SIDE = Variant("crop_wrong_side", _crop_wrong_side, _crop_sentence)
+KERNEL_NOT_FLIPPED = Variant("kernel_not_flipped", _kernel_not_flipped, _not_flipped_sentence)
+
 #: Each kind's named mistakes; convolution's are VARIANTS above.
 VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
     "conv": VARIANTS,
@@ -529,6 +654,7 @@ VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
     "leaky-relu": (PASSES_NEGATIVE,),
     "sigmoid": (DERIVATIVE_AT_Z,),
     "tanh": (DERIVATIVE_AT_Z,),
+    "conv-transpose": (OUTPUT_PADDING_IGNORED, CHANNEL_AXES_SWAPPED, CROP_WRONG_SIDE, KERNEL_NOT_FLIPPED),
 }
 
 #: Every variant of every kind, each key once (for the schema's list of mistakes).

@@ -58,7 +58,8 @@ def formulas(node) -> list[str]:
     if isinstance(node, list):
         return [f for item in node for f in formulas(item)]
     if isinstance(node, dict):
-        return [f for key, value in node.items() if key not in ("config", "audits") for f in formulas(value)]
+        # config and audits hold words; conv-transpose's "lands" names the Z entries an overlay writes
+        return [f for key, value in node.items() if key not in ("config", "audits", "lands") for f in formulas(value)]
     return []
 
 

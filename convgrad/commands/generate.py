@@ -82,7 +82,7 @@ def run(options: GenerateOptions) -> None:
         outputs += [("--key", f"{key}.json"), ("--key", f"{key}.md")]
     check_outputs(outputs)
     layer = options.layer or "conv"
-    if layer != "conv":
+    if layer not in ("conv", "conv-transpose"):
         conv_only = {
             "--kernel": options.kernel,
             "--stride": options.stride,
@@ -97,7 +97,7 @@ def run(options: GenerateOptions) -> None:
             if value is not None:
                 raise UsageError(f"{flag} is for conv, not {layer}: {layer} takes A_prev's size, channels and batch")
     elif options.slope is not None:
-        raise UsageError("--slope is for leaky-relu, not conv")
+        raise UsageError(f"--slope is for leaky-relu, not {layer}")
     spec = Spec(
         dims=options.dims or DEFAULT_DIMS,
         size=_ints(options.size, "size"),

@@ -3,7 +3,7 @@ docs/adding-a-layer-kind.md), and the registry of them by name."""
 
 from __future__ import annotations
 
-from . import conv
+from . import conv, conv_transpose
 from .activation import ACTIVATIONS, Activation
 from .base import (
     Column,
@@ -19,7 +19,11 @@ from .base import (
     Totals,
 )
 
-KINDS: dict[str, LayerKind | ColumnKind] = {conv.name: conv, **{kind.name: kind for kind in ACTIVATIONS}}
+KINDS: dict[str, LayerKind | ColumnKind] = {
+    conv.name: conv,
+    **{kind.name: kind for kind in ACTIVATIONS},
+    conv_transpose.name: conv_transpose,
+}
 """Every layer kind by its name, the value of a problem's "layer" key (default "conv").
 
 Convolution is a ``LayerKind`` module with its own views; every later kind is a
@@ -50,5 +54,6 @@ __all__ = [
     "Term",
     "Totals",
     "conv",
+    "conv_transpose",
     "kind_names",
 ]

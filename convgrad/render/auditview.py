@@ -96,7 +96,7 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     other_name = (
         "the local derivative"
-        if p.kind is not None
+        if p.kind is not None and not p.has_weights
         else {"A_prev": "the weight", "W": "the input", "b": ""}[view.array]
     )
     for title in ("overlay", "position", "dZ", other_name, "adds"):
@@ -117,7 +117,7 @@ def cell_renderables(result: Result, cell: str, style: Style) -> Iterator[Render
     yield paragraph(
         f"{index_label(what, view.user_index)} = {_sum_of(len(view.terms), 'term')} = {fmt(view.gradient)}", indent=0
     )
-    if view.array == "W":
+    if view.array == "W" and p.kind is None:
         c_out = view.canonical[0]
         touched = {t.overlay for t in view.terms}
         idle = [

@@ -39,6 +39,12 @@ def header(result: Result, command: str) -> Text:
 
 
 def _param_text(value: Any, result: Result) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (tuple, list)):  # a setting per spatial dim (conv-transpose's stride, padding)
+        return "[" + ", ".join(_param_text(v, result) for v in value) + "]"
+    if isinstance(value, int):
+        return str(value)
     return result.problem.domain.format(value) if result.problem.domain.dtype == object else f"{value:g}"
 
 
@@ -50,6 +56,8 @@ def where_text(result: Result, canonical: tuple[int, ...]) -> str:
 def _value_text(value: Any, style: Style) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):  # a kind's words, such as where conv-transpose's scatter lands
+        return value
     array = np.asarray(value, dtype=object)
     if array.ndim == 0:
         return style.fmt(array[()])
@@ -61,9 +69,13 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
     kind = result.problem.kind
     assert kind is not None
     columns = [c for c in kind.columns if result.is_backward or not c.backward]
+    title = getattr(kind, "title", None)  # a kind whose rule is not Z = f(A_prev) names its own
     table = Table(
-        title=f"Z = {kind.name}(A_prev)"
-        + (f", dA_prev = dZ·{kind.name}'(A_prev)" if result.is_backward else "")
+        title=(
+            title
+            if title is not None
+            else f"Z = {kind.name}(A_prev)" + (f", dA_prev = dZ·{kind.name}'(A_prev)" if result.is_backward else "")
+        )
         + f"\n{kind.sentence}",
         title_justify="left",
         title_style="bold",
@@ -120,8 +132,11 @@ def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[
     kind = result.problem.kind
     assert kind is not None
     yield Text(f"{kind.sentence}.")
+    note = getattr(kind, "overlay_note", None)  # a kind whose overlays are not entry for entry says how
     yield Text(
-        "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
+        note
+        if note is not None
+        else "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
         + (
             " and of dA_prev; nothing else adds to them, so the totals are the overlays side by side."
             if result.is_backward
@@ -133,6 +148,21 @@ def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[
         where = ", ".join(where_text(result, index) for index in record.reads)
         parts = [f"{c.title} = {_value_text(record.values[c.key], style)}" for c in columns]
         yield Text(f"Overlay {record.index + 1} (entry {where}): " + ", ".join(parts) + ".")
+    yield from _identities(result, style)
+
+
+def _identities(result: Result, style: Style) -> Iterator[RenderableType]:
+    """The identities a kind states about itself (conv-transpose), each side computed on its own."""
+    p = result.problem
+    check = getattr(p.kind, "identities", None)
+    if check is None:
+        return
+    for identity in check(p.A_prev, p.W, p.b, p.dZ, p.geom, p.params):
+        verdict = "holds" if identity.agrees else "DOES NOT HOLD"
+        yield Text("")
+        yield Text(f"Identity: {identity.statement}: {verdict}.", style="bold" if identity.agrees else "bold red")
+        right = p.domain.finalize(identity.right) if p.domain.dtype == object else identity.right
+        yield Text(_grid_text(np.asarray(p.form.activation_from_canonical(right), dtype=object), style))
 
 
 def render(

@@ -80,6 +80,13 @@ _LATEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    # symbols the sentences use that pdflatex's default fonts do not have in text mode
+    "Σ": r"$\Sigma$",
+    "→": r"$\rightarrow$",
+    "×": r"$\times$",
+    "≤": r"$\leq$",
+    "≥": r"$\geq$",
+    "−": "-",
 }
 
 
@@ -215,7 +222,8 @@ def tex_name(name: str) -> str:
 
 
 def _kind_latex(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
-    """A kind that declares its columns: the problem, one longtable row per overlay with its columns, totals."""
+    """A kind that declares its columns: the problem, each overlay as a paragraph with one line per
+    column (a line wider than the page is scaled to fit, as convolution's are), the totals."""
     p = result.problem
     kind = p.kind
     assert kind is not None
@@ -226,33 +234,39 @@ def _kind_latex(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
         r"\documentclass[10pt]{article}",
         r"\usepackage[margin=2cm]{geometry}",
         r"\usepackage{amsmath}",
-        r"\usepackage{longtable}",
+        r"\usepackage{graphicx}",
+        _FIT,
         r"\begin{document}",
         r"\section*{" + ("Backward" if backward else "Forward") + f" pass through {tex_escape(p.layer)}}}",
         tex_escape(f"{kind.sentence}. A_prev {shape_text(shapes['A_prev'])}; Z {shape_text(shapes['Z'])}."),
         "",
         r"\subsection*{Problem}",
-        r"\begin{align*}",
     ]
     arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev))]
+    if p.W is not None:  # a kind with weights (conv-transpose)
+        arrays.append(("W", form.kernel_from_canonical(p.W)))
+        if p.b is not None:
+            arrays.append(("b", form.bias_from_canonical(p.b)))
     if p.dZ is not None:
         arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
-    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in arrays))
-    lines += [r"\end{align*}", "", r"\subsection*{Overlays}"]
     lines += [
-        r"\begin{longtable}{r l" + " r" * len(columns) + "}",
-        r"\# & entry & " + " & ".join(tex_escape(c.title) for c in columns) + r" \\ \hline",
-        r"\endhead",
+        r"\noindent\fit{$\displaystyle " + f"{name} = {tex_matrix(value, fmt)}" + r"$}\par" for name, value in arrays
     ]
+    lines += ["", r"\subsection*{Overlays}"]
     for record in result.records(indices):
         where = ", ".join(position_text(form.activation_index(index)) for index in record.reads)
-        cells = [str(record.index + 1), tex_escape(where)]
-        cells += [f"${tex_matrix(record.values[c.key], fmt)}$" for c in columns]
-        lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
-    totals = [(name, result.shown(name)) for name in ("Z", "dA_prev") if result.shown(name) is not None]
-    lines.append(r" \\ ".join(f"{name.replace('_prev', '_{prev}')} &= {tex_matrix(v, fmt)}" for name, v in totals))
-    lines += [r"\end{align*}", r"\end{document}", ""]
+        lines.append(r"\paragraph{Overlay " + str(record.index + 1) + "} " + tex_escape(f"reads {where}") + r"\par")
+        for column in columns:
+            value = record.values[column.key]
+            shown = r"\text{" + tex_escape(value) + "}" if isinstance(value, str) else tex_matrix(value, fmt)
+            lines.append(r"\noindent\fit{$\displaystyle \text{" + tex_escape(column.title) + "} = " + shown + r"$}\par")
+    lines += ["", r"\subsection*{" + ("Totals" if backward else "Result") + "}"]
+    for name in ("Z", "dW", "db", "dA_prev"):
+        value = result.shown(name)
+        if value is not None:
+            label = name.replace("_prev", "_{prev}")
+            lines.append(r"\noindent\fit{$\displaystyle " + f"{label} = {tex_matrix(value, fmt)}" + r"$}\par")
+    lines += [r"\end{document}", ""]
     return "\n".join(lines)
 
 
@@ -284,7 +298,22 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
 
     if result.problem.kind is not None:
         yield from _kind_csv_rows(result, indices, line)
-        return
+    else:
+        yield from _conv_csv_rows(result, indices, fields, line)
+    yield "\n"
+    yield line(list(CSV_TOTALS_FIELDS))
+    names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
+    for name in names:
+        total = getattr(result, name)
+        if total is None:  # a kind without weights has no dW and db
+            continue
+        # Faithful, like the overlay rows and JSON (not the rounded values the human views show).
+        for index, value in np.ndenumerate(np.asarray(total, dtype=object)):
+            yield line([name, dumps([int(i) for i in index]), scalar(value).strip('"')])
+
+
+def _conv_csv_rows(result: Result, indices: Iterable[int], fields: Any, line: Any) -> Iterator[str]:
+    """Convolution's overlay rows: number, n, c_out, position, window_start, A_slice, Z (and the shares)."""
     yield line(list(fields))
     form = result.problem.form
     for overlay in result.canonical_overlays(indices):
@@ -301,13 +330,6 @@ def csv_rows(result: Result, indices: Iterable[int]) -> Iterator[str]:
         if result.is_backward:
             values.update({"dZ": scalar(o.dZ), "dW": dumps(o.dW), "db": scalar(o.db), "dA_prev": dumps(o.dA_prev)})
         yield line([values[f].strip('"') if f in ("Z", "dZ", "db") else values[f] for f in fields])
-    yield "\n"
-    yield line(list(CSV_TOTALS_FIELDS))
-    names = ("Z", "dW", "db", "dA_prev") if result.is_backward else ("Z",)
-    for name in names:
-        # Faithful, like the overlay rows and JSON (not the rounded values the human views show).
-        for index, value in np.ndenumerate(np.asarray(getattr(result, name), dtype=object)):
-            yield line([name, dumps([int(i) for i in index]), scalar(value).strip('"')])
 
 
 def _kind_csv_rows(result: Result, indices: Iterable[int], line: Any) -> Iterator[str]:

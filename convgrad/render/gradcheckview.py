@@ -31,6 +31,8 @@ def gradcheck_renderables(
             (
                 "The difference quotients equal the gradients exactly (a convolution is linear in W, b and A_prev)."
                 if layer == "conv"
+                else f"The difference quotients equal the gradients exactly ({layer} is linear in W, b and A_prev)."
+                if any(row.quantity == "dW" for row in rows)
                 else f"The difference quotients equal the gradients exactly ({layer} is linear on each side of its kink)."
             )
             if passed

@@ -100,18 +100,33 @@ def kind_problem_section(result: Result, fmt: Formatter) -> str:
     assert kind is not None
     g, shapes = p.geom, p.user_shapes
     items = [f"- {p.layer}: {_escape(kind.sentence)}"]
-    items += [f"- {key} = {fmt(value)}" for key, value in p.params.items()]
+    items += [f"- {key} = {_setting(value, fmt)}" for key, value in p.params.items()]
     items.append(
         f"- A_prev {shape_text(shapes['A_prev'])} → Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays"
         + ("" if p.form.kind == BARE else f", layout {p.form.layout}")
     )
     text = "\n".join(items)
     arrays = [("A_prev", p.form.activation_from_canonical(p.A_prev))]
+    if p.W is not None:  # a kind with weights (conv-transpose)
+        arrays.append(("W", p.form.kernel_from_canonical(p.W)))
+        if p.b is not None:
+            arrays.append(("b", p.form.bias_from_canonical(p.b)))
     if p.dZ is not None:
         arrays.append(("dZ", p.form.activation_from_canonical(p.dZ)))
     for name, array in arrays:
         text += f"\n\n**{name}**\n\n{array_markdown(array, fmt, g.dims)}"
     return text
+
+
+def _setting(value: Any, fmt: Formatter) -> str:
+    """A kind's setting: a number, a word, or one per spatial dim (conv-transpose's stride, padding)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_setting(v, fmt) for v in value) + "]"
+    if isinstance(value, int):
+        return str(value)
+    return fmt(value)
 
 
 def record_markdown(record: Record, result: Result, fmt: Formatter) -> str:
@@ -124,7 +139,13 @@ def record_markdown(record: Record, result: Result, fmt: Formatter) -> str:
     for column in kind.columns:
         if result.is_backward or not column.backward:
             value = record.values[column.key]
-            shown = fmt(value) if np.ndim(value) == 0 else inline(np.asarray(value, dtype=object), fmt)
+            shown = (
+                value
+                if isinstance(value, str)  # a kind's words (where a conv-transpose scatter lands)
+                else fmt(value)
+                if np.ndim(value) == 0
+                else inline(np.asarray(value, dtype=object), fmt)
+            )
             lines.append(f"- {_escape(column.title)} = {_escape(shown)}")
     return "\n".join(lines)
 

@@ -95,6 +95,19 @@ def kind_shape_object(problem: Problem) -> dict[str, Any]:
 
     g = problem.geom
     none = {"conv": 0, "locally_connected": 0, "dense": 0}
+    formulas = getattr(problem.kind, "shape_formulas", None)  # a kind with its own output size
+    if formulas is not None and problem.W is not None:
+        weights = int(problem.W.size)
+        biases = g.out_channels if problem.b is not None else 0
+        return {
+            "output_size": list(g.output_size),
+            "formulas": formulas(g) + problem.kind.output_padding_notes(g),  # type: ignore[union-attr]
+            "padding": [],
+            "overlays": g.overlay_count,
+            "weights": {**none, "conv": weights},
+            "biases": {**none, "conv": biases},
+            "config": describe_config(problem),
+        }
     return {
         "output_size": list(g.output_size),
         "formulas": [f"{problem.layer} is element-wise: Z has A_prev's shape"],
@@ -110,6 +123,20 @@ def kind_shape_renderables(problem: Problem) -> list[RenderableType]:
     """The shapes of a kind without weights, in two lines."""
     shapes = problem.user_shapes
     count = problem.geom.overlay_count
+    formulas = getattr(problem.kind, "shape_formulas", None)  # a kind with its own output size
+    if formulas is not None and problem.W is not None:
+        g = problem.geom
+        shown: list[RenderableType] = [
+            Text(
+                f"{problem.layer}: A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])} "
+                f"→ Z {shape_text(shapes['Z'])}"
+            )
+        ]
+        shown += [Text(line) for line in formulas(g)]
+        shown += [Text(line) for line in problem.kind.output_padding_notes(g)]  # type: ignore[union-attr]
+        params = int(problem.W.size) + (g.out_channels if problem.b is not None else 0)
+        shown.append(Text(f"{_plural(count, 'overlay')}, one per entry of A_prev; {_plural(params, 'parameter')}."))
+        return shown
     return [
         Text(
             f"{problem.layer} is element-wise: Z has A_prev's shape, {shape_text(shapes['Z'])}; "

@@ -157,6 +157,13 @@ PROBLEM_FIELDS: dict[str, Schema] = {
     "symbolic": nullable(BOOLEAN),
     "layer": nullable({"enum": list(KINDS), "description": "the layer kind (default conv)"}),
     "slope": nullable(described("leaky-relu: the slope below 0 (default 0.01)", INPUT_NUMBER)),
+    "output_padding": nullable(
+        described(
+            "conv-transpose: entries added at the end of each axis of Z (default 0); smaller than the stride "
+            "or the dilation",
+            either(integer(0), integers(0)),
+        )
+    ),
     "description": STRING,
     "$schema": STRING,
 }
@@ -224,6 +231,16 @@ CONFIG = record(
 KIND_OWN_KEYS = tuple(
     dict.fromkeys(key for name, kind in KINDS.items() if name != DEFAULT_KIND for key in kind.takes.keys)
 )
+#: A kind's own key in the configuration it reports, where it is not one number (conv-transpose's
+#: per-dim settings, resolved).
+KIND_KEY_SCHEMAS: dict[str, Schema] = {
+    "stride": integers(1),
+    "padding": array_of(array_of(integer(0), length=2)),
+    "output_padding": integers(0),
+    "dilation": integers(1),
+    "groups": integer(1),
+    "mode": {"enum": list(MODE_NAMES)},
+}
 KIND_CONFIG = record(
     {
         "layer": {"enum": [name for name in KINDS if name != DEFAULT_KIND]},
@@ -234,12 +251,14 @@ KIND_CONFIG = record(
         "channels": integer(1),
         "input_size": integers(),
         "output_size": integers(),
-        **dict.fromkeys(KIND_OWN_KEYS, ref("number")),
+        **{key: KIND_KEY_SCHEMAS.get(key, ref("number")) for key in KIND_OWN_KEYS},
+        "kernel_size": integers(),
+        "out_channels": integer(1),
         "shapes": {"type": "object", "additionalProperties": integers()},
         "overlay_count": COUNT,
         "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
     },
-    optional=KIND_OWN_KEYS,
+    optional=(*KIND_OWN_KEYS, "kernel_size", "out_channels"),
 )
 STRIDE_LEFTOVER = record({"axis": integer(0), "indices": integers(), "output_size": STRING})
 PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": ref("number")})
@@ -490,14 +509,16 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                     }
                 ),
                 described(
-                    "A kind without weights (relu, leaky-relu, sigmoid, tanh): dW and db are omitted.",
+                    "A kind other than conv: dW and db only for a kind with weights (conv-transpose); "
+                    "a kind without weights (relu, leaky-relu, sigmoid, tanh) omits them.",
                     record(
                         {
-                            **totals(["Z", "dA_prev"]),
+                            **totals(["Z", "dW", "db", "dA_prev"]),
                             "config": ref("kind_config"),
                             "audits": ref("audits"),
                             "overlays": array_of(ref("backward_kind_overlay")),
-                        }
+                        },
+                        optional=["dW", "db"],
                     ),
                 ),
             ),
