@@ -39,6 +39,10 @@ CONFIG_FIELDS = (
     "symbolic",
     "layer",
     "slope",
+    "size",
+    "ceil_mode",
+    "ties",
+    "count_padding",
 )
 #: Keys every kind takes: the arrays' layout and rank, the number domain, the kind itself.
 SHARED_FIELDS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic", "layer")
@@ -57,6 +61,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "layout": ("data_format",),
     "layer": ("kind", "layer_kind"),
     "slope": ("negative_slope", "alpha"),
+    "size": ("kernel_size", "pool_size", "ksize", "window", "f"),
+    "count_padding": ("count_include_pad",),
 }
 _CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 #: Every accepted key's canonical name.

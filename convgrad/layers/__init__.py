@@ -18,8 +18,13 @@ from .base import (
     Term,
     Totals,
 )
+from .pool import POOLS, Pool
 
-KINDS: dict[str, LayerKind | ColumnKind] = {conv.name: conv, **{kind.name: kind for kind in ACTIVATIONS}}
+KINDS: dict[str, LayerKind | ColumnKind] = {
+    conv.name: conv,
+    **{kind.name: kind for kind in ACTIVATIONS},
+    **{kind.name: kind for kind in POOLS},
+}
 """Every layer kind by its name, the value of a problem's "layer" key (default "conv").
 
 Convolution is a ``LayerKind`` module with its own views; every later kind is a
@@ -45,6 +50,7 @@ __all__ = [
     "LayerKind",
     "NoiseScales",
     "Overlay",
+    "Pool",
     "Record",
     "Takes",
     "Term",

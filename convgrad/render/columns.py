@@ -28,7 +28,11 @@ def header(result: Result, command: str) -> Text:
     p = result.problem
     g, shapes = p.geom, p.user_shapes
     count = g.overlay_count
-    first = [command, f"{p.layer}", f"{count} overlay{'s' if count != 1 else ''} (one per entry)"]
+    first = [
+        command,
+        f"{p.layer}",
+        f"{count} overlay{'s' if count != 1 else ''} ({getattr(p.kind, 'overlay_unit', 'one per entry')})",
+    ]
     if p.form.kind != BARE:
         first.append(p.form.layout)
     second = [f"A_prev {shape_text(shapes['A_prev'])}"]
@@ -39,6 +43,8 @@ def header(result: Result, command: str) -> Text:
 
 
 def _param_text(value: Any, result: Result) -> str:
+    if isinstance(value, (str, bool, int, tuple, list)):  # a setting such as pooling's size, padding or ties
+        return str(value).lower() if isinstance(value, bool) else str(value).replace(" ", "")
     return result.problem.domain.format(value) if result.problem.domain.dtype == object else f"{value:g}"
 
 
@@ -76,10 +82,17 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
     for column in columns:
         table.add_column(column.title, justify="right", overflow="fold")
     for record in result.records(indices):
-        where = ", ".join(where_text(result, index) for index in record.reads)
+        where = _reads_text(result, record.reads)
         cells = [str(record.index + 1), where] + [_value_text(record.values[c.key], style) for c in columns]
         table.add_row(*cells)
     return table
+
+
+def _reads_text(result: Result, reads: tuple[tuple[int, ...], ...]) -> str:
+    """The entries an overlay reads: each of one or two, else the first … the last (a window)."""
+    if len(reads) > 2:
+        return f"{where_text(result, reads[0])} … {where_text(result, reads[-1])}"
+    return ", ".join(where_text(result, index) for index in reads)
 
 
 def totals(result: Result, style: Style) -> Table | Text:
@@ -120,14 +133,18 @@ def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[
     kind = result.problem.kind
     assert kind is not None
     yield Text(f"{kind.sentence}.")
-    yield Text(
-        "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
-        + (
-            " and of dA_prev; nothing else adds to them, so the totals are the overlays side by side."
-            if result.is_backward
-            else "."
+    story = getattr(kind, "overlay_story", None)
+    if story is not None:  # a kind whose overlays are windows says what one is
+        yield Text(story + (" and adds its dA_prev share onto the window's entries." if result.is_backward else "."))
+    else:
+        yield Text(
+            "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
+            + (
+                " and of dA_prev; nothing else adds to them, so the totals are the overlays side by side."
+                if result.is_backward
+                else "."
+            )
         )
-    )
     columns = [c for c in kind.columns if result.is_backward or not c.backward]
     for record in result.records(indices):
         where = ", ".join(where_text(result, index) for index in record.reads)

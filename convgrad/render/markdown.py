@@ -58,6 +58,13 @@ def array_markdown(array: Any, fmt: Formatter, spatial_dims: int) -> str:
     return "\n\n".join(parts)
 
 
+def _setting(value: Any, fmt: Formatter) -> str:
+    """A kind's parameter: a number formatted as the entries are; a word, flag or list as written."""
+    if isinstance(value, (str, bool, int, tuple, list)):
+        return str(value).lower() if isinstance(value, bool) else str(value).replace(" ", "")
+    return fmt(value)
+
+
 def kind_problem_section(result: Result, fmt: Formatter) -> str:
     """The problem of a kind that declares its columns: its rule, shapes, parameters, then A_prev and dZ."""
     p = result.problem
@@ -65,7 +72,7 @@ def kind_problem_section(result: Result, fmt: Formatter) -> str:
     assert kind is not None
     g, shapes = p.geom, p.user_shapes
     items = [f"- {p.layer}: {_escape(kind.sentence)}"]
-    items += [f"- {key} = {fmt(value)}" for key, value in p.params.items()]
+    items += [f"- {key} = {_setting(value, fmt)}" for key, value in p.params.items()]
     items.append(
         f"- A_prev {shape_text(shapes['A_prev'])} → Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays"
         + ("" if p.form.kind == BARE else f", layout {p.form.layout}")

@@ -155,6 +155,14 @@ PROBLEM_FIELDS: dict[str, Schema] = {
     "symbolic": nullable(BOOLEAN),
     "layer": nullable({"enum": list(KINDS), "description": "the layer kind (default conv)"}),
     "slope": nullable(described("leaky-relu: the slope below 0 (default 0.01)", INPUT_NUMBER)),
+    "size": nullable(described("max-pool, avg-pool: the window size, one number or one per axis", ref("steps"))),
+    "ceil_mode": nullable(described("max-pool, avg-pool: round the output size up (PyTorch's ceil_mode)", BOOLEAN)),
+    "ties": nullable(
+        {"enum": ["first", "all", "split"], "description": "max-pool: which tied maximum gets the gradient"}
+    ),
+    "count_padding": nullable(
+        described("avg-pool: divide by the window size (true) or by its taps inside A_prev (false)", BOOLEAN)
+    ),
     "description": STRING,
     "$schema": STRING,
 }
@@ -214,6 +222,16 @@ CONFIG = record(
 KIND_OWN_KEYS = tuple(
     dict.fromkeys(key for name, kind in KINDS.items() if name != DEFAULT_KIND for key in kind.takes.keys)
 )
+#: A kind's own keys as its configuration reports them (as given; a number unless listed here).
+KIND_KEY_SCHEMAS: dict[str, Schema] = {
+    "size": ref("steps"),
+    "stride": ref("steps"),
+    "dilation": ref("steps"),
+    "padding": ref("padding"),
+    "ceil_mode": BOOLEAN,
+    "count_padding": BOOLEAN,
+    "ties": {"enum": ["first", "all", "split"]},
+}
 KIND_CONFIG = record(
     {
         "layer": {"enum": [name for name in KINDS if name != DEFAULT_KIND]},
@@ -224,7 +242,7 @@ KIND_CONFIG = record(
         "channels": integer(1),
         "input_size": integers(),
         "output_size": integers(),
-        **dict.fromkeys(KIND_OWN_KEYS, ref("number")),
+        **{key: KIND_KEY_SCHEMAS.get(key, ref("number")) for key in KIND_OWN_KEYS},
         "shapes": {"type": "object", "additionalProperties": integers()},
         "overlay_count": COUNT,
         "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
@@ -236,7 +254,7 @@ PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": r
 #: One factor of a cell's term: the entry of an array it multiplies, and its value.
 FACTOR = record({"index": INDEX, "value": ref("number")})
 #: A kind's own factor in a cell's term: the local derivative of an activation.
-CELL_FACTORS = (*TERM_FACTORS, "derivative")
+CELL_FACTORS = (*TERM_FACTORS, "derivative", "mask", "share")
 CELL_TERM = record(
     {"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in CELL_FACTORS}},
     optional=CELL_FACTORS,
@@ -287,7 +305,8 @@ def kind_overlay(backward: bool) -> Schema:
     }
     return described(
         "An overlay of a kind other than conv: the values of the columns its kind declares "
-        "(an activation: A_prev, Z, derivative, and after a backward pass dZ and dA_prev).",
+        "(an activation: A_prev, Z, derivative, and after a backward pass dZ and dA_prev; pooling: window, mask or "
+        "share, Z, and after a backward pass dZ, dA_prev and running).",
         record(fields, optional=keys),
     )
 
