@@ -361,8 +361,10 @@ def test_the_samples_windows_overlap_and_add_up(cli):
 
 
 def test_shape_shows_the_output_size_formula(cli):
-    out = shown(cli("shape", MAX_SAMPLE), "Z")
-    assert "(3 - 2) / 1" in out or "floor" in out, out
+    out = shown(cli("shape", MAX_SAMPLE), "axis 0: floor((3 + 0 + 0 - 1·(2 - 1) - 1) / 1) + 1 = 2", "one per window")
+    assert "axis 1: floor((4 + 0 + 0 - 1·(2 - 1) - 1) / 1) + 1 = 3" in out
+    doc = json.loads(cli("shape", MAX_SAMPLE, "--json").stdout)
+    assert doc["output_size"] == [2, 3] and doc["formulas"][0].startswith("axis 0: floor(")
 
 
 def test_gradcheck_skips_entries_within_the_step_of_a_tie(cli):
@@ -416,3 +418,107 @@ def test_every_window_order_is_row_major():
     (record,) = list(r.records())
     assert list(record.reads) == [(0, 0, i, j) for i, j in product(range(3), range(3))]
     assert list(record.values["mask"]) == [1] + [0] * 8
+
+
+# -- named mistakes, each wrong answer built here with plain loops -----------------------------
+
+
+def _sample(path):
+    problem = json.loads(path.read_text())
+    A = [[Fraction(str(v)) for v in row] for row in problem["A_prev"]]
+    dZ = [[Fraction(str(v)) for v in row] for row in problem["dZ"]]
+    return problem, A, dZ
+
+
+def _windows(H, Wd, k, s, pad):
+    """Each output position's in-input taps, row-major, for a square k window."""
+    oh, ow = (H + 2 * pad - k) // s + 1, (Wd + 2 * pad - k) // s + 1
+    for i in range(oh):
+        for j in range(ow):
+            taps = [(i * s - pad + a, j * s - pad + b) for a in range(k) for b in range(k)]
+            yield i, j, [(r, c) for r, c in taps if 0 <= r < H and 0 <= c < Wd]
+
+
+def _as_json(array):
+    return [[str(v) for v in row] for row in array]
+
+
+def _mistake(cli, tmp_path, sample, answer):
+    path = tmp_path / "answer.json"
+    path.write_text(json.dumps(answer))
+    result = cli("check", sample, "--answer", path, "--json")
+    assert result.exit_code == 1, result.stdout
+    verdict = json.loads(result.stdout)
+    return [m["mistake"] for q in verdict["quantities"].values() for m in q.get("mistakes", [])]
+
+
+def test_check_names_max_pool_gradient_to_the_whole_window(cli, tmp_path):
+    _, _, dZ = _sample(MAX_SAMPLE)
+    dA = [[Fraction(0)] * 4 for _ in range(3)]
+    for i, j, taps in _windows(3, 4, 2, 1, 0):
+        for r, c in taps:
+            dA[r][c] += dZ[i][j]  # every entry of the window, not the maximum only
+    assert "gradient_to_whole_window" in _mistake(cli, tmp_path, MAX_SAMPLE, {"dA_prev": _as_json(dA)})
+
+
+def test_check_names_max_pool_every_tied_maximum_under_ties_first(cli, tmp_path):
+    _, A, dZ = _sample(MAX_SAMPLE)
+    dA = [[Fraction(0)] * 4 for _ in range(3)]
+    for i, j, taps in _windows(3, 4, 2, 1, 0):
+        top = max(A[r][c] for r, c in taps)
+        for r, c in taps:
+            if A[r][c] == top:  # the x == max mask: both 6s of a window get dZ
+                dA[r][c] += dZ[i][j]
+    assert "wrong_tie_rule" in _mistake(cli, tmp_path, MAX_SAMPLE, {"dA_prev": _as_json(dA)})
+
+
+def test_check_names_only_one_maximum_under_ties_all(cli, tmp_path):
+    problem, A, dZ = _sample(MAX_SAMPLE)
+    sample = tmp_path / "all.json"
+    sample.write_text(json.dumps({**problem, "ties": "all"}))
+    dA = [[Fraction(0)] * 4 for _ in range(3)]
+    for i, j, taps in _windows(3, 4, 2, 1, 0):
+        values = [A[r][c] for r, c in taps]
+        r, c = taps[values.index(max(values))]  # the first maximum only
+        dA[r][c] += dZ[i][j]
+    assert "wrong_tie_rule" in _mistake(cli, tmp_path, sample, {"dA_prev": _as_json(dA)})
+
+
+def test_check_names_overlapping_windows_not_accumulated(cli, tmp_path):
+    _, A, dZ = _sample(MAX_SAMPLE)
+    dA = [[Fraction(0)] * 4 for _ in range(3)]
+    for i, j, taps in _windows(3, 4, 2, 1, 0):
+        values = [A[r][c] for r, c in taps]
+        first = values.index(max(values))
+        for t, (r, c) in enumerate(taps):
+            dA[r][c] = dZ[i][j] if t == first else Fraction(0)  # = instead of +=
+    assert "overlaps_not_accumulated" in _mistake(cli, tmp_path, MAX_SAMPLE, {"dA_prev": _as_json(dA)})
+    _, A, dZ = _sample(AVG_SAMPLE)
+    dA = [[Fraction(0)] * 4 for _ in range(4)]
+    for i, j, taps in _windows(4, 4, 3, 2, 1):
+        for r, c in taps:
+            dA[r][c] = dZ[i][j] / len(taps)  # count_padding false in the sample
+    assert "overlaps_not_accumulated" in _mistake(cli, tmp_path, AVG_SAMPLE, {"dA_prev": _as_json(dA)})
+
+
+def test_check_names_avg_pool_not_divided_by_the_window_size(cli, tmp_path):
+    _, A, dZ = _sample(AVG_SAMPLE)
+    Z = [[Fraction(0)] * 2 for _ in range(2)]
+    dA = [[Fraction(0)] * 4 for _ in range(4)]
+    for i, j, taps in _windows(4, 4, 3, 2, 1):
+        Z[i][j] = sum((A[r][c] for r, c in taps), Fraction(0))  # the sum, not divided
+        for r, c in taps:
+            dA[r][c] += dZ[i][j]
+    assert _mistake(cli, tmp_path, AVG_SAMPLE, {"Z": _as_json(Z)}) == ["not_divided_by_count"]
+    assert "not_divided_by_count" in _mistake(cli, tmp_path, AVG_SAMPLE, {"dA_prev": _as_json(dA)})
+
+
+def test_check_names_avg_pool_divided_by_the_wrong_count_at_the_padding(cli, tmp_path):
+    _, A, dZ = _sample(AVG_SAMPLE)  # count_padding false: the right divisor is the taps inside
+    Z = [[Fraction(0)] * 2 for _ in range(2)]
+    dA = [[Fraction(0)] * 4 for _ in range(4)]
+    for i, j, taps in _windows(4, 4, 3, 2, 1):
+        Z[i][j] = sum((A[r][c] for r, c in taps), Fraction(0)) / 9  # divided by the full 3x3 window
+        for r, c in taps:
+            dA[r][c] += dZ[i][j] / 9
+    assert "wrong_count_at_padding" in _mistake(cli, tmp_path, AVG_SAMPLE, {"Z": _as_json(Z), "dA_prev": _as_json(dA)})

@@ -281,6 +281,24 @@ class Pool:
             output_size=tuple(out),
         )
 
+    def shape_formulas(self, geom: Geometry, params: Mapping[str, Any]) -> list[str]:
+        """Per axis, the output-size formula with the numbers filled in (``pooled_length``)."""
+        lines = []
+        ceil_mode = params["ceil_mode"]
+        for axis, (n, k, s, d, (before, after), out) in enumerate(
+            zip(geom.input_size, geom.kernel_size, geom.stride, geom.dilation, geom.padding, geom.output_size)
+        ):
+            span = n + before + after - d * (k - 1) - 1
+            rounded = -(-span // s) if ceil_mode else span // s
+            text = (
+                f"axis {axis}: {'ceil' if ceil_mode else 'floor'}(({n} + {before} + {after} - {d}·({k} - 1) - 1) / {s})"
+                f" + 1 = {rounded + 1}"
+            )
+            if rounded + 1 != out:
+                text += f", less the window that would start at {rounded * s - before} >= {n} (past A_prev) = {out}"
+            lines.append(text)
+        return lines
+
     # -- one overlay, top to bottom ------------------------------------------------------------
 
     def record(
