@@ -669,7 +669,8 @@ def refuse_foreign_keys(layer: str, fields: Mapping[str, Any]) -> None:
             raise InputError(f"{layer} takes no {key}: the layer has no {what} (its output is Z = {layer}(A_prev))")
         takers = [name for name, kind in KINDS.items() if key in kind.takes.keys]
         own = ", ".join(takes.keys) if takes.keys else "no settings of its own"
-        raise InputError(f"{key} is for {' and '.join(takers) or 'another kind'}, not {layer}: {layer} takes {own}")
+        named = " and ".join(filter(None, (", ".join(takers[:-1]), takers[-1]))) if takers else "another kind"
+        raise InputError(f"{key} is for {named}, not {layer}: {layer} takes {own}")
 
 
 def infer_entrywise_form(a_shape: tuple[int, ...], dims: int | None, channels_last: bool) -> Form:
