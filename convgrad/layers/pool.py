@@ -162,6 +162,7 @@ class Pool:
     maximum: bool
     keys: tuple[str, ...]
     rational: bool = True
+    kink_name: str = "a tie"  # what gradcheck says it skips (max pooling: ties; avg pooling has none)
     overlay_unit: str = "one per window"
     overlay_story: str = (
         "Each overlay is one window of one channel: it reads the window's entries of A_prev and writes one entry of Z"
@@ -170,6 +171,11 @@ class Pool:
     @property
     def takes(self) -> Takes:
         return Takes(weights=False, bias=False, keys=self.keys)
+
+    @property
+    def backward_rule(self) -> str:
+        """The backward rule in the table's title."""
+        return "dZ·mask added to dA_prev on the window" if self.maximum else "dZ/count added to dA_prev on the window"
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -562,8 +568,8 @@ def _no_negative_zero(value: Any) -> Any:
 MAX_POOL = Pool(
     name="max-pool",
     sentence=(
-        "Z = max(window), padding counting as minus infinity; dA_prev[window] += dZ·mask, the mask 1 on the "
-        "maximum that gets the gradient (ties: first, all or split), 0 elsewhere"
+        "Z = max(window), padding counting as minus infinity; dA_prev += dZ·mask on the window, the mask 1 on "
+        "the maximum that gets the gradient (ties: first, all or split), 0 elsewhere"
     ),
     maximum=True,
     keys=("size", "stride", "padding", "dilation", "ceil_mode", "ties"),
@@ -571,7 +577,7 @@ MAX_POOL = Pool(
 AVG_POOL = Pool(
     name="avg-pool",
     sentence=(
-        "Z = sum(window)/count; dA_prev[window] += dZ/count on every tap, count the window's size "
+        "Z = sum(window)/count; dA_prev += dZ/count on every tap of the window, count the window's size "
         "(count_padding true) or its taps inside A_prev (false)"
     ),
     maximum=False,

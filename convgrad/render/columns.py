@@ -69,7 +69,11 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
     columns = [c for c in kind.columns if result.is_backward or not c.backward]
     table = Table(
         title=f"Z = {kind.name}(A_prev)"
-        + (f", dA_prev = dZ·{kind.name}'(A_prev)" if result.is_backward else "")
+        + (
+            f", {getattr(kind, 'backward_rule', f'dA_prev = dZ·{kind.name}' + chr(39) + '(A_prev)')}"
+            if result.is_backward
+            else ""
+        )
         + f"\n{kind.sentence}",
         title_justify="left",
         title_style="bold",
