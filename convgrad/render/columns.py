@@ -93,9 +93,9 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
 
 
 def _reads_text(result: Result, reads: tuple[tuple[int, ...], ...]) -> str:
-    """The entries an overlay reads: each of one or two, else the first … the last (a window)."""
+    """The entries an overlay reads: each of one or two, else the first to the last (a window)."""
     if len(reads) > 2:
-        return f"{where_text(result, reads[0])} … {where_text(result, reads[-1])}"
+        return f"{where_text(result, reads[0])} to {where_text(result, reads[-1])}"
     return ", ".join(where_text(result, index) for index in reads)
 
 
