@@ -524,3 +524,28 @@ def test_check_names_avg_pool_divided_by_the_wrong_count_at_the_padding(cli, tmp
         for r, c in taps:
             dA[r][c] += dZ[i][j] / 9
     assert "wrong_count_at_padding" in _mistake(cli, tmp_path, AVG_SAMPLE, {"Z": _as_json(Z), "dA_prev": _as_json(dA)})
+
+
+@pytest.mark.parametrize("kind", ["max-pool", "avg-pool"])
+def test_nan_and_infinities_go_where_pytorch_sends_them(kind):
+    """With --allow-nonfinite: a NaN is the maximum of its window and takes the gradient; a window
+    of -inf sends its gradient to its first entry inside A_prev, never into the padding."""
+    A = np.array([[[[np.nan, 1.0, 2.0], [-np.inf, -np.inf, 3.0], [np.inf, 0.0, -1.0]]]])
+    for padding in (0, 1):
+        Z_ref, _ = torch_pool(kind, A, None, 2, 1, padding, 1, False, True)
+        dZ = np.arange(1.0, Z_ref.size + 1).reshape(Z_ref.shape)
+        Z_ref, dA_ref = torch_pool(kind, A, dZ, 2, 1, padding, 1, False, True)
+        r = convgrad.backward(A, dZ=dZ, layer=kind, size=2, stride=1, padding=padding, allow_nonfinite=True)
+        assert np.array_equal(r.Z, Z_ref, equal_nan=True), (padding, r.Z, Z_ref)
+        assert np.array_equal(r.dA_prev, dA_ref, equal_nan=True), (padding, r.dA_prev, dA_ref)
+        shares = np.zeros(A.shape)
+        for record in r.records():
+            for x, share in zip(record.reads, record.values["dA_prev"]):
+                shares[x] += share
+        assert np.array_equal(shares, dA_ref, equal_nan=True)
+    lone = np.full((1, 1, 2, 2), -np.inf)  # the window's first entry inside gets it, as PyTorch
+    r = convgrad.backward(
+        lone, dZ=np.ones((1, 1, 3, 3)), layer="max-pool", size=2, stride=1, padding=1, allow_nonfinite=True
+    )
+    _, dA_ref = torch_pool("max-pool", lone, np.ones((1, 1, 3, 3)), 2, 1, 1, 1, False, True)
+    assert np.array_equal(r.dA_prev, dA_ref)

@@ -322,12 +322,13 @@ class Pool:
         reads = _reads(geom, n, c, tuple(position))  # window: the taps inside A_prev, row-major
         window = [A_prev[x] for x in reads]
         if self.maximum:
-            Z = max(window)  # forward: the padding is minus infinity, never the maximum
+            Z = _maximum(window)  # forward: the padding is minus infinity, never the maximum
             local = _mask(window, Z, params["ties"])  # which entries get the gradient
         else:
             count = _count(geom, tuple(position), params["count_padding"])
             share = _one(window[0]) / count
-            Z = sum(window[1:], window[0]) * share if A_prev.dtype == object else sum(window) / count
+            with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in PyTorch (--allow-nonfinite only)
+                Z = sum(window[1:], window[0]) * share if A_prev.dtype == object else sum(window) / count
             local = [share] * len(reads)
         values: dict[str, Any] = {
             "window": np.array(window, dtype=object),
@@ -421,11 +422,17 @@ class Pool:
             )
 
         stack = np.stack([padded[at(t)] for t in taps])  # (T, N, C, *out)
+        inside = np.zeros(full, dtype=bool)
+        inside[inner[2:]] = True
+        in_input = np.stack([inside[at(t)[2:]] for t in taps])  # (T, *out): taps inside A_prev
         if self.maximum:
-            Z = stack.max(axis=0)
+            Z = stack.max(axis=0)  # NaN wherever a window holds one (only with --allow-nonfinite), as PyTorch
             if dZ is None:
                 return Totals(Z=Z)
-            hits = (stack == Z[None]).astype(bool)  # (T, N, C, *out): the maxima of each window
+            # (T, N, C, *out): the maxima of each window inside A_prev (a window of -inf: not the padding)
+            hits = (stack == Z[None]).astype(bool) & in_input[:, None, None]
+            if not obj:
+                hits |= np.isnan(stack) & np.isnan(Z)[None]
             if params["ties"] == "first":  # the first maximum in window order only
                 chosen = np.arange(len(taps)).reshape((-1,) + (1,) * (dims + 2)) == np.argmax(hits, axis=0)[None]
             else:
@@ -442,7 +449,8 @@ class Pool:
             if obj:
                 Z = stack.sum(axis=0) * np.vectorize(lambda q: Fraction(1, q), otypes=[object])(count)
             else:
-                Z = stack.sum(axis=0) / count
+                with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in PyTorch
+                    Z = stack.sum(axis=0) / count
             if dZ is None:
                 return Totals(Z=Z)
             share = np.vectorize(lambda q: Fraction(1, q), otypes=[object])(count) if obj else 1.0 / count
@@ -546,10 +554,18 @@ def _positions_reading(geom: Geometry, where: tuple[int, ...]) -> list[tuple[int
     return list(product(*per_axis))
 
 
+def _maximum(window: list[Any]) -> Any:
+    """The window's maximum; a NaN (only with --allow-nonfinite) is the maximum, as in PyTorch."""
+    for value in window:
+        if value != value:  # NaN
+            return value
+    return max(window)
+
+
 def _mask(window: list[Any], top: Any, ties: str) -> list[Any]:
     """1 where the gradient goes, 0 elsewhere: the first maximum in window order (first), every tied
     maximum (all), or 1/(number of maxima) on each (split)."""
-    hits = [v == top for v in window]
+    hits = [v == top or (v != v and top != top) for v in window]  # NaN: every NaN is "the" maximum
     one, zero = _one(top), _one(top) - _one(top)
     if ties == "first":
         first = hits.index(True)
