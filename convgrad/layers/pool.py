@@ -223,7 +223,7 @@ class Pool:
                 raise InputError(
                     f"max-pool needs numbers to decide which entry is the maximum, but "
                     f"{entry_path('A_prev', tuple(int(i) for i in index))} is the name {value}",
-                    hint="give A_prev numbers; dZ may stay names (avg-pool takes names)",
+                    hint="give A_prev numbers; dZ may stay names, and avg-pool takes names",
                 )
 
     def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
