@@ -153,7 +153,11 @@ def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[
     for record in result.records(indices):
         where = ", ".join(where_text(result, index) for index in record.reads)
         parts = [f"{c.title} = {_value_text(record.values[c.key], style)}" for c in columns]
-        yield Text(f"Overlay {record.index + 1} (entry {where}): " + ", ".join(parts) + ".")
+        yield Text(
+            f"Overlay {record.index + 1} (entr{'y' if len(record.reads) == 1 else 'ies'} {where}): "
+            + ", ".join(parts)
+            + "."
+        )
 
 
 def render(
