@@ -549,3 +549,49 @@ def test_nan_and_infinities_go_where_pytorch_sends_them(kind):
     )
     _, dA_ref = torch_pool("max-pool", lone, np.ones((1, 1, 3, 3)), 2, 1, 1, 1, False, True)
     assert np.array_equal(r.dA_prev, dA_ref)
+
+
+@pytest.mark.parametrize("kind", ["max-pool", "avg-pool"])
+def test_exact_overlay_sums_equal_the_totals_on_random_layers(kind):
+    """Fractions, every option (ties, count_padding, ceil_mode, dilation, [before, after] padding,
+    1-3 D): the overlays' Z and dA_prev shares add up to the totals exactly, and the running column
+    is the sum so far."""
+    rng = np.random.default_rng(zlib.crc32(kind.encode()) + 1)
+    computed = 0
+    for _ in range(40):
+        dims = int(rng.integers(1, 4))
+        sizes = [int(rng.integers(2, 6 if dims < 3 else 4)) for _ in range(dims)]
+        k = [int(rng.integers(1, n + 1)) for n in sizes]
+        d = [
+            int(rng.integers(1, 3)) if kind == "max-pool" and (2 * (kk - 1) + 1) <= n else 1 for kk, n in zip(k, sizes)
+        ]
+        pad = [[int(rng.integers(0, kk)), int(rng.integers(0, kk))] for kk in k]
+        options = {"size": k, "stride": [int(rng.integers(1, 4)) for _ in k], "ceil_mode": bool(rng.integers(0, 2))}
+        options.update({"padding": pad, "dims": dims})
+        if kind == "max-pool":
+            options.update(dilation=d, ties=str(rng.choice(["first", "all", "split"])))
+        else:
+            options["count_padding"] = bool(rng.integers(0, 2))
+        A = [str(Fraction(int(v), 2)) for v in rng.integers(-3, 4, size=(2, *sizes)).reshape(-1)]
+        A_array = np.array(A, dtype=object).reshape((1, 2, *sizes))
+        try:
+            shape = convgrad.forward(A_array, layer=kind, layout="NC" + "DHW"[3 - dims :], **options).Z.shape
+        except InputError as refused:  # a window wholly in the padding: refused, fine
+            assert "covers only padding" in str(refused) or "does not fit" in str(refused)
+            continue
+        dZ = np.array([str(Fraction(int(v), 3)) for v in rng.integers(-4, 5, size=int(np.prod(shape)))], dtype=object)
+        r = convgrad.backward(
+            A_array, dZ=dZ.reshape(shape), layer=kind, layout="NC" + "DHW"[3 - dims :], exact=True, **options
+        )
+        totals = r.canonical_totals
+        Z_sum = np.full(totals.Z.shape, None, dtype=object)
+        dA_sum = np.full(totals.dA_prev.shape, Fraction(0), dtype=object)
+        for record in r.records():
+            (entry,) = record.writes
+            Z_sum[entry] = record.values["Z"]
+            for x, share, running in zip(record.reads, record.values["dA_prev"], record.values["running"]):
+                dA_sum[x] += share
+                assert dA_sum[x] == running
+        assert (Z_sum == totals.Z).all() and (dA_sum == totals.dA_prev).all(), options
+        computed += 1
+    assert computed >= 30  # most random layers are valid
