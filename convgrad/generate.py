@@ -29,7 +29,7 @@ class Spec:
     dims: int = 2
     size: tuple[int, ...] | int | None = None
     kernel: tuple[int, ...] | int = 2
-    stride: tuple[int, ...] | int = 1
+    stride: tuple[int, ...] | int | None = 1  # None: the kind's default (pooling: the window size)
     padding: Any = 0
     dilation: tuple[int, ...] | int = 1
     channels: int | None = None
@@ -169,5 +169,19 @@ def _generate_entrywise(spec: Spec, rng: np.random.Generator, seed: int, size: t
 
     if infer_entrywise_form(shape, None, False).dims != d:
         problem["dims"] = d  # the rank alone would read these axes otherwise (a bare 3-D volume, say)
-    problem["dZ"] = _numbers(rng, shape, "decimal" if spec.values == "small" else spec.values, "dZ")
+    z_shape = shape
+    if layer.endswith("-pool"):  # a window size and steps; dZ is shaped like the pooled Z
+        for key, value, default in (
+            ("size", spec.kernel, None),
+            ("stride", spec.stride, None),
+            ("padding", spec.padding, 0),
+            ("dilation", spec.dilation, 1),
+        ):
+            if value != default:
+                problem[key] = list(value) if isinstance(value, tuple) else value
+        from .problem import build_problem, canonical_fields
+
+        checked = build_problem(canonical_fields(problem, "the generated problem"), need_dZ=False)
+        z_shape = tuple(checked.user_shapes["Z"])
+    problem["dZ"] = _numbers(rng, z_shape, "decimal" if spec.values == "small" else spec.values, "dZ")
     return problem

@@ -52,6 +52,10 @@ CONFIG_FIELDS = (
     "layer",
     "slope",
     "output_padding",
+    "size",
+    "ceil_mode",
+    "ties",
+    "count_padding",
 )
 #: Keys every kind takes: the arrays' layout and rank, the number domain, the kind itself.
 SHARED_FIELDS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic", "layer")
@@ -71,6 +75,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "layer": ("kind", "layer_kind"),
     "slope": ("negative_slope", "alpha"),
     "output_padding": ("out_padding", "outpadding"),
+    "size": ("kernel_size", "pool_size", "ksize", "window", "f"),
+    "count_padding": ("count_include_pad",),
 }
 _CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 #: Every accepted key's canonical name.
@@ -846,7 +852,8 @@ def refuse_foreign_keys(layer: str, fields: Mapping[str, Any]) -> None:
             raise InputError(f"{layer} takes no {key}: the layer has no {what} (its output is Z = {layer}(A_prev))")
         takers = [name for name, kind in KINDS.items() if key in kind.takes.keys]
         own = ", ".join(takes.keys) if takes.keys else "no settings of its own"
-        raise InputError(f"{key} is for {' and '.join(takers) or 'another kind'}, not {layer}: {layer} takes {own}")
+        named = " and ".join(filter(None, (", ".join(takers[:-1]), takers[-1]))) if takers else "another kind"
+        raise InputError(f"{key} is for {named}, not {layer}: {layer} takes {own}")
 
 
 def infer_entrywise_form(a_shape: tuple[int, ...], dims: int | None, channels_last: bool) -> Form:

@@ -647,6 +647,133 @@ CHANNEL_AXES_SWAPPED = Variant("channel_axes_swapped", _channel_axes_swapped, _c
 CROP_WRONG_SIDE = Variant("crop_wrong_side", _crop_wrong_side, _crop_sentence)
 KERNEL_NOT_FLIPPED = Variant("kernel_not_flipped", _kernel_not_flipped, _not_flipped_sentence)
 
+
+# -- pooling's mistakes -------------------------------------------------------------------------
+
+
+def _pool_walk(problem: Problem, share: Callable[[Any, Any], list[Any]], overwrite: bool = False) -> np.ndarray:
+    """dA_prev from the pooling overlays in order, each window's share recomputed by ``share(record,
+    dz)``; ``overwrite``: ``=`` instead of ``+=``, so a later window replaces what an earlier one left."""
+    kind = problem.kind
+    assert kind is not None
+    dA = _zeros(problem, problem.A_prev.shape)
+    for record in kind.records(problem.A_prev, None, None, problem.dZ, problem.geom, problem.params):
+        for x, part in zip(record.reads, share(record, record.values["dZ"])):
+            dA[x] = part if overwrite else dA[x] + part
+    return dA
+
+
+def _pool_other_rule(problem: Problem, **changed: Any) -> dict[str, list[tuple[str, Any]]]:
+    kind = problem.kind
+    assert kind is not None
+    totals = kind.totals(problem.A_prev, None, None, problem.upstream, problem.geom, {**problem.params, **changed})
+    return {
+        "Z": [("", _finalize(problem, "Z", totals.Z))],
+        "dA_prev": [("", _finalize(problem, "dA_prev", totals.dA_prev))],
+    }
+
+
+def _whole_window(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """max-pool: dZ given to every entry of the window, not only to the maximum."""
+    if problem.dZ is None or problem.geom.overlay_count > WALK_LIMIT:
+        return {}
+    return {"dA_prev": [("", _finalize(problem, "dA_prev", _pool_walk(problem, lambda r, dz: [dz] * len(r.reads))))]}
+
+
+def _whole_window_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        "dA_prev looks like dZ given to every entry of each window: max pooling passes it to the maximum only "
+        "(dA_prev[window] += dZ·mask, the mask 1 on the maximum, 0 elsewhere)"
+    )
+
+
+def _tie_rule(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """max-pool: another tie rule than the problem's (every tied maximum, or only the first)."""
+    if problem.dZ is None:
+        return {}
+    other = "all" if problem.params["ties"] != "all" else "first"
+    return {"dA_prev": _pool_other_rule(problem, ties=other)["dA_prev"]}
+
+
+def _tie_rule_sentence(problem: Problem, quantity: str, label: str) -> str:
+    if problem.params["ties"] == "all":
+        return (
+            "dA_prev looks like only the first tied maximum got the gradient: with ties all every entry equal "
+            "to the window's maximum gets dZ (the x == max mask)"
+        )
+    rule = (
+        "only the first maximum in row-major window order" if problem.params["ties"] == "first" else "dZ shared equally"
+    )
+    return (
+        "dA_prev looks like every tied maximum got the whole gradient (an x == max mask): with ties "
+        f"{problem.params['ties']} a window's gradient goes to {rule}"
+    )
+
+
+def _not_accumulated(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """Pooling: dA_prev[window] = share instead of +=, so overlapping windows overwrite each other."""
+    if problem.dZ is None or problem.geom.overlay_count > WALK_LIMIT:
+        return {}
+    key = "mask" if problem.layer == "max-pool" else "share"
+
+    def shares(record: Any, dz: Any) -> list[Any]:
+        local = record.values[key]
+        return [dz * m for m in local] if key == "mask" else [dz * local] * len(record.reads)
+
+    return {"dA_prev": [("", _finalize(problem, "dA_prev", _pool_walk(problem, shares, overwrite=True)))]}
+
+
+def _not_accumulated_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        "dA_prev looks like each window overwrote it (dA_prev[window] = ...) instead of adding to it: where "
+        "windows overlap, every window's share adds up (+=)"
+    )
+
+
+def _not_divided(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """avg-pool: the sum of the window, and dZ on every tap, without dividing by the count."""
+    kind = problem.kind
+    assert kind is not None
+    Z = _zeros(problem, (problem.geom.batch, problem.geom.out_channels) + problem.geom.output_size)
+    for record in kind.records(problem.A_prev, None, None, None, problem.geom, problem.params):
+        window = list(record.values["window"])
+        Z[record.writes[0]] = sum(window[1:], window[0])
+    found = {"Z": [("", _finalize(problem, "Z", Z))]}
+    if problem.dZ is not None and problem.geom.overlay_count <= WALK_LIMIT:
+        found["dA_prev"] = [("", _finalize(problem, "dA_prev", _pool_walk(problem, lambda r, dz: [dz] * len(r.reads))))]
+    return found
+
+
+def _not_divided_sentence(problem: Problem, quantity: str, label: str) -> str:
+    what = "Z looks like the window's sum" if quantity == "Z" else "dA_prev looks like dZ on every tap"
+    return (
+        f"{what}, not divided by the window's count: average pooling divides by it (Z = sum/count, dA_prev += dZ/count)"
+    )
+
+
+def _wrong_count(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """avg-pool: the other divisor where a window hangs over the padding (count_padding flipped)."""
+    return _pool_other_rule(problem, count_padding=not problem.params["count_padding"])
+
+
+def _wrong_count_sentence(problem: Problem, quantity: str, label: str) -> str:
+    if problem.params["count_padding"]:
+        return (
+            f"{quantity} looks divided by the taps inside A_prev where a window covers padding: with count_padding "
+            "true (PyTorch's default) every window divides by its full size"
+        )
+    return (
+        f"{quantity} looks divided by the full window size where a window covers padding: with count_padding "
+        "false (TensorFlow's SAME) a window divides by its taps inside A_prev"
+    )
+
+
+WHOLE_WINDOW = Variant("gradient_to_whole_window", _whole_window, _whole_window_sentence)
+TIE_RULE = Variant("wrong_tie_rule", _tie_rule, _tie_rule_sentence)
+NOT_ACCUMULATED = Variant("overlaps_not_accumulated", _not_accumulated, _not_accumulated_sentence)
+NOT_DIVIDED = Variant("not_divided_by_count", _not_divided, _not_divided_sentence)
+WRONG_COUNT = Variant("wrong_count_at_padding", _wrong_count, _wrong_count_sentence)
+
 #: Each kind's named mistakes; convolution's are VARIANTS above.
 VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
     "conv": VARIANTS,
@@ -655,6 +782,8 @@ VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
     "sigmoid": (DERIVATIVE_AT_Z,),
     "tanh": (DERIVATIVE_AT_Z,),
     "conv-transpose": (OUTPUT_PADDING_IGNORED, CHANNEL_AXES_SWAPPED, CROP_WRONG_SIDE, KERNEL_NOT_FLIPPED),
+    "max-pool": (WHOLE_WINDOW, TIE_RULE, NOT_ACCUMULATED),
+    "avg-pool": (NOT_DIVIDED, WRONG_COUNT, NOT_ACCUMULATED),
 }
 
 #: Every variant of every kind, each key once (for the schema's list of mistakes).

@@ -163,7 +163,10 @@ def test_sigmoid_and_tanh_give_formulas_under_symbolic():
         (lambda: convgrad.forward([1, 2], layer="softmax"), "conv, relu, leaky-relu, sigmoid, tanh"),
         (lambda: convgrad.forward([1, 2], layer="relu", slope=0.1), "slope is for leaky-relu, not relu"),
         (lambda: convgrad.forward([1, 2], layer="sigmoid", exact=True), "sigmoid is not rational"),
-        (lambda: convgrad.forward([1, 2], layer="relu", stride=2), "stride is for conv and conv-transpose, not relu"),
+        (
+            lambda: convgrad.forward([1, 2], layer="relu", stride=2),
+            "stride is for conv, conv-transpose, max-pool and avg-pool, not relu",
+        ),
         (lambda: convgrad.forward({"shape": [2]}, layer="relu", symbolic=True), "relu needs numbers"),
         (lambda: convgrad.forward([1, 2], [1], slope=0.1), "slope is for leaky-relu, not conv"),
     ],

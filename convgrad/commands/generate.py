@@ -82,12 +82,13 @@ def run(options: GenerateOptions) -> None:
         outputs += [("--key", f"{key}.json"), ("--key", f"{key}.md")]
     check_outputs(outputs)
     layer = options.layer or "conv"
+    pooling = layer.replace("_", "-").lower() in ("max-pool", "avg-pool")
     if layer not in ("conv", "conv-transpose"):
         conv_only = {
-            "--kernel": options.kernel,
-            "--stride": options.stride,
-            "--padding": options.padding,
-            "--dilation": options.dilation,
+            "--kernel": None if pooling else options.kernel,
+            "--stride": None if pooling else options.stride,
+            "--padding": None if pooling else options.padding,
+            "--dilation": None if pooling and layer.startswith("max") else options.dilation,
             "--filters": options.filters,
             "--mode": options.mode,
             "--bias": options.bias or None,
@@ -102,7 +103,7 @@ def run(options: GenerateOptions) -> None:
         dims=options.dims or DEFAULT_DIMS,
         size=_ints(options.size, "size"),
         kernel=_ints(options.kernel, "kernel") or DEFAULT_KERNEL,
-        stride=_ints(options.stride, "stride") or DEFAULT_STRIDE,
+        stride=_ints(options.stride, "stride") or (None if pooling else DEFAULT_STRIDE),
         padding=DEFAULT_PADDING if options.padding is None else parse_flag_value(options.padding, "padding"),
         dilation=_ints(options.dilation, "dilation") or DEFAULT_DILATION,
         channels=options.channels,

@@ -40,7 +40,8 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
 
             note(
                 f"{row.skipped} {row.quantity} entr{'ies' if row.skipped != 1 else 'y'} skipped: within the step "
-                f"{step} of a kink of {problem.layer}, where a difference quotient measures neither side"
+                f"{step} of {getattr(problem.kind, 'kink_name', 'a kink')} of {problem.layer}, where a difference "
+                "quotient measures neither side"
             )
     passed = all(r.passed for r in rows)
     if fmt == "json":

@@ -18,11 +18,13 @@ from .base import (
     Term,
     Totals,
 )
+from .pool import POOLS, Pool
 
 KINDS: dict[str, LayerKind | ColumnKind] = {
     conv.name: conv,
     **{kind.name: kind for kind in ACTIVATIONS},
     conv_transpose.name: conv_transpose,
+    **{kind.name: kind for kind in POOLS},
 }
 """Every layer kind by its name, the value of a problem's "layer" key (default "conv").
 
@@ -49,6 +51,7 @@ __all__ = [
     "LayerKind",
     "NoiseScales",
     "Overlay",
+    "Pool",
     "Record",
     "Takes",
     "Term",

@@ -28,7 +28,11 @@ def header(result: Result, command: str) -> Text:
     p = result.problem
     g, shapes = p.geom, p.user_shapes
     count = g.overlay_count
-    first = [command, f"{p.layer}", f"{count} overlay{'s' if count != 1 else ''} (one per entry)"]
+    first = [
+        command,
+        f"{p.layer}",
+        f"{count} overlay{'s' if count != 1 else ''} ({getattr(p.kind, 'overlay_unit', 'one per entry')})",
+    ]
     if p.form.kind != BARE:
         first.append(p.form.layout)
     second = [f"A_prev {shape_text(shapes['A_prev'])}"]
@@ -39,6 +43,8 @@ def header(result: Result, command: str) -> Text:
 
 
 def _param_text(value: Any, result: Result) -> str:
+    if isinstance(value, bool):  # a flag such as pooling's ceil_mode
+        return str(value).lower()
     if isinstance(value, str):
         return value
     if isinstance(value, (tuple, list)):  # a setting per spatial dim (conv-transpose's stride, padding)
@@ -74,7 +80,12 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
         title=(
             title
             if title is not None
-            else f"Z = {kind.name}(A_prev)" + (f", dA_prev = dZ·{kind.name}'(A_prev)" if result.is_backward else "")
+            else f"Z = {kind.name}(A_prev)"
+            + (
+                f", {getattr(kind, 'backward_rule', f'dA_prev = dZ·{kind.name}' + chr(39) + '(A_prev)')}"
+                if result.is_backward
+                else ""
+            )
         )
         + f"\n{kind.sentence}",
         title_justify="left",
@@ -88,10 +99,17 @@ def overlay_table(result: Result, indices: Iterable[int], style: Style) -> Table
     for column in columns:
         table.add_column(column.title, justify="right", overflow="fold")
     for record in result.records(indices):
-        where = ", ".join(where_text(result, index) for index in record.reads)
+        where = _reads_text(result, record.reads)
         cells = [str(record.index + 1), where] + [_value_text(record.values[c.key], style) for c in columns]
         table.add_row(*cells)
     return table
+
+
+def _reads_text(result: Result, reads: tuple[tuple[int, ...], ...]) -> str:
+    """The entries an overlay reads: each of one or two, else the first to the last (a window)."""
+    if len(reads) > 2:
+        return f"{where_text(result, reads[0])} to {where_text(result, reads[-1])}"
+    return ", ".join(where_text(result, index) for index in reads)
 
 
 def totals(result: Result, style: Style) -> Table | Text:
@@ -133,21 +151,29 @@ def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[
     assert kind is not None
     yield Text(f"{kind.sentence}.")
     note = getattr(kind, "overlay_note", None)  # a kind whose overlays are not entry for entry says how
-    yield Text(
-        note
-        if note is not None
-        else "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
-        + (
-            " and of dA_prev; nothing else adds to them, so the totals are the overlays side by side."
-            if result.is_backward
-            else "."
+    story = getattr(kind, "overlay_story", None)  # a kind whose overlays are windows says what one is
+    if note is not None:
+        yield Text(note)
+    elif story is not None:
+        yield Text(story + (" and adds its dA_prev share onto the window's entries." if result.is_backward else "."))
+    else:
+        yield Text(
+            "Each overlay is one entry: it reads that entry of A_prev and writes the same entry of Z"
+            + (
+                " and of dA_prev; nothing else adds to them, so the totals are the overlays side by side."
+                if result.is_backward
+                else "."
+            )
         )
-    )
     columns = [c for c in kind.columns if result.is_backward or not c.backward]
     for record in result.records(indices):
         where = ", ".join(where_text(result, index) for index in record.reads)
         parts = [f"{c.title} = {_value_text(record.values[c.key], style)}" for c in columns]
-        yield Text(f"Overlay {record.index + 1} (entry {where}): " + ", ".join(parts) + ".")
+        yield Text(
+            f"Overlay {record.index + 1} (entr{'y' if len(record.reads) == 1 else 'ies'} {where}): "
+            + ", ".join(parts)
+            + "."
+        )
     yield from _identities(result, style)
 
 

@@ -119,7 +119,9 @@ def kind_problem_section(result: Result, fmt: Formatter) -> str:
 
 
 def _setting(value: Any, fmt: Formatter) -> str:
-    """A kind's setting: a number, a word, or one per spatial dim (conv-transpose's stride, padding)."""
+    """A kind's setting: a number, a word, a flag, or one per spatial dim (conv-transpose's stride, padding)."""
+    if isinstance(value, bool):  # pooling's ceil_mode, count_padding
+        return str(value).lower()
     if isinstance(value, str):
         return value
     if isinstance(value, (tuple, list)):

@@ -110,7 +110,7 @@ def kind_shape_object(problem: Problem) -> dict[str, Any]:
         }
     return {
         "output_size": list(g.output_size),
-        "formulas": [f"{problem.layer} is element-wise: Z has A_prev's shape"],
+        "formulas": _kind_formulas(problem) or [f"{problem.layer} is element-wise: Z has A_prev's shape"],
         "padding": [],
         "overlays": g.overlay_count,
         "weights": none,
@@ -119,8 +119,14 @@ def kind_shape_object(problem: Problem) -> dict[str, Any]:
     }
 
 
+def _kind_formulas(problem: Problem) -> list[str]:
+    """The output-size formula per axis of a kind that declares one (pooling), else none."""
+    formulas = getattr(problem.kind, "shape_formulas", None)
+    return [] if formulas is None else list(formulas(problem.geom, problem.params))
+
+
 def kind_shape_renderables(problem: Problem) -> list[RenderableType]:
-    """The shapes of a kind without weights, in two lines."""
+    """The shapes of a kind without weights, in two lines (a kind with windows: its formulas)."""
     shapes = problem.user_shapes
     count = problem.geom.overlay_count
     formulas = getattr(problem.kind, "shape_formulas", None)  # a kind with its own output size
@@ -137,6 +143,17 @@ def kind_shape_renderables(problem: Problem) -> list[RenderableType]:
         params = int(problem.W.size) + (g.out_channels if problem.b is not None else 0)
         shown.append(Text(f"{_plural(count, 'overlay')}, one per entry of A_prev; {_plural(params, 'parameter')}."))
         return shown
+    formulas = _kind_formulas(problem)
+    if formulas:
+        return [
+            Text(
+                f"{problem.layer}: A_prev {shape_text(shapes['A_prev'])} → Z {shape_text(shapes['Z'])}; "
+                "dZ has Z's shape, dA_prev A_prev's."
+            ),
+            Text("Output size per axis, floor((n + p_before + p_after - d·(k - 1) - 1) / s) + 1:"),
+            *(Text("  " + line) for line in formulas),
+            Text(f"{_plural(count, 'overlay')}, one per window; no weights and no bias (0 parameters)."),
+        ]
     return [
         Text(
             f"{problem.layer} is element-wise: Z has A_prev's shape, {shape_text(shapes['Z'])}; "

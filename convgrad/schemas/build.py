@@ -164,6 +164,14 @@ PROBLEM_FIELDS: dict[str, Schema] = {
             either(integer(0), integers(0)),
         )
     ),
+    "size": nullable(described("max-pool, avg-pool: the window size, one number or one per axis", ref("steps"))),
+    "ceil_mode": nullable(described("max-pool, avg-pool: round the output size up (PyTorch's ceil_mode)", BOOLEAN)),
+    "ties": nullable(
+        {"enum": ["first", "all", "split"], "description": "max-pool: which tied maximum gets the gradient"}
+    ),
+    "count_padding": nullable(
+        described("avg-pool: divide by the window size (true) or by its taps inside A_prev (false)", BOOLEAN)
+    ),
     "description": STRING,
     "$schema": STRING,
 }
@@ -231,13 +239,17 @@ CONFIG = record(
 KIND_OWN_KEYS = tuple(
     dict.fromkeys(key for name, kind in KINDS.items() if name != DEFAULT_KIND for key in kind.takes.keys)
 )
-#: A kind's own key in the configuration it reports, where it is not one number (conv-transpose's
-#: per-dim settings, resolved).
+#: A kind's own keys as its configuration reports them (a number unless listed here): pooling's as
+#: given, conv-transpose's resolved per dim; ``steps`` and ``padding`` accept both forms.
 KIND_KEY_SCHEMAS: dict[str, Schema] = {
-    "stride": integers(1),
-    "padding": array_of(array_of(integer(0), length=2)),
+    "size": ref("steps"),
+    "stride": ref("steps"),
+    "dilation": ref("steps"),
+    "padding": ref("padding"),
+    "ceil_mode": BOOLEAN,
+    "count_padding": BOOLEAN,
+    "ties": {"enum": ["first", "all", "split"]},
     "output_padding": integers(0),
-    "dilation": integers(1),
     "groups": integer(1),
     "mode": {"enum": list(MODE_NAMES)},
 }
@@ -265,7 +277,7 @@ PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": r
 #: One factor of a cell's term: the entry of an array it multiplies, and its value.
 FACTOR = record({"index": INDEX, "value": ref("number")})
 #: A kind's own factor in a cell's term: the local derivative of an activation.
-CELL_FACTORS = (*TERM_FACTORS, "derivative")
+CELL_FACTORS = (*TERM_FACTORS, "derivative", "mask", "share")
 CELL_TERM = record(
     {"overlay": integer(1), "product": ref("number"), **{name: ref("factor") for name in CELL_FACTORS}},
     optional=CELL_FACTORS,
@@ -316,7 +328,8 @@ def kind_overlay(backward: bool) -> Schema:
     }
     return described(
         "An overlay of a kind other than conv: the values of the columns its kind declares "
-        "(an activation: A_prev, Z, derivative, and after a backward pass dZ and dA_prev).",
+        "(an activation: A_prev, Z, derivative, and after a backward pass dZ and dA_prev; pooling: window, mask or "
+        "share, Z, and after a backward pass dZ, dA_prev and running).",
         record(fields, optional=keys),
     )
 
