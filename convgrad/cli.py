@@ -494,6 +494,45 @@ def check(
             show_default=False,
         ),
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            metavar="FILE",
+            help="Grading policy JSON (require, weights, decimals, imprecise_credit, layouts, pattern); "
+            "flags override its keys.",
+        ),
+    ] = None,
+    require: Annotated[
+        str | None,
+        typer.Option(metavar="LIST", help="Quantities required, e.g. Z,dW,db,dA_prev: a missing one is wrong."),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            metavar="Q=W,...",
+            help="Points per quantity, e.g. Z=2,dW=3,db=1,dA_prev=4 (default 1 each); "
+            "partial credit in proportion to the entries right.",
+        ),
+    ] = None,
+    layouts: Annotated[
+        str | None,
+        typer.Option(metavar="same|any", help="any: accept a quantity written in the other layout (NHWC/NCHW)."),
+    ] = None,
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            metavar="GLOB", help="In a folder, grade the files whose name matches (default: *.json, any case)."
+        ),
+    ] = None,
+    gradebook: Annotated[
+        str | None,
+        typer.Option(metavar="FILE.csv", help="Grading a folder: write a gradebook CSV (one row per file)."),
+    ] = None,
+    feedback_dir: Annotated[
+        str | None,
+        typer.Option(metavar="DIR", help="Grading a folder: write one Markdown feedback file per answer into DIR."),
+    ] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -527,7 +566,19 @@ def check(
         command.run,
         problem,
         OutputOptions(json=json_, format=format),
-        CheckOptions(answer=answer, rtol=rtol, atol=atol, decimals=decimals),
+        CheckOptions(
+            answer=answer,
+            rtol=rtol,
+            atol=atol,
+            decimals=decimals,
+            policy=policy,
+            require=require,
+            weights=weights,
+            layouts=layouts,
+            pattern=pattern,
+            gradebook=gradebook,
+            feedback_dir=feedback_dir,
+        ),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
     )
 

@@ -140,6 +140,15 @@ class CheckOptions:
     rtol: float = DEFAULT_CHECK_RTOL
     atol: float = DEFAULT_CHECK_ATOL
     decimals: int | None = None
+    # The grading policy as typed (None: the policy file's, else the default); see convgrad/grading.py.
+    policy: str | None = None
+    require: str | None = None
+    weights: str | None = None
+    layouts: str | None = None
+    pattern: str | None = None
+    # Where a folder's gradebook (CSV) and feedback (one Markdown file per answer) go (None: not written).
+    gradebook: str | None = None
+    feedback_dir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,31 @@ import typer
 from ..errors import ConvgradError, InputError, UsageError
 from ..limits import Limits
 from ..options import CheckOptions, OutputOptions, ProblemOptions
-from .common import gather_fields, json_format, note, stdout_console, write_json
+from .common import (
+    check_writable,
+    gather_fields,
+    json_format,
+    note,
+    stdout_console,
+    write_file_atomically,
+    write_json,
+)
 
 
-def answer_files(spec: str) -> list[Path] | None:
-    """The files a DIR or GLOB names (sorted), or None for a single answer file."""
+def answer_files(spec: str, pattern: str | None = None) -> list[Path] | None:
+    """The files a DIR or GLOB names (sorted; in a DIR every file, or those whose name matches
+    ``pattern``), or None for a single answer file."""
     path = Path(spec)
     if spec != "-" and path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
+        return sorted(p for p in path.iterdir() if p.is_file() and (pattern is None or fnmatch(p.name, pattern)))
     if any(ch in spec for ch in "*?["):
         return sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
     return None
+
+
+def is_answer_file(path: Path, pattern: str | None) -> bool:
+    """Whether a listed file is read as an answer: it matches --pattern, else it ends in .json (any case)."""
+    return pattern is not None or path.suffix.lower() == ".json"
 
 
 def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) -> Any:
@@ -47,22 +62,62 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     return Checker(problem, Tolerance.of(check.rtol, check.atol))
 
 
-def read_answer(path: str) -> tuple[dict[str, Any], list[str], int | None]:
-    """The answers in an answer file, its keys that are not answers (ignored), and the decimals it
-    requires ("decimals": N; None when it does not say)."""
-    from ..check import answer_decimals, ignored_keys, parse_answer
+def build_policy(check: CheckOptions) -> Any:
+    """The grading policy: the --policy file's, each flag given overriding its key."""
+    import dataclasses
+
+    from ..grading import Policy, parse_layouts, parse_require, parse_weights, policy_fields
+    from ..reader import read_problem_document
+
+    fields: dict[str, Any] = {}
+    if check.policy is not None:
+        document = read_problem_document(check.policy, "grading policy object", what="the policy file")
+        fields = policy_fields(document, check.policy)
+    if check.require is not None:
+        fields["require"] = parse_require(check.require)
+    if check.weights is not None:
+        fields["weights"] = parse_weights(check.weights)
+    if check.layouts is not None:
+        fields["layouts"] = parse_layouts(check.layouts)
+    if check.decimals is not None:
+        fields["decimals"] = check.decimals
+    if check.pattern is not None:
+        fields["pattern"] = check.pattern
+    return dataclasses.replace(Policy(), **fields)
+
+
+def grade_file(checker: Any, path: str, policy: Any, lenient: bool = True) -> Any:
+    """One answer file graded under the policy: a Graded row (its error on the row when unreadable).
+
+    ``lenient``: a key like a misspelt answer is a warning on the row, not an error (grading a folder).
+    The policy's decimals win over the file's own "decimals".
+    """
+    from ..check import ANSWER_META, answer_decimals, answer_layout, ignored_keys, parse_answer
+    from ..grading import Graded, score, student_of
     from ..reader import read_problem_document
 
     source = "stdin" if path == "-" else path
-    document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
-    return parse_answer(document, source), ignored_keys(document), answer_decimals(document, source)
-
-
-def check_answer(checker: Any, path: str, decimals: int | None) -> tuple[Any, list[str]]:
-    """One answer file's report and its ignored keys; --decimals (``decimals``) wins over the file's own
-    "decimals"."""
-    answer, ignored, required = read_answer(path)
-    return checker.check(answer, decimals=required if decimals is None else decimals), ignored
+    row = Graded(path, Path(path).stem)
+    try:
+        document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
+        row.student = student_of(document, row.student)
+        unknown: list[str] | None = [] if lenient else None
+        answer = parse_answer(document, source, unknown)
+        decimals = answer_decimals(document, source) if policy.decimals is None else policy.decimals
+        report = checker.check(
+            answer,
+            decimals=decimals,
+            required=policy.require,
+            channels_last=answer_layout(document, source),
+            any_layout=policy.any_layout,
+        )
+    except ConvgradError as err:  # a bad file is reported on its row; the others go on
+        row.error = str(err)
+        return row
+    row.ignored = ignored_keys(document)
+    row.warnings = (unknown or []) + [f"key {key!r} ignored" for key in row.ignored if key not in ANSWER_META]
+    row.report, row.score = report, score(report, policy)
+    return row
 
 
 def _keys_text(keys: list[str]) -> str:
@@ -75,56 +130,143 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
     if spec == "-" and "-" in (options.input, options.file):
         raise UsageError("the problem and the answer cannot both come from stdin")
     fmt = json_format(output)
-    checker = build_checker(options, check, limits)
-    files = answer_files(spec)
+    policy = build_policy(check)
+    files = answer_files(spec, policy.pattern)
     if files is None:
-        _one(checker, spec, fmt, check.decimals)
+        if check.gradebook is not None or check.feedback_dir is not None:
+            raise UsageError("--gradebook and --feedback-dir grade a folder or glob: give one to --answer")
     else:
-        _many(checker, spec, files, fmt, check.decimals)
+        if check.gradebook is not None:
+            check_writable(check.gradebook, "--gradebook")
+        if check.feedback_dir is not None:
+            _check_feedback_dir(check.feedback_dir)
+    checker = build_checker(options, check, limits)
+    if files is None:
+        _one(checker, spec, fmt, policy, explicit=_explicit(check))
+    else:
+        _many(checker, spec, files, fmt, policy, check)
 
 
-def _one(checker: Any, path: str, fmt: str, decimals: int | None) -> None:
-    from ..render.checkview import report_object, report_renderables
+def _explicit(check: CheckOptions) -> bool:
+    """Whether a grading policy was asked for (then a single answer's score is shown)."""
+    return any(v is not None for v in (check.policy, check.require, check.weights))
 
-    report, ignored = check_answer(checker, path, decimals)
+
+def _one(checker: Any, path: str, fmt: str, policy: Any, explicit: bool) -> None:
+    from ..check import answer_decimals, answer_layout, ignored_keys, parse_answer
+    from ..grading import score
+    from ..reader import read_problem_document
+    from ..render.checkview import report_object, report_renderables, score_line
+
+    source = "stdin" if path == "-" else path
+    document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
+    answer = parse_answer(document, source)
+    ignored = ignored_keys(document)
+    report = checker.check(
+        answer,
+        decimals=answer_decimals(document, source) if policy.decimals is None else policy.decimals,
+        required=policy.require,
+        channels_last=answer_layout(document, source),
+        any_layout=policy.any_layout,
+    )
     if ignored:
         note(f"ignored the keys that are not answers: {_keys_text(ignored)}")
+    for message in report.notes:
+        note(message)
+    points = score(report, policy)
     if fmt == "json":
-        write_json(report_object(report, checker))
+        obj = report_object(report, checker)
+        if explicit:
+            obj["score"] = _score_object(points)
+        write_json(obj)
     else:
         console = stdout_console()
         for renderable in report_renderables(checker, report):
             console.print(renderable)
+        if explicit:
+            console.print(score_line(points), highlight=False)
     if not report.all_right:
         raise typer.Exit(code=1)
 
 
-def _many(checker: Any, spec: str, files: list[Path], fmt: str, decimals: int | None) -> None:
-    from ..render.checkview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
+def _score_object(score: Any) -> dict[str, Any]:
+    return {"points": score.points, "total": score.total, "max": score.max}
+
+
+def _check_feedback_dir(directory: str) -> None:
+    """Refuse a feedback folder that is a file, or whose parent folder does not exist."""
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--feedback-dir {directory!r} is a file, not a folder")
+    if not target.exists() and not target.resolve().parent.is_dir():
+        raise InputError(f"--feedback-dir {directory!r}: the folder {str(target.parent)!r} does not exist")
+
+
+def feedback_names(rows: list[Any], inputs: list[Path], directory: Path) -> list[Path | None]:
+    """One feedback path per row (None for a skipped file): the answer's stem + .md in ``directory``,
+    numbered (-2, -3, ...) when two answers share a stem or the name is one of the input files."""
+    taken = {p.resolve() for p in inputs}
+    names: list[Path | None] = []
+    for row in rows:
+        if row.skipped:
+            names.append(None)
+            continue
+        stem, k = Path(row.file).stem, 1
+        while True:
+            candidate = directory / (f"{stem}.md" if k == 1 else f"{stem}-{k}.md")
+            if candidate.resolve() not in taken:
+                break
+            k += 1
+        taken.add(candidate.resolve())
+        names.append(candidate)
+    return names
+
+
+def _many(checker: Any, spec: str, files: list[Path], fmt: str, policy: Any, check: CheckOptions) -> None:
+    from ..grading import Graded, class_summary, gradebook_csv
+    from ..render.checkview import (
+        class_lines,
+        feedback_markdown,
+        grade_counts,
+        grade_heading,
+        grade_object,
+        grade_summary,
+        grade_table,
+    )
 
     if not files:
-        raise UsageError(f"no answer files (*.json) found in {spec!r}")
-    rows: list[tuple[str, Any, str | None]] = []
-    ignored: dict[str, int] = {}  # key -> files that had it
+        raise UsageError(f"no answer files found in {spec!r}")
+    rows = []
     for path in files:
-        try:
-            report, extra = check_answer(checker, str(path), decimals)
-            rows.append((str(path), report, None))
-        except ConvgradError as err:  # a bad file is reported on its row; the others go on
-            rows.append((str(path), None, str(err)))
-            continue
-        for key in extra:
+        if is_answer_file(path, policy.pattern):
+            rows.append(grade_file(checker, str(path), policy))
+        else:
+            rows.append(Graded(str(path), path.stem, error="not a JSON file, skipped", skipped=True))
+    ignored: dict[str, int] = {}  # key -> files that had it
+    for row in rows:
+        for key in row.ignored:
             ignored[key] = ignored.get(key, 0) + 1
     if ignored:
         counts = [f"{key} ({n} file{'s' if n != 1 else ''})" for key, n in ignored.items()]
         note(f"ignored the keys that are not answers: {_keys_text(counts)}")
+    summary = class_summary(rows)
+    if check.gradebook is not None:
+        write_file_atomically(check.gradebook, gradebook_csv(rows, tuple(checker.quantities())))
+    if check.feedback_dir is not None:
+        directory = Path(check.feedback_dir)
+        directory.mkdir(exist_ok=True)
+        for row, target in zip(rows, feedback_names(rows, files, directory)):
+            if target is not None:
+                write_file_atomically(str(target), feedback_markdown(checker, row))
     if fmt == "json":
-        write_json(grade_object(rows))
+        write_json(grade_object(rows, summary))
     else:
         console = stdout_console()
         console.print(grade_heading(rows), highlight=False, soft_wrap=True)
         console.print(grade_table(rows))
+        for line in class_lines(summary):
+            console.print(line, highlight=False, soft_wrap=True)
         print(grade_summary(rows), file=sys.stderr)
     right, _, _, _ = grade_counts(rows)
-    if right != len(rows):
+    if right != sum(not row.skipped for row in rows):
         raise typer.Exit(code=1)
