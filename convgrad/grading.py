@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from .check import QUANTITIES, CheckReport, check_decimals
 from .errors import InputError
 from .numbers import describe_value, index_label
+from .options import MAX_DECIMALS
 
 #: The keys a policy file may have, with what each one holds.
 POLICY_KEYS = {
@@ -79,14 +82,23 @@ def parse_require(value: Any, what: str = "--require") -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _shown(value: Any) -> str:
+    """A value as a policy file wrote it: 2.5, 'all', or its kind (a list, an object)."""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    return repr(value) if isinstance(value, str) else describe_value(value)
+
+
 def _weight(value: Any, what: str) -> float:
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, str):
         try:
             value = float(value)
         except ValueError:
             raise InputError(f"{what} is {value!r}: expected a number") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-        raise InputError(f"{what} is {describe_value(value)}: expected a number from 0 up")
+        raise InputError(f"{what} is {_shown(value)}: expected a number from 0 up")
     return float(value)
 
 
@@ -110,7 +122,7 @@ def parse_weights(value: Any, what: str = "--weights") -> dict[str, float]:
 
 def parse_layouts(value: Any, what: str = "--layouts") -> str:
     if value not in LAYOUTS:
-        raise InputError(f"{what} is {describe_value(value)}: expected {POLICY_KEYS['layouts']}")
+        raise InputError(f"{what} is {_shown(value)}: expected {POLICY_KEYS['layouts']}")
     return str(value)
 
 
@@ -126,12 +138,14 @@ def policy_fields(document: Any, source: str) -> dict[str, Any]:
         elif key == "weights":
             fields[key] = parse_weights(value, what)
         elif key == "decimals":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InputError(f"{what} is {_shown(value)}: expected {POLICY_KEYS[key]} from 0 to {MAX_DECIMALS}")
             fields[key] = check_decimals(value, what)
         elif key == "imprecise_credit":
-            credit = _weight(value, what) if not isinstance(value, str) else None
-            if credit is None or credit > 1:
-                raise InputError(f"{what} is {describe_value(value)}: expected {POLICY_KEYS[key]}")
-            fields[key] = credit
+            number = float(value) if isinstance(value, Decimal) else value
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number <= 1:
+                raise InputError(f"{what} is {_shown(value)}: expected {POLICY_KEYS[key]}")
+            fields[key] = float(number)
         elif key == "layouts":
             fields[key] = parse_layouts(value, what)
         elif key == "pattern":
@@ -222,7 +236,9 @@ def student_of(document: Any, stem: str) -> str:
 
 def gradebook_csv(rows: list[Graded], quantities: tuple[str, ...]) -> str:
     """The gradebook as CSV (RFC 4180: a header row, CRLF line ends, fields quoted when needed):
-    file, student, the points per quantity, total, max, likely mistakes, notes."""
+    file (relative to the folder the files share), student, the points per quantity, total, max,
+    likely mistakes, notes."""
+    base = os.path.commonpath([os.path.dirname(row.file) or "." for row in rows]) if rows else ""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(["file", "student", *quantities, "total", "max", "likely mistakes", "notes"])
@@ -233,7 +249,7 @@ def gradebook_csv(rows: list[Graded], quantities: tuple[str, ...]) -> str:
         if row.report is not None:
             notes.extend(row.report.notes)
             notes.extend(f"{name} missing (required)" for name in row.report.missing_required)
-        cells = [row.file, row.student]
+        cells = [os.path.relpath(row.file, base or "."), row.student]
         if row.score is None:
             cells += [""] * (len(quantities) + 2)
         else:

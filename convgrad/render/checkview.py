@@ -316,7 +316,7 @@ def row_note(row: Graded) -> Text:
 def grading_table(rows: list[Graded]) -> Table:
     """One row per file: a mark per quantity, the score, the diagnosed mistake or the file's error."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("answer", overflow="fold")
+    table.add_column("answer", overflow="fold", min_width=min(24, max((len(row.file) for row in rows), default=6)))
     for name in QUANTITIES:
         table.add_column(name, no_wrap=True)
     table.add_column("score", no_wrap=True, justify="right")
@@ -454,7 +454,7 @@ def class_lines(summary: dict[str, Any]) -> list[str]:
 # -- feedback for one student -------------------------------------------------------------------------
 
 
-def _plain(renderables: list[RenderableType], width: int = 100) -> str:
+def _plain(renderables: list[RenderableType], width: int = 80) -> str:
     """Renderables as plain text, no trailing spaces."""
     import io
 
