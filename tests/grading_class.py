@@ -40,7 +40,7 @@ def _arrays(p: dict):
 def forward(p: dict, stride: int = STRIDE, out: int | None = None) -> np.ndarray:
     """Z by loops; ``out`` positions per axis (default: the right output size for this stride)."""
     A, W, b, _ = _arrays(p)
-    n_, c_in, h, _ = A.shape
+    n_, _, h, _ = A.shape
     c_out, _, k, _ = W.shape
     out = (h - k) // stride + 1 if out is None else out
     Z = np.zeros((n_, c_out, out, out))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from grading_class import problem, right_answer, write_class
@@ -311,7 +312,7 @@ def test_stride_ignored_seen_in_z_alone_with_padding(cli, tmp_path):
     """A 5x5 input, 3x3 kernel, stride 2, padding 1: Z over the right 3x3 positions, windows one step apart."""
     import numpy as np
 
-    p = json.loads(open("samples/stride2_pad1.json").read())
+    p = json.loads(Path("samples/stride2_pad1.json").read_text())
     A, W = np.pad(np.array(p["A_prev"], float), 1), np.array(p["W"], float)
     Z = [[float(np.sum(A[i : i + 3, j : j + 3] * W)) for j in range(3)] for i in range(3)]
     answer = tmp_path / "z.json"
