@@ -319,3 +319,20 @@ def test_stride_ignored_seen_in_z_alone_with_padding(cli, tmp_path):
     answer.write_text(json.dumps({"Z": Z}))
     doc = json.loads(cli("check", "samples/stride2_pad1.json", "--answer", answer, "--json").stdout)
     assert [m["mistake"] for m in doc["quantities"]["Z"]["mistakes"]] == ["stride_ignored"]
+
+
+def test_the_docs_show_the_sample_class_files_as_written(cli, tmp_path, monkeypatch):
+    """docs/homework.md shows the policy file, the gradebook and a feedback file's start: they are what ships and what is written."""
+    from conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    page = (ROOT / "docs" / "homework.md").read_text()
+    policy = page.split("course's policy:\n\n```json\n", 1)[1].split("```", 1)[0]
+    assert policy == (ROOT / "samples" / "grading.json").read_text()
+    book, feedback = tmp_path / "week3.csv", tmp_path / "fb"
+    args = ["samples/stride2_pad1.json", "--answer", "samples/class", "--policy", "samples/grading.json"]
+    cli("check", *args, "--gradebook", book, "--feedback-dir", feedback)
+    shown = page.split("```csv\n", 1)[1].split("```", 1)[0]
+    assert book.read_text(encoding="utf-8").replace("\r\n", "\n") == shown
+    start = page.split("```markdown\n", 1)[1].split("```", 1)[0]
+    assert (feedback / "dia.md").read_text().startswith(start)
