@@ -328,9 +328,9 @@ def test_the_docs_show_the_sample_class_files_as_written(cli, tmp_path, monkeypa
     monkeypatch.chdir(ROOT)
     page = (ROOT / "docs" / "homework.md").read_text()
     policy = page.split("course's policy:\n\n```json\n", 1)[1].split("```", 1)[0]
-    assert policy == (ROOT / "samples" / "grading.json").read_text()
+    assert policy == (ROOT / "samples" / "policy" / "grading.json").read_text()
     book, feedback = tmp_path / "week3.csv", tmp_path / "fb"
-    args = ["samples/stride2_pad1.json", "--answer", "samples/class", "--policy", "samples/grading.json"]
+    args = ["samples/stride2_pad1.json", "--answer", "samples/class", "--policy", "samples/policy/grading.json"]
     cli("check", *args, "--gradebook", book, "--feedback-dir", feedback)
     shown = page.split("```csv\n", 1)[1].split("```", 1)[0]
     assert book.read_text(encoding="utf-8").replace("\r\n", "\n") == shown
