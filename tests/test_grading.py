@@ -336,3 +336,11 @@ def test_the_docs_show_the_sample_class_files_as_written(cli, tmp_path, monkeypa
     assert book.read_text(encoding="utf-8").replace("\r\n", "\n") == shown
     start = page.split("```markdown\n", 1)[1].split("```", 1)[0]
     assert (feedback / "dia.md").read_text().startswith(start)
+
+
+def test_the_gradebook_never_replaces_a_submission(cli, course):
+    path, answers, _ = course
+    before = (answers / "s001.json").read_text()
+    result = cli("check", path, "--answer", answers, "--gradebook", answers / "s001.json")
+    assert result.exit_code == 2 and "is one of the answer files" in result.stderr
+    assert (answers / "s001.json").read_text() == before

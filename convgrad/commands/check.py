@@ -251,10 +251,17 @@ def _many(checker: Any, spec: str, files: list[Path], fmt: str, policy: Any, che
         note(f"ignored the keys that are not answers: {_keys_text(counts)}")
     summary = class_summary(rows)
     if check.gradebook is not None:
+        if Path(check.gradebook).resolve() in {p.resolve() for p in files}:
+            raise InputError(f"--gradebook {check.gradebook!r} is one of the answer files: choose another name")
         write_file_atomically(check.gradebook, gradebook_csv(rows, tuple(checker.quantities())))
     if check.feedback_dir is not None:
         directory = Path(check.feedback_dir)
-        directory.mkdir(exist_ok=True)
+        try:
+            directory.mkdir(exist_ok=True)
+        except OSError as err:
+            raise InputError(
+                f"cannot make the folder {check.feedback_dir!r} (--feedback-dir): {err.strerror}"
+            ) from None
         for row, target in zip(rows, feedback_names(rows, files, directory)):
             if target is not None:
                 write_file_atomically(str(target), feedback_markdown(checker, row))
