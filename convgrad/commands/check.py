@@ -86,36 +86,40 @@ def build_policy(check: CheckOptions) -> Any:
     return dataclasses.replace(Policy(), **fields)
 
 
-def grade_file(checker: Any, path: str, policy: Any, lenient: bool = True) -> Any:
-    """One answer file graded under the policy: a Graded row (its error on the row when unreadable).
+def check_document(checker: Any, document: Any, source: str, policy: Any, unknown: list[str] | None = None) -> Any:
+    """An answer object's report under the policy (its decimals win over the file's own "decimals").
 
-    ``lenient``: a key like a misspelt answer is a warning on the row, not an error (grading a folder).
-    The policy's decimals win over the file's own "decimals".
+    ``unknown`` a list (grading a folder): a key like a misspelt answer is added to it, not refused.
     """
-    from ..check import ANSWER_META, answer_decimals, answer_layout, ignored_keys, parse_answer
+    from ..check import answer_decimals, answer_layout, parse_answer
+
+    answer = parse_answer(document, source, unknown)
+    return checker.check(
+        answer,
+        decimals=answer_decimals(document, source) if policy.decimals is None else policy.decimals,
+        required=policy.require,
+        channels_last=answer_layout(document, source),
+        any_layout=policy.any_layout,
+    )
+
+
+def grade_file(checker: Any, path: str, policy: Any) -> Any:
+    """One answer file of a folder graded under the policy: a Graded row (its error on the row when unreadable)."""
+    from ..check import ANSWER_META, ignored_keys
     from ..grading import Graded, score, student_of
     from ..reader import read_problem_document
 
-    source = "stdin" if path == "-" else path
     row = Graded(path, Path(path).stem)
+    unknown: list[str] = []
     try:
         document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
         row.student = student_of(document, row.student)
-        unknown: list[str] | None = [] if lenient else None
-        answer = parse_answer(document, source, unknown)
-        decimals = answer_decimals(document, source) if policy.decimals is None else policy.decimals
-        report = checker.check(
-            answer,
-            decimals=decimals,
-            required=policy.require,
-            channels_last=answer_layout(document, source),
-            any_layout=policy.any_layout,
-        )
+        report = check_document(checker, document, path, policy, unknown)
     except ConvgradError as err:  # a bad file is reported on its row; the others go on
         row.error = str(err)
         return row
     row.ignored = ignored_keys(document)
-    row.warnings = (unknown or []) + [f"key {key!r} ignored" for key in row.ignored if key not in ANSWER_META]
+    row.warnings = unknown + [f"key {key!r} ignored" for key in row.ignored if key not in ANSWER_META]
     row.report, row.score = report, score(report, policy)
     return row
 
@@ -153,22 +157,15 @@ def _explicit(check: CheckOptions) -> bool:
 
 
 def _one(checker: Any, path: str, fmt: str, policy: Any, explicit: bool) -> None:
-    from ..check import answer_decimals, answer_layout, ignored_keys, parse_answer
+    from ..check import ignored_keys
     from ..grading import score
     from ..reader import read_problem_document
     from ..render.checkview import report_object, report_renderables, score_line
 
     source = "stdin" if path == "-" else path
     document = read_problem_document(path, "object with any of Z, dW, db, dA_prev", what="the answer file")
-    answer = parse_answer(document, source)
+    report = check_document(checker, document, source, policy)
     ignored = ignored_keys(document)
-    report = checker.check(
-        answer,
-        decimals=answer_decimals(document, source) if policy.decimals is None else policy.decimals,
-        required=policy.require,
-        channels_last=answer_layout(document, source),
-        any_layout=policy.any_layout,
-    )
     if ignored:
         note(f"ignored the keys that are not answers: {_keys_text(ignored)}")
     for message in report.notes:
