@@ -282,7 +282,7 @@ def diagnosis_object(d: Any) -> dict[str, Any]:
 def grade_cell(q: QuantityVerdict | None, required: tuple[str, ...] = ()) -> Text:
     if q is None or q.status == "missing":
         if q is not None and q.name in required:
-            return Text(f"{WRONG} missing", style="red")
+            return Text(f"{WRONG} —", style="red")
         return Text("—", style="dim")
     if q.status == "right":
         return Text(RIGHT, style="green")
