@@ -520,6 +520,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                     "formulas": array_of(STRING),
                     "padding": array_of(integers()),
                     "overlays": COUNT,
+                    "unreached": array_of(integers()),
                     "weights": ref("parameter_counts"),
                     "biases": ref("parameter_counts"),
                     "config": ref("config"),
