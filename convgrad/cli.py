@@ -676,7 +676,9 @@ def generate(
     values: Annotated[
         str,
         typer.Option(
-            help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal."
+            help="small: integer inputs, one-decimal weights and dZ; int: -3..3 or int:LO..HI; decimal: "
+            "tenths in [-1, 1], decimal:STEP or decimal:STEP:LO..HI; add ,nonzero (no zero anywhere) or ,zeros "
+            "(zeros allowed in W and dZ, which by default have none)."
         ),
     ] = DEFAULT_VALUES,
     layout: LayoutOpt = None,
@@ -695,6 +697,26 @@ def generate(
         typer.Option(
             metavar="PREFIX", help="Also write the answer key: PREFIX.json and PREFIX.md (working).", show_default=False
         ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Also write a student sheet (arrays, configuration, questions; no answers): FILE.md or FILE.tex.",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Write N variants (one per student) with keys into --output-dir: p01.json, p01-key.json, ...",
+            show_default=False,
+        ),
+    ] = None,
+    output_dir: Annotated[
+        str | None,
+        typer.Option(metavar="DIR", help="The folder for --count's numbered set.", show_default=False),
     ] = None,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
@@ -720,6 +742,9 @@ def generate(
             seed=seed,
             output=output,
             key=key,
+            sheet=sheet,
+            count=count,
+            output_dir=output_dir,
         ),
     )
 

@@ -184,3 +184,6 @@ class GenerateOptions:
     seed: int | None = None
     output: str | None = None
     key: str | None = None
+    sheet: str | None = None
+    count: int | None = None
+    output_dir: str | None = None

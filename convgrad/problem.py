@@ -28,7 +28,7 @@ from .numbers import Domain, SymbolicDomain, describe_value, entry_path, make_do
 ARRAY_FIELDS = ("A_prev", "W", "b", "dZ")
 CONFIG_FIELDS = ("stride", "padding", "dilation", "groups", "layout", "mode", "dims", "exact", "symbolic")
 #: Keys that describe a problem file without changing the computation.
-META_FIELDS = ("description", "$schema")
+META_FIELDS = ("description", "generated_by", "$schema")
 
 #: Other names people use for each field (PyTorch, TensorFlow, courses, textbooks).
 ALIASES: dict[str, tuple[str, ...]] = {

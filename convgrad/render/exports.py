@@ -68,6 +68,13 @@ _LATEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "·": r"$\cdot$",
+    "×": r"$\times$",
+    "→": r"$\to$",
+    "⋆": r"$\star$",
+    "∂": r"$\partial$",
+    "…": r"\dots{}",
+    "−": "-",
 }
 
 
@@ -158,6 +165,57 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
     for note in audit_sentences(result, fmt):
         lines += ["", tex_escape(note)]
     lines += [r"\end{document}", ""]
+    return "\n".join(lines)
+
+
+def _preamble() -> list[str]:
+    return [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath}",
+        r"\usepackage{longtable}",
+        r"\usepackage{array}",
+        r"\setcounter{MaxMatrixCols}{40}",
+        r"\begin{document}",
+    ]
+
+
+def _problem_arrays(result: Result, fmt: Formatter) -> list[str]:
+    p = result.problem
+    form = p.form
+    arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev)), ("W", form.kernel_from_canonical(p.W))]
+    if p.b is not None:
+        arrays.append(("b", form.bias_from_canonical(p.b)))
+    if p.dZ is not None:
+        arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
+    return [r"\begin{align*}", r" \\[4pt] ".join(f"{n} &= {tex_matrix(v, fmt)}" for n, v in arrays), r"\end{align*}"]
+
+
+def sheet_latex(result: Result, title: str = "Exercise", description: str | None = None) -> str:
+    """A problem-only student sheet as a standalone article: configuration, arrays, questions."""
+    from .markdown import sheet_questions
+
+    fmt = formatter(result)
+    p = result.problem
+    g, shapes = p.geom, p.user_shapes
+    lines = _preamble() + [r"\section*{" + tex_escape(title) + "}"]
+    if description:
+        lines += [r"{\small " + tex_escape(description) + "}", ""]
+    lines += [
+        tex_escape(
+            f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}."
+        ),
+        "",
+        r"\subsection*{Problem}",
+        *_problem_arrays(result, fmt),
+        r"\subsection*{Questions}",
+        r"\begin{enumerate}",
+        *(r"\item " + tex_escape(q) for q in sheet_questions(result)),
+        r"\end{enumerate}",
+        r"\end{document}",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -131,3 +131,31 @@ def key_markdown(result: Result, title: str = "Answer key", description: str | N
         answers_section(result, fmt),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def sheet_questions(result: Result) -> list[str]:
+    """The questions of a student sheet, each with the shape its answer has (plain text)."""
+    p = result.problem
+    shapes = p.user_shapes
+    bias = " + b" if p.b is not None else ""
+    z_shape = shape_text(shapes["Z"])
+    return [
+        f"Compute the forward output Z = A_prev ⋆ W{bias} ({p.mode_name}), shape {z_shape}.",
+        f"Given the upstream gradient dZ, compute dW = ∂L/∂W, shape {shape_text(shapes['W'])}.",
+        f"Compute db = ∂L/∂b, one number per filter (this layer has {p.geom.out_channels} "
+        f"filter{'s' if p.geom.out_channels != 1 else ''}).",
+        f"Compute dA_prev = ∂L/∂A_prev, shape {shape_text(shapes['A_prev'])}.",
+        f"Show the working for one overlay of your choice: the window, the products, and what it adds "
+        f"to dW, db and dA_prev ({p.geom.overlay_count} overlays in all).",
+    ]
+
+
+def sheet_markdown(result: Result, title: str = "Exercise", description: str | None = None) -> str:
+    """A problem-only student sheet: the configuration, the arrays and the questions; no answer."""
+    fmt = formatter(result)
+    parts = [f"# {title}"]
+    if description:
+        parts.append(_escape(description))
+    questions = "\n".join(f"{i}. {_escape(q)}" for i, q in enumerate(sheet_questions(result), 1))
+    parts += ["## Problem", problem_section(result, fmt), "## Questions", questions]
+    return "\n\n".join(parts) + "\n"

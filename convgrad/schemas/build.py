@@ -155,6 +155,13 @@ PROBLEM_FIELDS: dict[str, Schema] = {
     "exact": nullable(BOOLEAN),
     "symbolic": nullable(BOOLEAN),
     "description": STRING,
+    "generated_by": {
+        "type": "object",
+        "description": "convgrad generate's record: the command line that makes this problem again, and "
+        "every option with the value used. Not read by any command.",
+        "properties": {"command": STRING, "options": {"type": "object"}},
+        "required": ["command", "options"],
+    },
     "$schema": STRING,
 }
 
