@@ -616,6 +616,23 @@ def gradcheck(
             show_default=False,
         ),
     ] = DEFAULT_MAX_ENTRIES,
+    answer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Check a given gradient (a student's dW, db, dA_prev) against central differences, entry by entry.",
+            show_default=False,
+        ),
+    ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENTRY",
+            help="Write out the central difference for one entry, e.g. W[0,1] or dA_prev[2]: "
+            "f(x+h), f(x-h), the quotient, the analytic value.",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -629,7 +646,7 @@ def gradcheck(
         command.run,
         ProblemOptions(file=file, input=input, exact=exact),
         OutputOptions(json=json_, format=format),
-        GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries),
+        GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries, answer=answer, show=show),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
     )
 

@@ -154,12 +154,15 @@ class CheckOptions:
 @dataclass(frozen=True)
 class GradcheckOptions:
     """gradcheck: exact rationals or float64, the step as typed (None: DEFAULT_STEP), the
-    relative tolerance, and entries checked per quantity."""
+    relative tolerance, and entries checked per quantity; answer: a student's gradient file to
+    check numerically instead; show: one entry (W[0,1], dA_prev[2]) whose difference to write out."""
 
     exact: bool = False
     step: str | None = None
     rtol: float = DEFAULT_GRADCHECK_RTOL
     max_entries: int = DEFAULT_MAX_ENTRIES
+    answer: str | None = None
+    show: str | None = None
 
 
 @dataclass(frozen=True)

@@ -511,12 +511,56 @@ def bodies() -> dict[str, tuple[str, Schema]]:
         ),
         "gradcheck": (
             "convgrad gradcheck --json",
-            record(
-                {
-                    "passed": BOOLEAN,
-                    "rtol": NUMBER,
-                    "quantities": per_quantity(GRADIENTS, "gradient_check"),
-                }
+            either(
+                record(
+                    {
+                        "passed": BOOLEAN,
+                        "rtol": NUMBER,
+                        "quantities": per_quantity(GRADIENTS, "gradient_check"),
+                    }
+                ),
+                described(
+                    "gradcheck --answer FILE: the given gradients against central differences, entry by entry.",
+                    record(
+                        {
+                            "passed": BOOLEAN,
+                            "rtol": NUMBER,
+                            "answer": {
+                                "type": "object",
+                                "propertyNames": {"enum": list(GRADIENTS)},
+                                "additionalProperties": record(
+                                    {
+                                        "shape": integers(),
+                                        "given_shape": integers(),
+                                        "checked": COUNT,
+                                        "passed": BOOLEAN,
+                                        "wrong": array_of(
+                                            record(
+                                                {"index": integers(), "given": ref("number"), "numeric": ref("number")}
+                                            )
+                                        ),
+                                    }
+                                ),
+                            },
+                        }
+                    ),
+                ),
+                described(
+                    "gradcheck --show ENTRY: one entry's central difference, every number.",
+                    record(
+                        {
+                            "entry": STRING,
+                            "gradient": {"enum": list(GRADIENTS)},
+                            "index": integers(),
+                            "x": ref("number"),
+                            "h": ref("number"),
+                            "f_plus": ref("number"),
+                            "f_minus": ref("number"),
+                            "quotient": ref("number"),
+                            "analytic": ref("number"),
+                        }
+                    ),
+                ),
             ),
         ),
         "shape": (
