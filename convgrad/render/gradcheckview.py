@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from rich import box
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
-
-import numpy as np
 
 from ..gradcheck import GRADIENT_OF, AnswerRow, CentralDifference, GradcheckRow
 
