@@ -14,6 +14,7 @@ import numpy as np
 
 from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
+from ..numbers import index_label
 from .jsonout import dumps, scalar
 from .markdown import answers_section, problem_section, working_section
 from .text import Formatter, config_words, formatter, output_formula, position_text, shape_text, window_words
@@ -109,58 +110,117 @@ def tex_matrix(array: Any, fmt: Formatter) -> str:
     return r",\ ".join(tex_matrix(a, fmt) for a in array)
 
 
+#: Products per line of a LaTeX sum before it continues on the next line.
+TERMS_PER_LINE = 6
+#: How a tap in the padding is marked in LaTeX (a subscript: it keeps the line height).
+PAD_MARK = r"_{\mathrm{pad}}"
+
+
+def _tex_factor(text: str) -> str:
+    number = tex_number(text)
+    return f"({number})" if text.startswith("-") else number
+
+
+def tex_marked_matrix(array: Any, fmt: Formatter, padded: Any) -> str:
+    """A window-sized array as a bmatrix with the entries on the padding marked 'pad'."""
+    array = np.asarray(array, dtype=object)
+    mask = np.broadcast_to(np.asarray(padded, dtype=bool), array.shape)
+    if array.ndim == 0:
+        return tex_number(fmt(array[()])) + (PAD_MARK if mask[()] else "")
+    if array.ndim > 2:
+        return r",\ ".join(tex_marked_matrix(a, fmt, m) for a, m in zip(array, mask))
+    rows = array.reshape(1, -1) if array.ndim == 1 else array
+    marks = mask.reshape(rows.shape)
+    body = r" \\ ".join(
+        " & ".join(tex_number(fmt(v)) + (PAD_MARK if m else "") for v, m in zip(row, mrow))
+        for row, mrow in zip(rows, marks)
+    )
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+def tex_sum_of_products(overlay: Any, fmt: Formatter) -> list[str]:
+    """Z's sum of products, w·a for every tap (the padding taps marked), in lines of TERMS_PER_LINE."""
+    kernel = np.ravel(overlay.kernel)
+    A_slice = np.ravel(overlay.A_slice)
+    padded = np.ravel(np.broadcast_to(~np.asarray(overlay.in_input, dtype=bool), np.shape(overlay.A_slice)))
+    terms = [
+        f"{_tex_factor(fmt(w))} \\cdot {_tex_factor(fmt(a))}{PAD_MARK if pad else ''}"
+        for w, a, pad in zip(kernel, A_slice, padded)
+    ]
+    bias_text = fmt(overlay.bias)
+    if bias_text != "0":
+        terms.append(_tex_factor(bias_text))
+    if len(terms) > 4 * TERMS_PER_LINE:  # too many to write out: say what the sum is
+        return [f"\\textstyle\\sum W \\cdot A_{{slice}}\\ (\\text{{{len(kernel)} products}})"]
+    return [" + ".join(terms[i : i + TERMS_PER_LINE]) for i in range(0, len(terms), TERMS_PER_LINE)]
+
+
+def _overlay_latex(overlay: Any, result: Result, fmt: Formatter) -> list[str]:
+    """One overlay as a paragraph: where it sits, then Z's sum of products and (backward) what it adds."""
+    p = result.problem
+    g, form = p.geom, p.form
+    window = form.window_from_canonical
+    padded = ~np.broadcast_to(np.asarray(overlay.in_input, dtype=bool), np.shape(overlay.A_slice))
+    head = f"Overlay {overlay.index + 1}"
+    where = []
+    if g.batch > 1:
+        where.append(f"n {overlay.n}")
+    if g.out_channels > 1:
+        where.append(f"c_out {overlay.c_out}")
+    where += [f"position {position_text(overlay.position)}", f"window {window_words(overlay, g)}"]
+    pads = int(padded.sum())
+    if pads:
+        where.append(f"{pads} of {padded.size} taps in the padding (marked pad, read as 0)")
+    lines = [r"\paragraph{" + head + "} " + tex_escape(", ".join(where)) + ".", r"\begin{align*}"]
+    z_label = index_label("Z", form.activation_index((overlay.n, overlay.c_out) + overlay.position))
+    sums = tex_sum_of_products(overlay, fmt)
+    z_value = tex_number(fmt(overlay.Z))
+    rows = [f"{tex_number(z_label)} &= {sums[0]}"] + [f"&\\quad + {more}" for more in sums[1:]]
+    rows[-1] += f" = {z_value}"
+    if overlay.dW is not None and overlay.dA_prev is not None:
+        dz = tex_number(fmt(overlay.dZ))
+        mark = tex_marked_matrix
+        # a window of several slices: the result on its own line, so that a line holds at most two slices
+        then = r" \\[6pt] &= " if np.ndim(window(overlay.dW)) > 2 else " = "
+        rows += [
+            f"d{tex_number(z_label)} &= {dz}",
+            f"dW \\mathrel{{+}}= dZ \\cdot A_{{slice}} &= {_tex_factor(fmt(overlay.dZ))} \\cdot "
+            f"{mark(window(overlay.A_slice), fmt, window(padded))}{then}{tex_matrix(window(overlay.dW), fmt)}",
+            f"db \\mathrel{{+}}= dZ &= {dz}",
+            f"dA_{{prev}} \\mathrel{{+}}= dZ \\cdot W &= {_tex_factor(fmt(overlay.dZ))} \\cdot "
+            f"{tex_matrix(window(overlay.kernel), fmt)}{then}{mark(window(overlay.dA_prev), fmt, window(padded))}",
+        ]
+        if pads:
+            rows[-1] += r" \quad \text{(pad entries discarded)}"
+    lines += [r" \\[6pt]".join(f"\n{row}" for row in rows).lstrip("\n"), r"\end{align*}"]
+    return lines
+
+
 def latex_document(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
-    """A standalone article: the problem, a table per overlay quantity, the working, the totals."""
+    """A standalone article: the problem, a paragraph per overlay (Z's sum of products written out,
+    the padding taps marked, what the overlay adds to each gradient), the totals."""
     fmt = formatter(result, precision)
     p = result.problem
-    g, form, shapes = p.geom, p.form, p.user_shapes
-    lines = [
-        r"\documentclass[10pt]{article}",
-        r"\usepackage[margin=2cm]{geometry}",
-        r"\usepackage{amsmath}",
-        r"\usepackage{longtable}",
-        r"\setcounter{MaxMatrixCols}{40}",
-        r"\begin{document}",
-        r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
+    g, shapes = p.geom, p.user_shapes
+    backward = result.is_backward
+    lines = _preamble() + [
+        r"\section*{" + ("Backward" if backward else "Forward") + " pass through a convolution layer}",
         tex_escape(
             f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
             f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."
         ),
         "",
         r"\subsection*{Problem}",
-        r"\begin{align*}",
+        *_problem_arrays(result, fmt),
+        r"\subsection*{Overlays}",
     ]
-    arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev)), ("W", form.kernel_from_canonical(p.W))]
-    if p.b is not None:
-        arrays.append(("b", form.bias_from_canonical(p.b)))
-    if p.dZ is not None:
-        arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
-    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in arrays))
-    lines += [r"\end{align*}", "", r"\subsection*{Overlays}"]
-    backward = result.is_backward
-    columns = "r l l l" + (" l l l" if backward else "")
-    header = r"\# & position & window & $Z$" + (r" & $dZ$ & $dW$ += & $dA_{prev}$ +=" if backward else "")
-    lines += [r"\begin{longtable}{" + columns + "}", header + r" \\ \hline", r"\endhead"]
-    window = form.window_from_canonical
     for overlay in result.canonical_overlays(indices):
-        cells = [
-            str(overlay.index + 1),
-            tex_escape(position_text(overlay.position)),
-            tex_escape(window_words(overlay, g)),
-            f"${tex_number(fmt(overlay.Z))}$",
-        ]
-        if backward and overlay.dW is not None and overlay.dA_prev is not None:
-            cells += [
-                f"${tex_number(fmt(overlay.dZ))}$",
-                f"${tex_matrix(window(overlay.dW), fmt)}$",
-                f"${tex_matrix(window(overlay.dA_prev), fmt)}$",
-            ]
-        lines.append(" & ".join(cells) + r" \\[6pt]")
-    lines += [r"\end{longtable}", "", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
+        lines += _overlay_latex(overlay, result, fmt)
+    lines += ["", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
     totals = [("Z", result.shown("Z"))]
     if backward:
         totals += [("dW", result.shown("dW")), ("db", result.shown("db")), ("dA_{prev}", result.shown("dA_prev"))]
-    lines.append(r" \\ ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals))
+    lines.append(r" \\[6pt] ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals))
     lines.append(r"\end{align*}")
     for note in audit_sentences(result, fmt):
         lines += ["", tex_escape(note)]
@@ -176,6 +236,9 @@ def _preamble() -> list[str]:
         r"\usepackage{longtable}",
         r"\usepackage{array}",
         r"\setcounter{MaxMatrixCols}{40}",
+        r"\renewcommand{\arraystretch}{1.25}",  # matrix rows apart: brackets never touch a minus sign
+        r"\sloppy",
+        r"\allowdisplaybreaks",
         r"\begin{document}",
     ]
 
