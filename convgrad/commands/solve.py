@@ -26,8 +26,8 @@ def refuse_inapplicable(fmt: str, options: OutputOptions) -> None:
     """Options that cannot apply to this output are refused, not ignored; output paths checked."""
     if fmt != "table" and (options.svg or options.html):
         raise UsageError("--svg and --html save the table view: leave out --json/--format")
-    if options.explain and fmt != "table":
-        raise UsageError("--explain tells the table view in sentences: leave out --json/--format")
+    if options.explain and fmt not in ("table", "markdown", "latex"):
+        raise UsageError(f"--explain is told as a table, Markdown or LaTeX: the {fmt} output has no sentences")
     if options.cell is not None and fmt not in ("table", "json", "jsonl"):
         raise UsageError(f"--cell adds to the table or the JSON; the {fmt} export has no place for it")
     if options.precision is not None and fmt in ("json", "jsonl", "csv"):
@@ -89,9 +89,13 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
         elif fmt == "markdown":
-            sys.stdout.write(exports.markdown_document(result, chosen, output.precision))
+            from ..render.markdown import explain_markdown
+
+            document = explain_markdown if output.explain else exports.markdown_document
+            sys.stdout.write(document(result, chosen, output.precision))
         else:
-            sys.stdout.write(exports.latex_document(result, chosen, output.precision))
+            document = exports.explain_latex if output.explain else exports.latex_document
+            sys.stdout.write(document(result, chosen, output.precision))
         return
 
     indices: Any = selection.indices(geom)
@@ -118,7 +122,9 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     if output.svg:
         write_file_atomically(output.svg, console.export_svg(title=f"convgrad {command}", clear=False))
     if output.html:
-        write_file_atomically(output.html, console.export_html(clear=False))
+        from ..render.exports import HTML_PAGE
+
+        write_file_atomically(output.html, console.export_html(clear=False, code_format=HTML_PAGE))
 
 
 def save_npz(result: Any, path: str) -> None:

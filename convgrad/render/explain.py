@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -22,22 +25,16 @@ from .text import Style, inline, position_text, window_words, z_expression
 
 #: Arrays up to this many entries are written out inline in sentences.
 INLINE_LIMIT = 36
+SHARED_TITLE = "Why the weights stay shared"
+IDENTITY_TITLE = "The same gradients as two convolutions"
 
 
 def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Result, style: Style) -> Group:
     """One overlay: the pictures (small problems), then what it computes and adds, in sentences."""
     p, fmt = result.problem, style.fmt
-    g, form = p.geom, p.form
+    g = p.geom
     parts: list[RenderableType] = []
-    who = f"filter {overlay.c_out}" if g.out_channels > 1 else "the kernel"
-    sample = f" of sample {overlay.n}" if g.batch > 1 else ""
-    parts.append(
-        Text(
-            f"Overlay {overlay.index + 1} of {g.overlay_count}: {who} at output position "
-            f"{position_text(overlay.position)}{sample}",
-            style="bold",
-        )
-    )
+    parts.append(Text(overlay_title(overlay, result), style="bold"))
     if is_small(result) and g.dims <= 2:
         pictures = [
             ("A_prev, window in [ ]", window_grid(overlay, result, style)),
@@ -53,18 +50,32 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
                 Columns([Group(Text(t, style="italic"), body) for t, body in pictures], padding=(0, 4)), (0, 0, 0, 2)
             )
         )
+    parts += [paragraph(text) for text in overlay_sentences(overlay, running, result, style)]
+    return Group(*parts)
+
+
+def overlay_title(overlay: Overlay, result: Result) -> str:
+    g = result.problem.geom
+    who = f"filter {overlay.c_out}" if g.out_channels > 1 else "the kernel"
+    sample = f" of sample {overlay.n}" if g.batch > 1 else ""
+    return f"Overlay {overlay.index + 1} of {g.overlay_count}: {who} at output position {position_text(overlay.position)}{sample}"
+
+
+def overlay_sentences(overlay: Overlay, running: RunningTotals | None, result: Result, style: Style) -> list[str]:
+    """What one overlay computes (Z as its sum of products) and, after a backward pass, what it adds
+    to dW, db and dA_prev with the running totals: plain text, shared by the terminal and the exports."""
+    p, fmt = result.problem, style.fmt
+    g, form = p.geom, p.form
     window = form.window_from_canonical
     where = window_words(overlay, g)
     hangs = "" if overlay.in_input.all() else " (part of it hangs in the padding, which reads 0)"
     z_label = index_label("Z", form.activation_index((overlay.n, overlay.c_out) + overlay.position))
-    parts.append(
-        paragraph(
-            f"The kernel covers A_prev {where}{hangs}: the slice {inline(window(overlay.A_slice), fmt)}. "
-            f"{z_label} = {z_expression(overlay, fmt, style.symbolic)}."
-        )
-    )
+    sentences = [
+        f"The kernel covers A_prev {where}{hangs}: the slice {inline(window(overlay.A_slice), fmt)}. "
+        f"{z_label} = {z_expression(overlay, fmt, style.symbolic)}."
+    ]
     if overlay.dW is None or overlay.dA_prev is None or running is None:
-        return Group(*parts)
+        return sentences
     finalize = p.domain.finalize
     c = overlay.c_out
     scales = result.scales
@@ -89,67 +100,119 @@ def overlay_story(overlay: Overlay, running: RunningTotals | None, result: Resul
     if dA_now.size <= INLINE_LIMIT:
         shown = dA_now[0] if form.kind == BARE else dA_now
         sentence += f", giving {inline(shown, fmt)}"
-    parts.append(paragraph(sentence + "."))
-    return Group(*parts)
+    sentences.append(sentence + ".")
+    return sentences
 
 
-def closing(result: Result, style: Style) -> Iterator[RenderableType]:
-    """Why the weights stay shared, and the two identities computed the other way."""
+@dataclass(frozen=True)
+class Closing:
+    """The closing's content: why the weights stay shared (a sentence), and, for numbers, the two
+    identities (a sentence, dW and dA_prev as overlay sums and as convolutions, canonical, with
+    their noise scales, and the verdict)."""
+
+    shared: str
+    identity: str | None = None
+    dW_sum: Any = None
+    dW_conv: Any = None
+    dA_sum: Any = None
+    dA_conv: Any = None
+    dW_scale: Any = None
+    dA_scale: Any = None
+    verdict: str = ""
+
+
+def closing_content(result: Result, style: Style) -> Closing:
     p, fmt = result.problem, style.fmt
     g = p.geom
     count = g.overlay_count
     batch = f" and all {g.batch} samples" if g.batch > 1 else ""
     dW = result.shown("dW")
-    yield Text("Why the weights stay shared", style="bold")
-    yield paragraph(
+    shared = (
         f"Every overlay used the same W, so dL/dW is one sum over all {count} overlays{batch}: "
         f"dW = Σ dZ·A_slice = {inline(dW, fmt) if np.size(dW) <= INLINE_LIMIT else '(see the totals)'}. "
         f"A gradient step W ← W − η·dW moves that one kernel, so every position keeps sharing it: "
         f"nothing is averaged or copied back afterwards. db is likewise one sum of dZ."
     )
     if p.domain.name == "symbolic":
-        return
+        return Closing(shared)
     from ..identities import dA_by_transposed_convolution, dW_by_correlation
 
     dW_conv = dW_by_correlation(p)
     dA_conv = dA_by_transposed_convolution(p).dA_prev
     _, dW_sum, _, dA_sum = result.canonical_totals
     scales = result.scales
-    yield Text("")
-    yield Text("The same gradients as two convolutions", style="bold")
     gaps = ", ".join(str(s - 1) for s in g.stride) if len(set(g.stride)) > 1 else str(g.stride[0] - 1)
     dil = ", ".join(map(str, g.dilation)) if len(set(g.dilation)) > 1 else str(g.dilation[0])
     every = (
         "" if all(d == 1 for d in g.dilation) else f", read at every offset that is a multiple of the dilation ({dil})"
     )
-    yield paragraph(
+    identity = (
         f"dW is the cross-correlation of the padded A_prev with dZ dilated by the stride (stride − 1 = "
         f"{gaps} zeros between neighbouring entries){every}; dA_prev is the full convolution of the "
         f"stride-dilated dZ with W rotated 180° (the transposed convolution), cropped to A_prev."
     )
     dW_scale = None if scales is None else scales.dW
     dA_scale = None if scales is None else scales.dA_padded[interior(g)]
-    equal_dW = _same(dW_conv, dW_sum, dW_scale)
-    equal_dA = _same(dA_conv, dA_sum, dA_scale)
-    table = Table.grid(padding=(0, 4))
-    for _ in range(3):
-        table.add_column()
-    table.add_row(
-        Text("", style="bold"), Text("overlay sums", style="italic"), Text("as a convolution", style="italic")
-    )
-    table.add_row(
-        Text("dW", style="bold"),
-        activation_text(dW_sum, g, fmt, ("c_out", "c_in"), scales=dW_scale),
-        activation_text(dW_conv, g, fmt, ("c_out", "c_in"), scales=dW_scale),
-    )
-    table.add_row(
-        Text("dA_prev", style="bold"),
-        activation_text(dA_sum, g, fmt, scales=dA_scale),
-        activation_text(dA_conv, g, fmt, scales=dA_scale),
-    )
-    yield Padding(table, (0, 0, 0, 2))
-    verdict = "equal" if equal_dW and equal_dA else "NOT equal"
-    yield paragraph(f"Both ways give the same numbers: {verdict}.")
+    equal = _same(dW_conv, dW_sum, dW_scale) and _same(dA_conv, dA_sum, dA_scale)
+    verdict = f"Both ways give the same numbers: {'equal' if equal else 'NOT equal'}."
+    return Closing(shared, identity, dW_sum, dW_conv, dA_sum, dA_conv, dW_scale, dA_scale, verdict)
+
+
+def closing(result: Result, style: Style) -> Iterator[RenderableType]:
+    """Why the weights stay shared, and the two identities computed the other way."""
+    fmt, g = style.fmt, result.problem.geom
+    content = closing_content(result, style)
+    yield Text(SHARED_TITLE, style="bold")
+    yield paragraph(content.shared)
+    if content.identity is None:
+        return
+    yield Text("")
+    yield Text(IDENTITY_TITLE, style="bold")
+    yield paragraph(content.identity)
+    headings = (Text("overlay sums", style="italic"), Text("as a convolution", style="italic"))
+    rows = [
+        (
+            "dW",
+            activation_text(content.dW_sum, g, fmt, ("c_out", "c_in"), scales=content.dW_scale),
+            activation_text(content.dW_conv, g, fmt, ("c_out", "c_in"), scales=content.dW_scale),
+        ),
+        (
+            "dA_prev",
+            activation_text(content.dA_sum, g, fmt, scales=content.dA_scale),
+            activation_text(content.dA_conv, g, fmt, scales=content.dA_scale),
+        ),
+    ]
+    yield Padding(SideBySideOrStacked(headings, rows), (0, 0, 0, 2))
+    yield paragraph(content.verdict)
+
+
+class SideBySideOrStacked:
+    """Pairs of grids under two headings: side by side in a table when the table fits the width,
+    else each pair stacked (the first grid, then the second), so that no grid is broken across lines."""
+
+    def __init__(self, headings: tuple[Text, Text], rows: list[tuple[str, Text, Text]]) -> None:
+        self.headings, self.rows = headings, rows
+
+    def table(self) -> Table:
+        table = Table.grid(padding=(0, 4))
+        for _ in range(3):
+            table.add_column(no_wrap=True)
+        table.add_row(Text("", style="bold"), *self.headings)
+        for name, left, right in self.rows:
+            table.add_row(Text(name, style="bold"), left, right)
+        return table
+
+    def stacked(self) -> Group:
+        parts: list[RenderableType] = []
+        for name, left, right in self.rows:
+            for heading, grid_text in zip(self.headings, (left, right)):
+                parts += [Text.assemble((name, "bold"), ", ", heading), Padding(grid_text, (0, 0, 0, 2))]
+        return Group(*parts)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = self.table()
+        wide = Measurement.get(console, options.update(width=10**6), table).maximum
+        yield table if wide <= options.max_width else self.stacked()
 
 
 def _same(a: np.ndarray, b: np.ndarray, scale: np.ndarray | None) -> bool:
@@ -172,3 +235,65 @@ def narrative(result: Result, indices: Iterable[int], style: Style) -> Iterator[
     if result.is_backward:
         yield Text("")
         yield from closing(result, style)
+
+
+# -- the same story as plain content, for the Markdown and LaTeX exports -------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of the story: a heading (level 2: a section, 3: an overlay), a paragraph, or
+    arrays (label, array in the user's form) shown one under another."""
+
+    kind: str
+    text: str = ""
+    level: int = 3
+    arrays: tuple[tuple[str, Any], ...] = ()
+
+
+def story_blocks(result: Result, indices: Iterable[int], style: Style) -> Iterator[Block]:
+    """The --explain story with the terminal's sentences, its grids as arrays (the window's slice
+    and the kernel per overlay; the identities' four arrays) for an export to lay out."""
+    p = result.problem
+    g, form = p.geom, p.form
+    window = form.window_from_canonical
+    pairs: Iterable[tuple[Overlay, RunningTotals | None]]
+    pairs = result.walk(indices) if result.is_backward else ((o, None) for o in result.canonical_overlays(indices))
+    for overlay, running in pairs:
+        yield Block("heading", overlay_title(overlay, result))
+        yield Block(
+            "arrays",
+            arrays=(
+                ("A_slice, the window", window(overlay.A_slice)),
+                ("W" + (" flipped" if g.flip else ""), window(overlay.kernel)),
+            ),
+        )
+        for text in overlay_sentences(overlay, running, result, style):
+            yield Block("paragraph", text)
+    if not result.is_backward:
+        return
+    content = closing_content(result, style)
+    yield Block("heading", SHARED_TITLE, level=2)
+    yield Block("paragraph", content.shared)
+    if content.identity is None:
+        return
+    finalize = p.domain.finalize
+    yield Block("heading", IDENTITY_TITLE, level=2)
+    yield Block("paragraph", content.identity)
+    dW = [
+        form.kernel_from_canonical(drop_noise(finalize(a), content.dW_scale)) for a in (content.dW_sum, content.dW_conv)
+    ]
+    dA = [
+        form.activation_from_canonical(drop_noise(finalize(a), content.dA_scale))
+        for a in (content.dA_sum, content.dA_conv)
+    ]
+    yield Block(
+        "arrays",
+        arrays=(
+            ("dW, overlay sums", dW[0]),
+            ("dW, as a convolution", dW[1]),
+            ("dA_prev, overlay sums", dA[0]),
+            ("dA_prev, as a convolution", dA[1]),
+        ),
+    )
+    yield Block("paragraph", content.verdict)

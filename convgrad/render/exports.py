@@ -76,6 +76,12 @@ _LATEX_SPECIAL = {
     "∂": r"$\partial$",
     "…": r"\dots{}",
     "−": "-",
+    "Σ": r"$\Sigma$",
+    "←": r"$\leftarrow$",
+    "η": r"$\eta$",
+    "°": r"$^\circ$",
+    "√": r"$\surd$",
+    "≈": r"$\approx$",
 }
 
 
@@ -280,6 +286,73 @@ def sheet_latex(result: Result, title: str = "Exercise", description: str | None
         "",
     ]
     return "\n".join(lines)
+
+
+def explain_latex(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
+    """--explain as a standalone article: the same sentences and arrays as explain_markdown."""
+    from .explain import story_blocks
+    from .text import make_style
+
+    style = make_style(result, precision, 10**6)
+    fmt = style.fmt
+    p = result.problem
+    g, shapes = p.geom, p.user_shapes
+    backward = result.is_backward
+    lines = _preamble() + [
+        r"\section*{" + ("Backward" if backward else "Forward") + " pass through a convolution layer, explained}",
+        tex_escape(
+            f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."
+        ),
+        "",
+        r"\subsection*{Problem}",
+        *_problem_arrays(result, fmt),
+        r"\subsection*{Overlays}",
+    ]
+    for block in story_blocks(result, indices, style):
+        if block.kind == "heading":
+            command = r"\subsection*" if block.level == 2 else r"\paragraph"
+            lines += ["", command + "{" + tex_escape(block.text) + "}"]
+        elif block.kind == "paragraph":
+            lines += [tex_escape(block.text), ""]
+        else:
+            rows = [f"&\\text{{{tex_escape(label)}}}: & {tex_matrix(array, fmt)}" for label, array in block.arrays]
+            lines += [r"\begin{alignat*}{2}", " \\\\[4pt]\n".join(rows), r"\end{alignat*}"]
+    lines += ["", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
+    totals = [("Z", result.shown("Z"))]
+    if backward:
+        totals += [("dW", result.shown("dW")), ("db", result.shown("db")), ("dA_{prev}", result.shown("dA_prev"))]
+    lines += [r" \\[6pt] ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals), r"\end{align*}"]
+    lines += [r"\end{document}", ""]
+    return "\n".join(lines)
+
+
+# -- HTML (the terminal view, recorded) ----------------------------------------------------------
+
+#: rich's page for a recorded console, with the text kept in one block that scrolls sideways:
+#: a line (a grid's row) is never wrapped by the browser, however narrow the window.
+HTML_PAGE = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="UTF-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+{stylesheet}
+body {{
+    color: {foreground};
+    background-color: {background};
+}}
+pre.convgrad {{
+    white-space: pre;
+    overflow-x: auto;
+}}
+</style>
+</head>
+<body>
+    <pre class="convgrad" style="font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace"><code style="font-family:inherit">{code}</code></pre>
+</body>
+</html>
+"""
 
 
 # -- CSV -----------------------------------------------------------------------------------------

@@ -159,3 +159,25 @@ def sheet_markdown(result: Result, title: str = "Exercise", description: str | N
     questions = "\n".join(f"{i}. {_escape(q)}" for i, q in enumerate(sheet_questions(result), 1))
     parts += ["## Problem", problem_section(result, fmt), "## Questions", questions]
     return "\n\n".join(parts) + "\n"
+
+
+def explain_markdown(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
+    """--explain as Markdown: the problem, the story overlay by overlay (the terminal's sentences;
+    its grids as tables, one under another), the closing, the totals."""
+    from .explain import story_blocks
+    from .text import make_style
+
+    style = make_style(result, precision, 10**6)
+    fmt = style.fmt
+    dims = result.problem.geom.dims
+    command = "backward" if result.is_backward else "forward"
+    parts = [f"# convgrad {command} --explain", "## Problem", problem_section(result, fmt), "## Overlays"]
+    for block in story_blocks(result, indices, style):
+        if block.kind == "heading":
+            parts.append(f"{'#' * block.level} {_escape(block.text)}")
+        elif block.kind == "paragraph":
+            parts.append(_escape(block.text))
+        else:
+            parts += [f"*{_escape(label)}*\n\n{array_markdown(array, fmt, dims)}" for label, array in block.arrays]
+    parts += ["## Totals" if result.is_backward else "## Result", answers_section(result, fmt)]
+    return "\n\n".join(parts) + "\n"
