@@ -89,9 +89,7 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
         elif fmt == "markdown":
-            from ..render.markdown import explain_markdown
-
-            document = explain_markdown if output.explain else exports.markdown_document
+            document = exports.explain_markdown if output.explain else exports.markdown_document
             sys.stdout.write(document(result, chosen, output.precision))
         else:
             document = exports.explain_latex if output.explain else exports.latex_document

@@ -16,7 +16,8 @@ from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
 from ..numbers import index_label
 from .jsonout import dumps, scalar
-from .markdown import answers_section, problem_section, working_section
+from .markdown import answers_section, array_markdown, problem_section, working_section
+from .markdown import escape_markdown as md_escape
 from .text import Formatter, config_words, formatter, output_formula, position_text, shape_text, window_words
 
 # -- Markdown --------------------------------------------------------------------------------
@@ -35,6 +36,28 @@ def markdown_document(
     notes = audit_sentences(result, fmt)
     if notes:
         parts += ["## Notes", "\n".join(f"- {n}" for n in notes)]
+    return "\n\n".join(parts) + "\n"
+
+
+def explain_markdown(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
+    """--explain as Markdown: the problem, the story overlay by overlay (the terminal's sentences;
+    its grids as tables, one under another), the closing, the totals."""
+    from .explain import story_blocks
+    from .text import make_style
+
+    style = make_style(result, precision, 10**6)
+    fmt = style.fmt
+    dims = result.problem.geom.dims
+    command = "backward" if result.is_backward else "forward"
+    parts = [f"# convgrad {command} --explain", "## Problem", problem_section(result, fmt), "## Overlays"]
+    for block in story_blocks(result, indices, style):
+        if block.kind == "heading":
+            parts.append(f"{'#' * block.level} {md_escape(block.text)}")
+        elif block.kind == "paragraph":
+            parts.append(md_escape(block.text))
+        else:
+            parts += [f"*{md_escape(label)}*\n\n{array_markdown(array, fmt, dims)}" for label, array in block.arrays]
+    parts += ["## Totals" if result.is_backward else "## Result", answers_section(result, fmt)]
     return "\n\n".join(parts) + "\n"
 
 

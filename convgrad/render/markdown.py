@@ -26,7 +26,7 @@ from .text import (
 )
 
 
-def _escape(text: str) -> str:
+def escape_markdown(text: str) -> str:
     return text.replace("|", "\\|").replace("*", "\\*")
 
 
@@ -38,7 +38,7 @@ def matrix_table(matrix: np.ndarray, fmt: Formatter) -> str:
     lines = [header, rule]
     for i, row in enumerate(rows):
         label = "" if matrix.ndim == 1 else str(i)
-        lines.append(f"| {label} |" + "|".join(f" {_escape(fmt(v))} " for v in row) + "|")
+        lines.append(f"| {label} |" + "|".join(f" {escape_markdown(fmt(v))} " for v in row) + "|")
     return "\n".join(lines)
 
 
@@ -92,7 +92,7 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
     if g.out_channels > 1:
         head += f", c_out {overlay.c_out}"
     head += f", position {position_text(overlay.position)}, window {window_words(overlay, g)}"
-    lines = [head, "", f"- Z = {_escape(z_expression(overlay, fmt))}"]
+    lines = [head, "", f"- Z = {escape_markdown(z_expression(overlay, fmt))}"]
     if overlay.dW is not None and overlay.dA_prev is not None:
         dz = fmt(overlay.dZ)
         lines += [
@@ -155,29 +155,7 @@ def sheet_markdown(result: Result, title: str = "Exercise", description: str | N
     fmt = formatter(result)
     parts = [f"# {title}"]
     if description:
-        parts.append(_escape(description))
-    questions = "\n".join(f"{i}. {_escape(q)}" for i, q in enumerate(sheet_questions(result), 1))
+        parts.append(escape_markdown(description))
+    questions = "\n".join(f"{i}. {escape_markdown(q)}" for i, q in enumerate(sheet_questions(result), 1))
     parts += ["## Problem", problem_section(result, fmt), "## Questions", questions]
-    return "\n\n".join(parts) + "\n"
-
-
-def explain_markdown(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
-    """--explain as Markdown: the problem, the story overlay by overlay (the terminal's sentences;
-    its grids as tables, one under another), the closing, the totals."""
-    from .explain import story_blocks
-    from .text import make_style
-
-    style = make_style(result, precision, 10**6)
-    fmt = style.fmt
-    dims = result.problem.geom.dims
-    command = "backward" if result.is_backward else "forward"
-    parts = [f"# convgrad {command} --explain", "## Problem", problem_section(result, fmt), "## Overlays"]
-    for block in story_blocks(result, indices, style):
-        if block.kind == "heading":
-            parts.append(f"{'#' * block.level} {_escape(block.text)}")
-        elif block.kind == "paragraph":
-            parts.append(_escape(block.text))
-        else:
-            parts += [f"*{_escape(label)}*\n\n{array_markdown(array, fmt, dims)}" for label, array in block.arrays]
-    parts += ["## Totals" if result.is_backward else "## Result", answers_section(result, fmt)]
     return "\n\n".join(parts) + "\n"
