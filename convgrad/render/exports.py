@@ -18,7 +18,16 @@ from ..numbers import index_label
 from .jsonout import dumps, scalar
 from .markdown import answers_section, array_markdown, problem_section, working_section
 from .markdown import escape_markdown as md_escape
-from .text import Formatter, config_words, formatter, output_formula, position_text, shape_text, window_words
+from .text import (
+    Formatter,
+    config_words,
+    formatter,
+    output_formula,
+    position_text,
+    shape_text,
+    slice_label,
+    window_words,
+)
 
 # -- Markdown --------------------------------------------------------------------------------
 
@@ -272,6 +281,20 @@ def _preamble() -> list[str]:
     ]
 
 
+def tex_slices(name: str, array: Any, fmt: Formatter, spatial_dims: int) -> list[str]:
+    """align* rows for an array: one bmatrix, or one per leading index, each labelled
+    (A_{prev}[0, 1, :, :]) as the Markdown tables are, so a reader knows which slice is which."""
+    array = np.asarray(array, dtype=object)
+    grid_dims = min(1 if spatial_dims == 1 else 2, array.ndim)
+    lead = array.ndim - grid_dims
+    if lead == 0:
+        return [f"{name} &= {tex_matrix(array, fmt)}"]
+    return [
+        f"{name}{slice_label(index, grid_dims)} &= {tex_matrix(array[index], fmt)}"
+        for index in np.ndindex(*array.shape[:lead])
+    ]
+
+
 def _problem_arrays(result: Result, fmt: Formatter) -> list[str]:
     p = result.problem
     form = p.form
@@ -280,7 +303,8 @@ def _problem_arrays(result: Result, fmt: Formatter) -> list[str]:
         arrays.append(("b", form.bias_from_canonical(p.b)))
     if p.dZ is not None:
         arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
-    return [r"\begin{align*}", r" \\[4pt] ".join(f"{n} &= {tex_matrix(v, fmt)}" for n, v in arrays), r"\end{align*}"]
+    rows = [row for name, value in arrays for row in tex_slices(name, value, fmt, p.geom.dims)]
+    return [r"\begin{align*}", " \\\\[4pt]\n".join(rows), r"\end{align*}"]
 
 
 def sheet_latex(result: Result, title: str = "Exercise", description: str | None = None) -> str:
