@@ -160,3 +160,12 @@ def test_sheet_format_from_the_extension(cli, tmp_path):
     assert tex.read_text().startswith(r"\documentclass")
     result = cli("generate", "--seed", "8", "--sheet", tmp_path / "s.txt")
     assert result.exit_code == 2 and "--sheet takes a .md or .tex file" in result.stderr
+
+
+def test_output_dir_that_cannot_be_a_folder(cli, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = cli("generate", "--count", "2", "--output-dir", blocker)
+    assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
+    result = cli("generate", "--count", "2", "--output-dir", blocker / "sub")
+    assert result.exit_code == 2 and "cannot be made" in result.stderr

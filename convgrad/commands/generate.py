@@ -171,7 +171,10 @@ def run_set(options: GenerateOptions) -> None:
     if existing:
         more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
         raise InputError(f"--count: {existing[0]!r}{more} already exist; convgrad does not overwrite a set")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"--output-dir {options.output_dir!r} cannot be made: {error.strerror or error}") from None
     check_writable(str(targets[0]), "--output-dir")
     for k, name in enumerate(names):
         problem, _ = generate(spec_of(options, base + k))
