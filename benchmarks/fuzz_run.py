@@ -140,11 +140,10 @@ def main() -> int:
     if unknown:
         parser.error(f"no generator {unknown[0]!r}: choose from {', '.join(ALL_GENERATORS)}")
     _warm_up()
-    rng = random.Random(args.seed)
-    cases = []
-    for number in range(args.cases):
-        name = names[number % len(names)]  # every generator gets its share
-        cases.append((number, name, ALL_GENERATORS[name](rng)))
+    # Each case is made just before its child is forked, from its own seeded generator, and only its
+    # arguments are kept: a child's peak memory (ru_maxrss) includes what the parent holds when it
+    # forks, so the parent must not hold every case's text (some are tens of MB).
+    cases = [(number, names[number % len(names)]) for number in range(args.cases)]
 
     counts: collections.Counter[tuple[str, str]] = collections.Counter()
     findings = []
@@ -152,7 +151,11 @@ def main() -> int:
     start = time.perf_counter()
 
     def run(case: tuple) -> tuple:
-        return case, run_in_child(case[2], args.hang, args.address_space_mb)
+        number, name = case
+        made = ALL_GENERATORS[name](random.Random(args.seed * 1_000_003 + number))
+        report = run_in_child(made, args.hang, args.address_space_mb)
+        _text, argv, done = made
+        return (number, name, ("", argv, done)), report
 
     def progress(results: object) -> list:
         done = []

@@ -42,9 +42,9 @@ ANSWER_ALIASES = {
     "dW": "dW",
     "db": "db",
 }
-ANSWER_META = ("description", "student", "name")
-#: Keys of an answer file that set how it is checked, not answers: the decimals required.
-ANSWER_SETTINGS = ("decimals",)
+ANSWER_META = ("description", "student", "name", "id")
+#: Keys of an answer file that set how it is checked, not answers: the decimals required, its layout.
+ANSWER_SETTINGS = ("decimals", "layout")
 
 #: An entry's mark: right, wrong, or right only to fewer decimals than required.
 RIGHT, WRONG, IMPRECISE = "right", "wrong", "imprecise"
@@ -187,11 +187,12 @@ def _near(key: str) -> str | None:
     return by_lower[close[0]] if close else None
 
 
-def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarray]:
+def parse_answer(document: Mapping[str, Any], source: str, unknown: list[str] | None = None) -> dict[str, np.ndarray]:
     """{quantity: array of Given} from an answer object.
 
     Keys that are not answers (see ``ignored_keys``) are skipped; one that looks like a
-    misspelt answer is refused, so that a mistyped name is never silently left unchecked.
+    misspelt answer is refused, so that a mistyped name is never silently left unchecked;
+    when grading (``unknown`` a list) it is appended there instead, a warning, not an error.
     """
     answer: dict[str, np.ndarray] = {}
     ignored = set(ignored_keys(document))
@@ -199,6 +200,9 @@ def parse_answer(document: Mapping[str, Any], source: str) -> dict[str, np.ndarr
         if key in ignored or key in ANSWER_SETTINGS:
             continue
         name = ANSWER_ALIASES.get(key)
+        if name is None and unknown is not None:
+            unknown.append(f"unknown key {key!r} (did you mean {_near(key)!r}?) not graded")
+            continue
         if name is None:
             raise InputError(
                 f"unknown key {echo_text(key)} in {source}: did you mean {_near(key)!r}? "
@@ -218,6 +222,19 @@ def answer_decimals(document: Mapping[str, Any], source: str) -> int | None:
     if value is None:
         return None
     return check_decimals(value, f"decimals in {source}")
+
+
+def answer_layout(document: Mapping[str, Any], source: str) -> bool | None:
+    """Whether the answer file says it is channels-last ("layout": "NHWC"): True, False, or None (not said)."""
+    from .forms import parse_layout
+
+    value = document.get("layout")
+    if value is None:
+        return None
+    last = parse_layout(value) if isinstance(value, str) else None
+    if last is None:
+        raise InputError(f"layout in {source} is {describe_value(value)}: expected a layout such as NCHW or NHWC")
+    return last
 
 
 def check_decimals(value: Any, what: str) -> int:
@@ -291,18 +308,25 @@ class QuantityVerdict:
 
 @dataclass
 class CheckReport:
-    """Every quantity's verdict, and the decimals required (None: none)."""
+    """Every quantity's verdict, the decimals required (None: none), the quantities required
+    (a missing one is wrong), and notes on how the answer was read (its layout)."""
 
     quantities: dict[str, QuantityVerdict]
     decimals: int | None = None
+    required: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
 
     @property
     def given(self) -> list[QuantityVerdict]:
         return [q for q in self.quantities.values() if q.status != "missing"]
 
     @property
+    def missing_required(self) -> list[str]:
+        return [q.name for q in self.quantities.values() if q.status == "missing" and q.name in self.required]
+
+    @property
     def all_right(self) -> bool:
-        return all(q.status == "right" for q in self.given)
+        return all(q.status == "right" for q in self.given) and not self.missing_required
 
     @property
     def imprecise(self) -> int:
@@ -329,13 +353,71 @@ class Checker:
     def expected(self, name: str) -> Any:
         return getattr(self.result, name)
 
+    def quantities(self) -> list[str]:
+        """The quantities this problem has answers for: Z, and the gradients when it has dZ."""
+        return [name for name in QUANTITIES if name == "Z" or self.result.is_backward]
+
     def variants(self) -> dict[str, dict[str, list[tuple[str, Any]]]]:
         if self._variants is None:
             self._variants = {variant.key: variant.compute(self.problem) for variant in variants_for(self.problem)}
         return self._variants
 
-    def check(self, answer: Mapping[str, np.ndarray], decimals: int | None = None) -> CheckReport:
-        """Mark every given entry; with ``decimals``, entries with fewer decimals may be IMPRECISE (see mark)."""
+    def check(
+        self,
+        answer: Mapping[str, np.ndarray],
+        decimals: int | None = None,
+        *,
+        required: tuple[str, ...] = (),
+        channels_last: bool | None = None,
+        any_layout: bool = False,
+    ) -> CheckReport:
+        """Mark every given entry; with ``decimals``, entries with fewer decimals may be IMPRECISE (see mark).
+
+        ``required``: quantities that count as wrong when missing (one the problem has no dZ for is
+        not required). ``channels_last``: the layout the answer says it is in (None: the problem's);
+        ``any_layout``: a quantity wrong in the problem's layout but right in the other is accepted,
+        with a note.
+        """
+        form = self.problem.form
+        notes = []
+        if channels_last is not None and channels_last != form.channels_last and form.kind != "bare":
+            answer = {name: self._from_layout(name, array, channels_last) for name, array in answer.items()}
+            notes.append(f"the answer says it is {self._layout_name(channels_last)}: read as such")
+        report = self._check(answer, decimals)
+        if any_layout and form.kind != "bare":
+            other = not form.channels_last if channels_last is None else not channels_last
+            for name, verdict in report.quantities.items():
+                if verdict.status not in ("wrong", "shape") or name == "db":
+                    continue
+                again = self._check({name: self._from_layout(name, answer[name], other)}, decimals)
+                if again.quantities[name].status == "right":
+                    report.quantities[name] = again.quantities[name]
+                    notes.append(f"{name} is in the {self._layout_name(other)} layout: accepted (--layouts any)")
+        report.required = tuple(name for name in required if name in report.quantities)
+        report.notes = notes
+        return report
+
+    def _layout_name(self, channels_last: bool) -> str:
+        import dataclasses
+
+        return dataclasses.replace(self.problem.form, channels_last=channels_last).layout
+
+    def _from_layout(self, name: str, array: np.ndarray, channels_last: bool) -> np.ndarray:
+        """An answer array written in the given layout, in the problem's (unchanged when its rank is not the quantity's)."""
+        import dataclasses
+
+        form = self.problem.form
+        if name == "db" or channels_last == form.channels_last:
+            return array
+        other = dataclasses.replace(form, channels_last=channels_last)
+        expected = np.asarray(self.expected(name), dtype=object)
+        if array.ndim != expected.ndim:
+            return array
+        if name == "dW":
+            return form.kernel_from_canonical(other.kernel_to_canonical(array))
+        return form.activation_from_canonical(other.activation_to_canonical(array))
+
+    def _check(self, answer: Mapping[str, np.ndarray], decimals: int | None) -> CheckReport:
         backward = self.result.is_backward
         weights = self.problem.has_weights
         for name in answer:

@@ -597,6 +597,45 @@ def check(
             show_default=False,
         ),
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            "--policy",
+            metavar="FILE",
+            help="Grading policy JSON (require, weights, decimals, imprecise_credit, layouts, pattern); "
+            "flags override its keys.",
+        ),
+    ] = None,
+    require: Annotated[
+        str | None,
+        typer.Option(metavar="LIST", help="Quantities required, e.g. Z,dW,db,dA_prev: a missing one is wrong."),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            metavar="Q=W,...",
+            help="Points per quantity, e.g. Z=2,dW=3,db=1,dA_prev=4 (default 1 each); "
+            "partial credit in proportion to the entries right.",
+        ),
+    ] = None,
+    layouts: Annotated[
+        str | None,
+        typer.Option(metavar="same|any", help="any: accept a quantity written in the other layout (NHWC/NCHW)."),
+    ] = None,
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            metavar="GLOB", help="In a folder, grade the files whose name matches (default: *.json, any case)."
+        ),
+    ] = None,
+    gradebook: Annotated[
+        str | None,
+        typer.Option(metavar="FILE.csv", help="Grading a folder: write a gradebook CSV (one row per file)."),
+    ] = None,
+    feedback_dir: Annotated[
+        str | None,
+        typer.Option(metavar="DIR", help="Grading a folder: write one Markdown feedback file per answer into DIR."),
+    ] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -632,7 +671,19 @@ def check(
         command.run,
         problem,
         OutputOptions(json=json_, format=format),
-        CheckOptions(answer=answer, rtol=rtol, atol=atol, decimals=decimals),
+        CheckOptions(
+            answer=answer,
+            rtol=rtol,
+            atol=atol,
+            decimals=decimals,
+            policy=policy,
+            require=require,
+            weights=weights,
+            layouts=layouts,
+            pattern=pattern,
+            gradebook=gradebook,
+            feedback_dir=feedback_dir,
+        ),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
     )
 
@@ -670,6 +721,23 @@ def gradcheck(
             show_default=False,
         ),
     ] = DEFAULT_MAX_ENTRIES,
+    answer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Check a given gradient (a student's dW, db, dA_prev) against central differences, entry by entry.",
+            show_default=False,
+        ),
+    ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENTRY",
+            help="Write out the central difference for one entry, e.g. W[0,1] or dA_prev[2]: "
+            "f(x+h), f(x-h), the quotient, the analytic value.",
+            show_default=False,
+        ),
+    ] = None,
     json_: JsonOpt = False,
     format: FormatOpt = None,
     max_input_mb: MaxInputOpt = DEFAULT_MAX_INPUT_MB,
@@ -683,7 +751,7 @@ def gradcheck(
         command.run,
         ProblemOptions(file=file, input=input, exact=exact),
         OutputOptions(json=json_, format=format),
-        GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries),
+        GradcheckOptions(exact=exact, step=step, rtol=rtol, max_entries=max_entries, answer=answer, show=show),
         Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements),
     )
 
@@ -730,7 +798,9 @@ def generate(
     values: Annotated[
         str,
         typer.Option(
-            help="small: integer inputs, one-decimal weights and dZ; int: small integers; decimal: one-decimal."
+            help="small: integer inputs, one-decimal weights and dZ; int: -3..3 or int:LO..HI; decimal: "
+            "tenths in [-1, 1], decimal:STEP or decimal:STEP:LO..HI; add ,nonzero (no zero anywhere) or ,zeros "
+            "(zeros allowed in W and dZ, which by default have none)."
         ),
     ] = DEFAULT_VALUES,
     layer: LayerOpt = None,
@@ -756,6 +826,26 @@ def generate(
         bool,
         typer.Option("--force", help="Write an answer key even past the size limit (see docs/errors-and-limits.md)."),
     ] = False,
+    sheet: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE",
+            help="Also write a student sheet (arrays, configuration, questions; no answers): FILE.md or FILE.tex.",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Write N variants (one per student) with keys into --output-dir: p01.json, p01-key.json, ...",
+            show_default=False,
+        ),
+    ] = None,
+    output_dir: Annotated[
+        str | None,
+        typer.Option(metavar="DIR", help="The folder for --count's numbered set.", show_default=False),
+    ] = None,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
@@ -783,6 +873,9 @@ def generate(
             force=force,
             layer=layer,
             slope=slope,
+            sheet=sheet,
+            count=count,
+            output_dir=output_dir,
         ),
     )
 

@@ -241,3 +241,144 @@ def _row(
         None if index is None else analytic[index],
         None if index is None else numeric[index],
     )
+
+
+# -- lecture aids: one entry written out, a student's gradient checked numerically ----------------
+
+#: The gradient an ENTRY's array leads to, and the array nudged: W[0,1] and dW[0,1] name the same entry.
+ENTRY_ARRAYS = {"W": "W", "dW": "W", "A_prev": "A_prev", "dA_prev": "A_prev", "b": "b", "db": "b"}
+GRADIENT_OF = {"W": "dW", "A_prev": "dA_prev", "b": "db"}
+
+
+@dataclass(frozen=True)
+class CentralDifference:
+    """One entry's difference quotient, every number of it. array: W, b or A_prev (the one nudged);
+    index: in the user's form; canonical: in (n, c, *spatial) / (c_out, c_in, *k) / (c_out,);
+    value: the entry; plus, minus: L with the entry at value + h and value - h;
+    quotient: (plus - minus) / 2h; analytic: backward's gradient at the entry."""
+
+    array: str
+    index: tuple[int, ...]
+    canonical: tuple[int, ...]
+    value: Any
+    h: Any
+    plus: Any
+    minus: Any
+    quotient: Any
+    analytic: Any
+
+
+def _step(problem: Problem, step: Any) -> Any:
+    exact = problem.domain.name == "exact"
+    h = step if step is not None else (Fraction(1, 1000) if exact else 1e-3)
+    return Fraction(h) if exact else h
+
+
+def _bias_or_zeros(problem: Problem) -> np.ndarray:
+    return problem.b if problem.b is not None else problem.domain.zeros((problem.geom.out_channels,))
+
+
+def to_canonical_index(problem: Problem, array: str, index: tuple[int, ...]) -> tuple[int, ...]:
+    """An index into A_prev, W or b as the user gives them -> the canonical array's index."""
+    form = problem.form
+    if array == "A_prev":
+        return form.activation_index_to_canonical(index)
+    if array == "W":
+        return form.kernel_index_to_canonical(index)
+    return (form.bias_index_to_canonical(index),)
+
+
+def central_difference(problem: Problem, array: str, index: tuple[int, ...], step: Any = None) -> CentralDifference:
+    """L = sum(Z · dZ) with one entry of A_prev, W or b (user index) nudged by +h and -h."""
+    if problem.dZ is None:
+        raise ValueError("gradcheck needs dZ")
+    h = _step(problem, step)
+    canonical = to_canonical_index(problem, array, index)
+    plus, minus = _nudged_losses(problem, array, canonical, h)
+    totals = Result(problem).canonical_totals
+    analytic = {"W": totals[1], "b": totals[2], "A_prev": totals[3]}[array][canonical]
+    original = {"A_prev": problem.A_prev, "W": problem.W, "b": _bias_or_zeros(problem)}[array]
+    return CentralDifference(
+        array, tuple(index), canonical, original[canonical], h, plus, minus, (plus - minus) / (2 * h), analytic
+    )
+
+
+def _nudged_losses(problem: Problem, array: str, canonical: tuple[int, ...], h: Any) -> tuple[Any, Any]:
+    """L(x + h), L(x - h) for the entry x of A_prev, W or b at a canonical index."""
+    slot = {"A_prev": 0, "W": 1, "b": 2}[array]
+    args = [problem.A_prev, problem.W, _bias_or_zeros(problem)]
+    up, down = args[slot].copy(), args[slot].copy()
+    up[canonical] = up[canonical] + h
+    down[canonical] = down[canonical] - h
+    args[slot] = up
+    plus = _loss(problem, *args)
+    args[slot] = down
+    return plus, _loss(problem, *args)
+
+
+@dataclass(frozen=True)
+class AnswerEntry:
+    """One entry of a student's gradient: its index (user form), what was given, the quotient."""
+
+    index: tuple[int, ...]
+    given: Fraction
+    numeric: Any
+    right: bool
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """A student's dW, db or dA_prev against central differences: the shape given and expected
+    (a mismatch checks no entry), the entries checked, those that disagree."""
+
+    quantity: str
+    given_shape: tuple[int, ...]
+    shape: tuple[int, ...]
+    checked: int
+    wrong: list[AnswerEntry]
+
+    @property
+    def passed(self) -> bool:
+        return self.given_shape == self.shape and not self.wrong
+
+
+def check_answer(
+    problem: Problem, answer: dict[str, np.ndarray], step: Any = None, rtol: float = 1e-6
+) -> list[AnswerRow]:
+    """Each gradient the answer gives (arrays of check.Given, user form), entry by entry, against
+    the central difference of L at that entry. In floats an entry agrees when
+    |given - quotient| <= rtol · max(|given|, |quotient|) + the quotient's rounding noise; exact:
+    equal. Quantities the answer leaves out are not checked; Z is not a gradient and is skipped."""
+    exact = problem.domain.name == "exact"
+    h = _step(problem, step)
+    if not exact:
+        Z = Result(problem).canonical_totals[0]
+        noise = 64 * np.finfo(float).eps * float(np.abs(Z * problem.dZ).sum()) / float(h)
+    shapes = problem.user_shapes
+    rows = []
+    for quantity in ("dW", "db", "dA_prev"):
+        if quantity not in answer:
+            continue
+        given = answer[quantity]
+        array = {"dW": "W", "db": "b", "dA_prev": "A_prev"}[quantity]
+        shape = tuple(shapes[array])
+        given_shape = tuple(given.shape)
+        if given_shape != shape and not (quantity == "db" and given.size == max(1, int(np.prod(shape)))):
+            rows.append(AnswerRow(quantity, given_shape, shape, 0, []))
+            continue
+        given = given.reshape(shape)
+        wrong = []
+        for index in np.ndindex(*shape):
+            plus, minus = _nudged_losses(problem, array, to_canonical_index(problem, array, index), h)
+            numeric = (plus - minus) / (2 * h)
+            value = given[index].value
+            if exact:
+                right = Fraction(numeric) == value
+            else:
+                quotient = float(numeric)
+                size = max(abs(float(value)), abs(quotient))
+                right = abs(float(value) - quotient) <= rtol * size + noise
+            if not right:
+                wrong.append(AnswerEntry(tuple(index), value, numeric, False))
+        rows.append(AnswerRow(quantity, shape, shape, int(np.prod(shape)) if shape else 1, wrong))
+    return rows

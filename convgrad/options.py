@@ -146,17 +146,29 @@ class CheckOptions:
     rtol: float = DEFAULT_CHECK_RTOL
     atol: float = DEFAULT_CHECK_ATOL
     decimals: int | None = None
+    # The grading policy as typed (None: the policy file's, else the default); see convgrad/grading.py.
+    policy: str | None = None
+    require: str | None = None
+    weights: str | None = None
+    layouts: str | None = None
+    pattern: str | None = None
+    # Where a folder's gradebook (CSV) and feedback (one Markdown file per answer) go (None: not written).
+    gradebook: str | None = None
+    feedback_dir: str | None = None
 
 
 @dataclass(frozen=True)
 class GradcheckOptions:
     """gradcheck: exact rationals or float64, the step as typed (None: DEFAULT_STEP), the
-    relative tolerance, and entries checked per quantity."""
+    relative tolerance, and entries checked per quantity; answer: a student's gradient file to
+    check numerically instead; show: one entry (W[0,1], dA_prev[2]) whose difference to write out."""
 
     exact: bool = False
     step: str | None = None
     rtol: float = DEFAULT_GRADCHECK_RTOL
     max_entries: int = DEFAULT_MAX_ENTRIES
+    answer: str | None = None
+    show: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,3 +196,6 @@ class GenerateOptions:
     force: bool = False
     layer: str | None = None
     slope: str | None = None
+    sheet: str | None = None
+    count: int | None = None
+    output_dir: str | None = None

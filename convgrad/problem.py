@@ -60,7 +60,7 @@ CONFIG_FIELDS = (
 #: Keys every kind takes: the arrays' layout and rank, the number domain, the kind itself.
 SHARED_FIELDS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic", "layer")
 #: Keys that describe a problem file without changing the computation.
-META_FIELDS = ("description", "$schema")
+META_FIELDS = ("description", "generated_by", "$schema")
 
 #: Other names people use for each field (PyTorch, TensorFlow, courses, textbooks).
 ALIASES: dict[str, tuple[str, ...]] = {

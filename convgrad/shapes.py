@@ -24,7 +24,8 @@ class ParameterCounts:
 class LayerCounts:
     """weights, biases: the counts above, for one sample. kernel_size: weights of one filter
     (C_in/groups · prod(k)); positions: output positions per filter (prod of the output size);
-    inputs: C_in · prod(n); outputs: C_out · positions."""
+    inputs: C_in · prod(n); outputs: C_out · positions. unreached: per spatial dim, the A_prev
+    indices no window tap reaches (a stride's leftover at the end, or gaps)."""
 
     weights: ParameterCounts
     biases: ParameterCounts
@@ -32,6 +33,7 @@ class LayerCounts:
     positions: int
     inputs: int
     outputs: int
+    unreached: tuple[tuple[int, ...], ...] = ()
 
 
 def layer_counts(geom: Geometry) -> LayerCounts:
@@ -52,4 +54,5 @@ def layer_counts(geom: Geometry) -> LayerCounts:
         positions=positions,
         inputs=inputs,
         outputs=outputs,
+        unreached=tuple(tuple(i for i, hit in enumerate(axis) if not hit) for axis in geom.covered()),
     )

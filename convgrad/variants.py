@@ -114,13 +114,17 @@ def _stride_one(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
         flip=g.flip,
     )
     Z = conv.forward(problem.A_prev, problem.W, problem.b, full)
+    # Z at stride 1 whole, and cut to the right output size (a loop over the right positions whose
+    # windows start at i, not i·stride).
+    leading = (slice(None), slice(None)) + tuple(slice(0, n) for n in g.output_size)
+    Zs = [("", _finalize(problem, "Z", Z)), ("cut", _finalize(problem, "Z", np.ascontiguousarray(Z[leading])))]
     if problem.dZ is None:
-        return {"Z": [("", _finalize(problem, "Z", Z))]}
+        return {"Z": Zs}
     # Backward with the given dZ, windows placed one step apart instead of s apart.
     placed = dataclasses.replace(g, stride=ones)
     dW, _, dA = _backward(problem, placed)
     return {
-        "Z": [("", _finalize(problem, "Z", Z))],
+        "Z": Zs,
         "dW": [("", _finalize(problem, "dW", dW))],
         "dA_prev": [("", _finalize(problem, "dA_prev", dA))],
     }
@@ -453,6 +457,51 @@ def _transposed_sentence(problem: Problem, quantity: str, label: str) -> str:
     )
 
 
+# -- 14. dW and dA_prev given under each other's names --------------------------------------------
+
+
+def _names_swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """The right dA_prev given as dW, and the right dW as dA_prev."""
+    if problem.dZ is None:
+        return {}
+    dW, _, dA = _backward(problem)
+    return {"dW": [("", _finalize(problem, "dA_prev", dA))], "dA_prev": [("", _finalize(problem, "dW", dW))]}
+
+
+def _names_sentence(problem: Problem, quantity: str, label: str) -> str:
+    other = "dA_prev" if quantity == "dW" else "dW"
+    return (
+        f"your {quantity} is the right {other}: the two are given under each other's names "
+        f"(dW has W's shape, dA_prev has A_prev's)"
+    )
+
+
+# -- 15. the answer in the other layout (NHWC for NCHW, or the reverse) ---------------------------------
+
+
+def _other_layout(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """The right answers written in the other layout (channels-last for channels-first, or the reverse)."""
+    form = problem.form
+    if form.kind == "bare":
+        return {}
+    other = dataclasses.replace(form, channels_last=not form.channels_last)
+    Z = conv.forward(problem.A_prev, problem.W, problem.b, problem.geom)
+    out = {"Z": [(other.layout, other.activation_from_canonical(problem.domain.finalize(Z)))]}
+    if problem.dZ is not None:
+        dW, _, dA = _backward(problem)
+        out["dW"] = [(other.layout, other.kernel_from_canonical(problem.domain.finalize(dW)))]
+        out["dA_prev"] = [(other.layout, other.activation_from_canonical(problem.domain.finalize(dA)))]
+    return out
+
+
+def _layout_sentence(problem: Problem, quantity: str, label: str) -> str:
+    return (
+        f"your {quantity} is the right one written in the {label} layout: this problem is "
+        f'{problem.form.layout} (give the answer in the problem\'s layout, or say "layout": "{label}" '
+        "in the answer file)"
+    )
+
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("flipped_kernel", _flipped, _flipped_sentence),
     Variant("stride_ignored", _stride_one, _stride_sentence),
@@ -467,6 +516,8 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("overlap_not_summed", _overlap_once, _overlap_sentence),
     Variant("unpadded_input", _unpadded_dW, _unpadded_sentence),
     Variant("dZ_transposed", _transposed_dZ, _transposed_sentence),
+    Variant("names_swapped", _names_swapped, _names_sentence),
+    Variant("layout_transposed", _other_layout, _layout_sentence),
 )
 
 

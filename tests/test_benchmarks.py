@@ -33,3 +33,15 @@ def test_fuzz_script_runs():
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "30 cases (seed 3, " in run.stdout
     assert "exit 70: 0; crashes: 0; hangs over 20 s: 0; runs over 1024 MB: 0" in run.stdout
+
+
+def test_grading_benchmark_runs():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_grading.py"), "--files", "14", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "gradebook rows: 14, feedback files: 13" in run.stdout
+    assert "ratio with feedback and gradebook / plain:" in run.stdout

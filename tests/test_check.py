@@ -370,11 +370,13 @@ def test_grade_a_folder_of_100_with_a_malformed_file(cli, tmp_path):
     rows = [line for line in result.stdout.splitlines() if line.startswith("student")]
     assert len(rows) == 100
     assert "last overlay only" in result.stdout
-    assert "error: student099.json is not" in rows[-1]
-    assert "66 of 100 answers right, 33 wrong, 1 unreadable" in result.stderr
+    assert "error: student099.json" in rows[-1]
+    assert "notes.txt" in result.stdout and "not a JSON file, skipped" in result.stdout
+    assert "66 of 100 answers right, 33 wrong, 1 unreadable; 1 other file skipped" in result.stderr
     doc = json.loads(cli("check", SEED, "--answer", folder, "--json").stdout)
-    assert doc["summary"] == {"files": 100, "correct": 66, "wrong": 33, "imprecise": 0, "errors": 1}
-    first = doc["answers"][0]
+    assert doc["summary"] == {"files": 101, "correct": 66, "wrong": 33, "imprecise": 0, "errors": 1, "skipped": 1}
+    assert doc["answers"][0]["error"] == "not a JSON file, skipped"  # notes.txt sorts first
+    first = doc["answers"][1]
     assert first["file"].endswith("student000.json") and first["correct"] is False
     assert first["mistakes"][0]["mistake"] == "last_overlay_only"
     assert doc["answers"][-1]["error"].startswith(str(folder / "student099.json") + " is not valid JSON")

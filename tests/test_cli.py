@@ -322,7 +322,10 @@ ERRORS = [
         "--overlays: pos has 2 coordinate(s) but the output has 1 spatial dim(s), shape (2,)",
     ),
     ([str(SEED), "--json", "--format", "table"], "--json and --format table disagree: give one of them"),
-    ([str(SEED), "--explain", "--json"], "--explain tells the table view in sentences: leave out --json/--format"),
+    (
+        [str(SEED), "--explain", "--json"],
+        "--explain is told as a table, Markdown or LaTeX: the json output has no sentences",
+    ),
     (
         [str(SEED), "--cell", "0", "--format", "csv"],
         "--cell adds to the table or the JSON; the csv export has no place for it",

@@ -62,15 +62,15 @@ def test_a_huge_exponent_is_its_own_row_and_never_hangs_the_class(cli, folder, m
 def test_a_file_that_takes_too_long_is_skipped_with_its_row(cli, folder, monkeypatch):
     import convgrad.commands.check as command
 
-    real = command.read_answer
+    real = command.check_document
 
-    def slow(path, limits=None):
-        if path.endswith("bob.json"):
+    def slow(checker, document, source, *args, **kwargs):
+        if source.endswith("bob.json"):
             time.sleep(60)
-        return real(path, limits)
+        return real(checker, document, source, *args, **kwargs)
 
     monkeypatch.setattr(command, "ANSWER_SECONDS", 0.5)
-    monkeypatch.setattr(command, "read_answer", slow)
+    monkeypatch.setattr(command, "check_document", slow)
     (folder / "bob.json").write_text(RIGHT)
     start = time.perf_counter()
     rows = _grade(cli, folder)
@@ -93,14 +93,14 @@ def test_a_file_that_takes_too_long_is_skipped_with_its_row(cli, folder, monkeyp
 def test_any_exception_of_one_file_is_its_row(cli, folder, monkeypatch, error):
     import convgrad.commands.check as command
 
-    real = command.read_answer
+    real = command.check_document
 
-    def broken(path, limits=None):
-        if path.endswith("bob.json"):
+    def broken(checker, document, source, *args, **kwargs):
+        if source.endswith("bob.json"):
             raise error
-        return real(path, limits)
+        return real(checker, document, source, *args, **kwargs)
 
-    monkeypatch.setattr(command, "read_answer", broken)
+    monkeypatch.setattr(command, "check_document", broken)
     (folder / "bob.json").write_text(RIGHT)
     rows = _grade(cli, folder)
     _others_graded(rows)

@@ -209,7 +209,7 @@ def test_latex_escapes_what_it_prints():
 
 
 def test_markdown_escapes_what_it_prints():
-    from convgrad.render.markdown import _escape
+    from convgrad.render.markdown import escape_markdown as _escape
 
     assert _escape("w1*x1 | `rm` <b>") == "w1\\*x1 \\| \\`rm\\` \\<b\\>"
 

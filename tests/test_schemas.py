@@ -263,7 +263,7 @@ def test_every_samples_json_outputs_validate(cli, sample, tmp_path):
     verdict = document("check", path, "--answer", answers / "wrong.json", "--json", schema="check")
     assert verdict["quantities"]["Z"]["status"] == "wrong"
     graded = document("check", path, "--answer", answers, "--json", schema="grade")
-    assert graded["summary"] == {"files": 3, "correct": 1, "wrong": 1, "imprecise": 0, "errors": 1}
+    assert graded["summary"] == {"files": 3, "correct": 1, "wrong": 1, "imprecise": 0, "errors": 1, "skipped": 0}
 
 
 @pytest.mark.parametrize(

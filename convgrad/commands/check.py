@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +14,28 @@ import typer
 from ..errors import ConvgradError, InputError, UsageError
 from ..limits import Limits
 from ..options import CheckOptions, OutputOptions, ProblemOptions
-from .common import gather_fields, json_format, note, stdout_console, write_json
+from .common import (
+    check_writable,
+    gather_fields,
+    json_format,
+    note,
+    stdout_console,
+    write_file_atomically,
+    write_json,
+)
 
 
-def answer_files(spec: str) -> list[Path] | None:
-    """The files a DIR or GLOB names (sorted), or None for a single answer file.
-
-    Symbolic links are listed too (not followed here): each is graded only when it points
-    inside its own folder, and otherwise gets a row saying why not (see _many).
-    """
+def answer_files(spec: str, pattern: str | None = None) -> list[Path] | None:
+    """The files a DIR or GLOB names (sorted; in a DIR every file, or those whose name matches
+    ``pattern``), or None for a single answer file. Symbolic links are listed too (not followed
+    here): each is graded only when it points inside its own folder (see grade_file)."""
     path = Path(spec)
     if spec != "-" and path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix == ".json" and (p.is_symlink() or p.is_file()))
+        return sorted(
+            p
+            for p in path.iterdir()
+            if (p.is_symlink() or p.is_file()) and (pattern is None or fnmatch(p.name, pattern))
+        )
     if any(ch in spec for ch in "*?["):
         return sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_symlink() or Path(p).is_file())
     return None
@@ -40,54 +51,6 @@ class _TooSlow(BaseException):
     """The per-file alarm: a BaseException so that nothing inside the check swallows it."""
 
 
-def _grade_one(checker: Any, path: Path, limits: Any, decimals: int | None) -> tuple[Any, str | None, list[str]]:
-    """(report, None, ignored keys) or (None, the reason this file has no grade, []): never raises for a
-    bad file."""
-    import signal
-
-    if path.is_symlink():
-        real, folder = Path(os.path.realpath(path)), Path(os.path.realpath(path.parent))
-        if folder not in real.parents:
-            return None, "a symbolic link to a file outside its folder, not followed", []
-        if not real.is_file():
-            return None, "a symbolic link to something that is not a file, not followed", []
-
-    import time
-
-    def alarm(signum: int, frame: Any) -> None:
-        if outer and time.monotonic() - start >= outer - 0.01 and callable(previous):
-            previous(signum, frame)  # the caller's own alarm came first: it is the caller's to handle
-        raise _TooSlow
-
-    start, outer = time.monotonic(), 0.0
-    try:
-        previous = signal.signal(signal.SIGALRM, alarm)
-        outer, _ = signal.setitimer(signal.ITIMER_REAL, ANSWER_SECONDS)  # an alarm already set (a caller's)
-        if outer:
-            signal.setitimer(signal.ITIMER_REAL, min(outer, ANSWER_SECONDS))
-    except ValueError:  # not the main thread: no alarm, the file is graded without a time bound
-        previous = None
-    try:
-        report, ignored = check_answer(checker, str(path), decimals, limits)
-        return report, None, ignored
-    except _TooSlow:
-        return None, f"took more than {ANSWER_SECONDS:g} s to check, so it was skipped", []
-    except ConvgradError as err:
-        return None, _quoted_prefixes(str(err)), []
-    except MemoryError:
-        return None, "too large to check in the memory available", []
-    except RecursionError:
-        return None, "nested too deeply to read", []
-    except Exception as err:
-        return None, f"cannot be checked ({type(err).__name__}: {_quoted_prefixes(str(err))[:200]})", []
-    finally:
-        if previous is not None:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-            if outer:  # the caller's alarm goes on with what was left of it
-                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 0.001))
-
-
 def _quoted_prefixes(message: str) -> str:
     """A message with every long quoted value cut to its first QUOTED_PREFIX characters."""
     import re
@@ -98,6 +61,11 @@ def _quoted_prefixes(message: str) -> str:
 
     message = re.sub(r"(['\"])([^'\"\n]*)\1", cut, message)
     return message if len(message) <= 500 else message[:500] + "..."
+
+
+def is_answer_file(path: Path, pattern: str | None) -> bool:
+    """Whether a listed file is read as an answer: it matches --pattern, else it ends in .json (any case)."""
+    return pattern is not None or path.suffix.lower() == ".json"
 
 
 def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) -> Any:
@@ -150,25 +118,113 @@ def _float_variants(exact: Any, tolerance: Any, float_problem: Any) -> Any:
     return FloatVariantsChecker(exact, tolerance)
 
 
-def read_answer(path: str, limits: Any = None) -> tuple[dict[str, Any], list[str], int | None]:
-    """The answers in an answer file, its keys that are not answers (ignored), and the decimals it
-    requires ("decimals": N; None when it does not say). Read within --max-input-mb."""
-    from ..check import answer_decimals, ignored_keys, parse_answer
+def build_policy(check: CheckOptions) -> Any:
+    """The grading policy: the --policy file's, each flag given overriding its key."""
+    import dataclasses
+
+    from ..grading import Policy, parse_layouts, parse_require, parse_weights, policy_fields
+    from ..reader import read_problem_document
+
+    fields: dict[str, Any] = {}
+    if check.policy is not None:
+        document = read_problem_document(check.policy, "grading policy object", what="the policy file")
+        fields = policy_fields(document, check.policy)
+    if check.require is not None:
+        fields["require"] = parse_require(check.require)
+    if check.weights is not None:
+        fields["weights"] = parse_weights(check.weights)
+    if check.layouts is not None:
+        fields["layouts"] = parse_layouts(check.layouts)
+    if check.decimals is not None:
+        fields["decimals"] = check.decimals
+    if check.pattern is not None:
+        fields["pattern"] = check.pattern
+    return dataclasses.replace(Policy(), **fields)
+
+
+def check_document(checker: Any, document: Any, source: str, policy: Any, unknown: list[str] | None = None) -> Any:
+    """An answer object's report under the policy (its decimals win over the file's own "decimals").
+
+    ``unknown`` a list (grading a folder): a key like a misspelt answer is added to it, not refused.
+    """
+    from ..check import answer_decimals, answer_layout, parse_answer
+
+    answer = parse_answer(document, source, unknown)
+    return checker.check(
+        answer,
+        decimals=answer_decimals(document, source) if policy.decimals is None else policy.decimals,
+        required=policy.require,
+        channels_last=answer_layout(document, source),
+        any_layout=policy.any_layout,
+    )
+
+
+def grade_file(checker: Any, path: str, policy: Any, limits: Any = None) -> Any:
+    """One answer file of a folder graded under the policy: a Graded row. Never raises for a bad file:
+    whatever goes wrong (a link out of the folder, an unreadable or hostile file, more than
+    ANSWER_SECONDS of work) is said on its row, and the other files are graded."""
+    import signal
+    import time
+
+    from ..check import ANSWER_META, ignored_keys
+    from ..grading import Graded, score, student_of
     from ..limits import DEFAULT
     from ..reader import read_problem_document
 
-    source = "stdin" if path == "-" else path
-    document = read_problem_document(
-        path, "object with any of Z, dW, db, dA_prev", limits=limits or DEFAULT, what="the answer file"
-    )
-    return parse_answer(document, source), ignored_keys(document), answer_decimals(document, source)
+    row = Graded(path, Path(path).stem)
+    link = Path(path)
+    if link.is_symlink():
+        real, folder = Path(os.path.realpath(link)), Path(os.path.realpath(link.parent))
+        if folder not in real.parents:
+            row.error = "a symbolic link to a file outside its folder, not followed"
+            return row
+        if not real.is_file():
+            row.error = "a symbolic link to something that is not a file, not followed"
+            return row
 
+    def alarm(signum: int, frame: Any) -> None:
+        if outer and time.monotonic() - start >= outer - 0.01 and callable(previous):
+            previous(signum, frame)  # the caller's own alarm came first: it is the caller's to handle
+        raise _TooSlow
 
-def check_answer(checker: Any, path: str, decimals: int | None, limits: Any = None) -> tuple[Any, list[str]]:
-    """One answer file's report and its ignored keys; --decimals (``decimals``) wins over the file's own
-    "decimals"."""
-    answer, ignored, required = read_answer(path, limits)
-    return checker.check(answer, decimals=required if decimals is None else decimals), ignored
+    start, outer = time.monotonic(), 0.0
+    try:
+        previous = signal.signal(signal.SIGALRM, alarm)
+        outer, _ = signal.setitimer(signal.ITIMER_REAL, ANSWER_SECONDS)  # an alarm already set (a caller's)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, min(outer, ANSWER_SECONDS))
+    except ValueError:  # not the main thread: no alarm, the file is graded without a time bound
+        previous = None
+    unknown: list[str] = []
+    try:
+        document = read_problem_document(
+            path, "object with any of Z, dW, db, dA_prev", limits=limits or DEFAULT, what="the answer file"
+        )
+        row.student = student_of(document, row.student)
+        report = check_document(checker, document, path, policy, unknown)
+    except _TooSlow:
+        row.error = f"took more than {ANSWER_SECONDS:g} s to check, so it was skipped"
+    except ConvgradError as err:
+        row.error = _quoted_prefixes(str(err))
+    except MemoryError:
+        row.error = "too large to check in the memory available"
+    except RecursionError:
+        row.error = "nested too deeply to read"
+    except Exception as err:  # one odd file never stops the class: it gets its own row
+        row.error = f"cannot be checked ({type(err).__name__}: {_quoted_prefixes(str(err))[:200]})"
+    else:
+        row.ignored = ignored_keys(document)
+        row.warnings = [_cut(w) for w in unknown] + [
+            f"key {_cut(key)!r} ignored" for key in row.ignored if key not in ANSWER_META
+        ]
+        row.report, row.score = report, score(report, policy)
+    finally:
+        if previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if outer:  # the caller's alarm goes on with what was left of it
+                signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 0.001))
+    return row
 
 
 def _cut(text: str) -> str:
@@ -186,52 +242,147 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
     if spec == "-" and "-" in (options.input, options.file):
         raise UsageError("the problem and the answer cannot both come from stdin")
     fmt = json_format(output)
-    checker = build_checker(options, check, limits)
-    files = answer_files(spec)
+    policy = build_policy(check)
+    files = answer_files(spec, policy.pattern)
     if files is None:
-        _one(checker, spec, fmt, check.decimals, limits)
+        if check.gradebook is not None or check.feedback_dir is not None:
+            raise UsageError("--gradebook and --feedback-dir grade a folder or glob: give one to --answer")
     else:
-        _many(checker, spec, files, fmt, check.decimals, limits)
+        if check.gradebook is not None:
+            check_writable(check.gradebook, "--gradebook")
+        if check.feedback_dir is not None:
+            _check_feedback_dir(check.feedback_dir)
+    checker = build_checker(options, check, limits)
+    if files is None:
+        _one(checker, spec, fmt, policy, explicit=_explicit(check), limits=limits)
+    else:
+        _many(checker, spec, files, fmt, policy, check, limits)
 
 
-def _one(checker: Any, path: str, fmt: str, decimals: int | None, limits: Limits) -> None:
-    from ..render.checkview import report_object, report_renderables
+def _explicit(check: CheckOptions) -> bool:
+    """Whether a grading policy was asked for (then a single answer's score is shown)."""
+    return any(v is not None for v in (check.policy, check.require, check.weights))
 
-    report, ignored = check_answer(checker, path, decimals, limits)
+
+def _one(checker: Any, path: str, fmt: str, policy: Any, explicit: bool, limits: Limits) -> None:
+    from ..check import ignored_keys
+    from ..grading import score
+    from ..reader import read_problem_document
+    from ..render.checkview import report_object, report_renderables, score_line
+
+    source = "stdin" if path == "-" else path
+    document = read_problem_document(
+        path, "object with any of Z, dW, db, dA_prev", limits=limits, what="the answer file"
+    )
+    report = check_document(checker, document, source, policy)
+    ignored = ignored_keys(document)
     if ignored:
         note(f"ignored the keys that are not answers: {_keys_text(ignored)}")
+    for message in report.notes:
+        note(message)
+    points = score(report, policy)
     if fmt == "json":
-        write_json(report_object(report, checker))
+        obj = report_object(report, checker)
+        if explicit:
+            obj["score"] = _score_object(points)
+        write_json(obj)
     else:
         console = stdout_console()
         for renderable in report_renderables(checker, report):
             console.print(renderable)
+        if explicit:
+            console.print(score_line(points), highlight=False)
     if not report.all_right:
         raise typer.Exit(code=1)
 
 
-def _many(checker: Any, spec: str, files: list[Path], fmt: str, decimals: int | None, limits: Limits) -> None:
-    from ..render.checkview import grade_counts, grade_heading, grade_object, grade_summary, grade_table
+def _score_object(score: Any) -> dict[str, Any]:
+    return {"points": score.points, "total": score.total, "max": score.max}
+
+
+def _check_feedback_dir(directory: str) -> None:
+    """Refuse a feedback folder that is a file, or whose parent folder does not exist."""
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"--feedback-dir {directory!r} is a file, not a folder")
+    if not target.exists() and not target.resolve().parent.is_dir():
+        raise InputError(f"--feedback-dir {directory!r}: the folder {str(target.parent)!r} does not exist")
+
+
+def feedback_names(rows: list[Any], inputs: list[Path], directory: Path) -> list[Path | None]:
+    """One feedback path per row (None for a skipped file): the answer's stem + .md in ``directory``,
+    numbered (-2, -3, ...) when two answers share a stem or the name is one of the input files."""
+    taken = {p.resolve() for p in inputs}
+    names: list[Path | None] = []
+    for row in rows:
+        if row.skipped:
+            names.append(None)
+            continue
+        stem, k = Path(row.file).stem, 1
+        while True:
+            candidate = directory / (f"{stem}.md" if k == 1 else f"{stem}-{k}.md")
+            if candidate.resolve() not in taken:
+                break
+            k += 1
+        taken.add(candidate.resolve())
+        names.append(candidate)
+    return names
+
+
+def _many(
+    checker: Any, spec: str, files: list[Path], fmt: str, policy: Any, check: CheckOptions, limits: Limits
+) -> None:
+    from ..grading import Graded, class_summary, gradebook_csv
+    from ..render.checkview import (
+        class_lines,
+        feedback_markdown,
+        grade_counts,
+        grade_heading,
+        grade_object,
+        grade_summary,
+        grade_table,
+    )
 
     if not files:
-        raise UsageError(f"no answer files (*.json) found in {spec!r}")
-    rows: list[tuple[str, Any, str | None]] = []
+        raise UsageError(f"no answer files found in {spec!r}")
+    rows = []
+    for path in files:
+        if is_answer_file(path, policy.pattern):
+            rows.append(grade_file(checker, str(path), policy, limits))
+        else:
+            rows.append(Graded(str(path), path.stem, error="not a JSON file, skipped", skipped=True))
     ignored: dict[str, int] = {}  # key -> files that had it
-    for path in files:  # a bad file is reported on its row, whatever went wrong; the others go on
-        report, error, extra = _grade_one(checker, path, limits, decimals)
-        rows.append((str(path), report, error))
-        for key in extra:
+    for row in rows:
+        for key in row.ignored:
             ignored[key] = ignored.get(key, 0) + 1
     if ignored:
         counts = [f"{_cut(key)} ({n} file{'s' if n != 1 else ''})" for key, n in ignored.items()]
         note(f"ignored the keys that are not answers: {', '.join(counts)}")
+    summary = class_summary(rows)
+    if check.gradebook is not None:
+        if Path(check.gradebook).resolve() in {p.resolve() for p in files}:
+            raise InputError(f"--gradebook {check.gradebook!r} is one of the answer files: choose another name")
+        write_file_atomically(check.gradebook, gradebook_csv(rows, tuple(checker.quantities())))
+    if check.feedback_dir is not None:
+        directory = Path(check.feedback_dir)
+        try:
+            directory.mkdir(exist_ok=True)
+        except OSError as err:
+            raise InputError(
+                f"cannot make the folder {check.feedback_dir!r} (--feedback-dir): {err.strerror}"
+            ) from None
+        for row, target in zip(rows, feedback_names(rows, files, directory)):
+            if target is not None:
+                write_file_atomically(str(target), feedback_markdown(checker, row))
     if fmt == "json":
-        write_json(grade_object(rows))
+        write_json(grade_object(rows, summary))
     else:
         console = stdout_console()
         console.print(grade_heading(rows), highlight=False, soft_wrap=True)
         console.print(grade_table(rows))
+        for line in class_lines(summary):
+            console.print(line, highlight=False, soft_wrap=True)
         print(grade_summary(rows), file=sys.stderr)
     right, _, _, _ = grade_counts(rows)
-    if right != len(rows):
+    if right != sum(not row.skipped for row in rows):
         raise typer.Exit(code=1)

@@ -28,8 +28,8 @@ def refuse_inapplicable(fmt: str, options: OutputOptions) -> None:
     """Options that cannot apply to this output are refused, not ignored; output paths checked."""
     if fmt != "table" and (options.svg or options.html_record):
         raise UsageError("--svg and --html-record save the table view: leave out --json/--format")
-    if options.explain and fmt != "table":
-        raise UsageError("--explain tells the table view in sentences: leave out --json/--format")
+    if options.explain and fmt not in ("table", "markdown", "latex"):
+        raise UsageError(f"--explain is told as a table, Markdown or LaTeX: the {fmt} output has no sentences")
     if options.cell is not None and fmt not in ("table", "json", "jsonl"):
         raise UsageError(f"--cell adds to the table or the JSON; the {fmt} export has no place for it")
     if options.precision is not None and fmt in ("json", "jsonl", "csv"):
@@ -118,7 +118,10 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
             for line in exports.csv_rows(result, chosen):
                 sys.stdout.write(line)
         else:
-            make = exports.markdown_document if fmt == "markdown" else exports.latex_document
+            if fmt == "markdown":
+                make = exports.explain_markdown if output.explain else exports.markdown_document
+            else:
+                make = exports.explain_latex if output.explain else exports.latex_document
             # Line by line, like the other views: a reader that goes away (| head -1) stops the writing
             # with exit 141 instead of the whole document vanishing into a closed pipe.
             for line in make(result.for_display(), chosen, output.precision).splitlines(keepends=True):
@@ -152,7 +155,9 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
         svg = console.export_svg(title=f"convgrad {command}", clear=False)
         write_file_atomically(output.svg, portable_svg(svg))
     if output.html_record:
-        write_file_atomically(output.html_record, console.export_html(clear=False))
+        from ..render.exports import HTML_PAGE
+
+        write_file_atomically(output.html_record, console.export_html(clear=False, code_format=HTML_PAGE))
 
 
 def check_page_size(result: Any, limits: Limits) -> None:

@@ -15,7 +15,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..check import IMPRECISE, Checker, CheckReport, QuantityVerdict, answer_shape_text
+from ..check import IMPRECISE, QUANTITIES, Checker, CheckReport, QuantityVerdict, answer_shape_text
+from ..grading import Graded
 from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, format_float, index_label
@@ -167,38 +168,63 @@ def quantity_heading(q: QuantityVerdict, decimals: int | None = None) -> Text:
     return Text(f"{q.name}: {len(q.wrong)} of {n} entries wrong{rough} {WRONG}", style="bold red")
 
 
+def quantity_renderables(checker: Checker, q: QuantityVerdict, report: CheckReport) -> Iterator[RenderableType]:
+    """One quantity's verdict: its heading, its marked entries, the working of wrong ones, the likely mistake."""
+    if q.status == "missing" and q.name in report.required:
+        yield Text(f"{q.name}: not given, but required {WRONG}", style="bold red")
+    else:
+        yield quantity_heading(q, report.decimals)
+    if q.entries:
+        yield _verdict_grid(checker, q, report.decimals)
+    if q.status == "wrong":
+        for e in q.wrong[:MAX_EXPLAINED]:
+            yield terms_text(checker, q.name, e.index, e.expected)
+        if len(q.wrong) > MAX_EXPLAINED:
+            more = plural(len(q.wrong) - MAX_EXPLAINED, "more wrong entry", "more wrong entries")
+            yield Text(f"  … {more} (--json lists them all)")
+    for d in q.diagnoses:
+        yield Padding(Text(f"Likely mistake: {mistake_text(d)}.", style="yellow"), (0, 0, 0, 2))
+
+
+def mistake_text(d: Any) -> str:
+    share = "" if d.complete else f" (this explains {d.explained} of the {d.wrong} wrong entries)"
+    return f"{d.sentence}{share}"
+
+
 def report_renderables(checker: Checker, report: CheckReport) -> Iterator[RenderableType]:
     for q in report.quantities.values():
-        yield quantity_heading(q, report.decimals)
-        if q.entries:
-            yield _verdict_grid(checker, q, report.decimals)
-        if q.status == "wrong":
-            for e in q.wrong[:MAX_EXPLAINED]:
-                yield terms_text(checker, q.name, e.index, e.expected)
-            if len(q.wrong) > MAX_EXPLAINED:
-                yield Text(
-                    f"  … {plural(len(q.wrong) - MAX_EXPLAINED, 'more wrong entry', 'more wrong entries')} (--json lists them all)"
-                )
-        for d in q.diagnoses:
-            share = "" if d.complete else f" (this explains {d.explained} of the {d.wrong} wrong entries)"
-            yield Padding(Text(f"Likely mistake: {d.sentence}{share}.", style="yellow"), (0, 0, 0, 2))
+        yield from quantity_renderables(checker, q, report)
         yield Text("")
     if report.imprecise:
-        yield Text(
-            f"Entries marked {ROUGH} are the right value rounded to fewer decimals than the "
-            f"{_decimals_text(report.decimals)} required: write at least {_decimals_text(report.decimals)} "
-            "(or the exact value).\n",
-            style="yellow",
-        )
+        yield Text(imprecise_text(report) + "\n", style="yellow")
+    yield Text(verdict_text(report), style="bold green" if report.all_right else "bold red")
+
+
+def imprecise_text(report: CheckReport) -> str:
+    return (
+        f"Entries marked {ROUGH} are the right value rounded to fewer decimals than the "
+        f"{_decimals_text(report.decimals)} required: write at least {_decimals_text(report.decimals)} "
+        "(or the exact value)."
+    )
+
+
+def verdict_text(report: CheckReport) -> str:
     given = report.given
     right = sum(q.status == "right" for q in given)
     rough = sum(q.status == "imprecise" for q in given)
-    verdict = (
-        "All given quantities are right."
-        if report.all_right
-        else f"{right} of {len(given)} given quantities right" + (f", {rough} not precise enough." if rough else ".")
-    )
-    yield Text(verdict, style="bold green" if report.all_right else "bold red")
+    missing = report.missing_required
+    if report.all_right:
+        return "All given quantities are right."
+    text = f"{right} of {len(given)} given quantities right" + (f", {rough} not precise enough" if rough else "")
+    if missing:
+        text += f"; required but not given: {', '.join(missing)}"
+    return text + "."
+
+
+def score_line(score: Any) -> str:
+    from ..grading import points_text
+
+    return f"Score: {points_text(score.total)} of {points_text(score.max)} points ({100 * score.share:.0f}%)."
 
 
 #: A wrong entry's working is written into the JSON when it has at most this many terms.
@@ -263,8 +289,10 @@ def diagnosis_object(d: Any) -> dict[str, Any]:
 # -- grading many ---------------------------------------------------------------------------------
 
 
-def grade_cell(q: QuantityVerdict | None) -> Text:
+def grade_cell(q: QuantityVerdict | None, required: tuple[str, ...] = ()) -> Text:
     if q is None or q.status == "missing":
+        if q is not None and q.name in required:
+            return Text(f"{WRONG} —", style="red")
         return Text("—", style="dim")
     if q.status == "right":
         return Text(RIGHT, style="green")
@@ -276,88 +304,228 @@ def grade_cell(q: QuantityVerdict | None) -> Text:
     return Text(f"{WRONG} {len(q.wrong)}/{len(q.entries)}{rough}", style="red")
 
 
-def grading_table(rows: list[tuple[str, CheckReport | None, str | None]]) -> Table:
-    """One row per answer file: a mark per quantity, the diagnosed mistake or the file's error."""
+def row_note(row: Graded) -> Text:
+    """The last column of a graded row: the likely mistakes, imprecision, notes and warnings; or why it was not graded."""
+    if row.report is None:
+        if row.skipped:
+            return Text(row.error or "", style="dim")
+        return Text(f"error: {row.error}", style="bold red")
+    report = row.report
+    mistakes = sorted({m.replace("_", " ") for m in row.mistakes})
+    wrong = any(q.status in ("wrong", "shape") for q in report.given)
+    if wrong and not mistakes:
+        mistakes.append("not recognised")
+    if report.imprecise:
+        mistakes.append(f"not precise enough ({_decimals_text(report.decimals)} required)")
+    text = Text(", ".join(mistakes))
+    for extra in [*report.notes, *row.warnings]:
+        text.append(("; " if text.plain else "") + extra, style="yellow")
+    return text
+
+
+def grading_table(rows: list[Graded]) -> Table:
+    """One row per file: a mark per quantity, the score, the diagnosed mistake or the file's error."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("answer", overflow="fold")
-    for name in ("Z", "dW", "db", "dA_prev"):
+    table.add_column("answer", overflow="fold", min_width=min(24, max((len(row.file) for row in rows), default=6)))
+    for name in QUANTITIES:
         table.add_column(name, no_wrap=True)
+    table.add_column("score", no_wrap=True, justify="right")
     table.add_column("likely mistake or problem", overflow="fold")
-    for name, report, error in rows:
-        if report is None:
-            table.add_row(name, "", "", "", "", Text(f"error: {error}", style="bold red"))
+    for row in rows:
+        if row.report is None:
+            table.add_row(row.file, "", "", "", "", "", row_note(row))
             continue
-        mistakes = sorted({d.mistake.replace("_", " ") for d in report.mistakes})
-        wrong = any(q.status in ("wrong", "shape") for q in report.given)
-        if wrong and not mistakes:
-            mistakes.append("not recognised")
-        if report.imprecise:
-            mistakes.append(f"not precise enough ({_decimals_text(report.decimals)} required)")
-        note = ", ".join(mistakes)
-        table.add_row(name, *(grade_cell(report.quantities.get(q)) for q in ("Z", "dW", "db", "dA_prev")), note)
+        report = row.report
+        cells = [grade_cell(report.quantities.get(q), report.required) for q in QUANTITIES]
+        table.add_row(row.file, *cells, _score_cell(row.score), row_note(row))
     return table
+
+
+def _score_cell(score: Any) -> str:
+    from ..grading import points_text
+
+    return "" if score is None else f"{points_text(score.total)}/{points_text(score.max)}"
 
 
 # -- grading a folder: the grade as JSON, as a table, and its one-line summary ------------------------
 
-#: One graded file: its path as found, its report (None when unreadable), and the error if so.
-GradeRow = tuple[str, Any, str | None]
-
 
 def _imprecise_only(report: CheckReport) -> bool:
     """An answer with no wrong entry but some not precise enough."""
-    return not report.all_right and all(q.status in ("right", "imprecise") for q in report.given)
+    return (
+        not report.all_right
+        and not report.missing_required
+        and all(q.status in ("right", "imprecise") for q in report.given)
+    )
 
 
-def grade_counts(rows: list[GradeRow]) -> tuple[int, int, int, int]:
-    """Files right, wrong, not precise enough (nothing wrong, but too few decimals somewhere) and unreadable."""
-    right = sum(1 for _, report, _ in rows if report is not None and report.all_right)
-    imprecise = sum(1 for _, report, _ in rows if report is not None and _imprecise_only(report))
-    errors = sum(1 for _, report, _ in rows if report is None)
-    return right, len(rows) - right - imprecise - errors, imprecise, errors
+def grade_counts(rows: list[Graded]) -> tuple[int, int, int, int]:
+    """Answer files right, wrong, not precise enough (nothing wrong, but too few decimals somewhere) and
+    unreadable; files skipped as not answers are in none of them."""
+    graded = [row for row in rows if not row.skipped]
+    right = sum(1 for row in graded if row.report is not None and row.report.all_right)
+    imprecise = sum(1 for row in graded if row.report is not None and _imprecise_only(row.report))
+    errors = sum(1 for row in graded if row.report is None)
+    return right, len(graded) - right - imprecise - errors, imprecise, errors
 
 
-def grade_object(rows: list[GradeRow]) -> dict[str, Any]:
-    """The JSON form of a grading: per file its verdict per quantity and its mistakes, then a summary.
-    Paths as found."""
+def grade_object(rows: list[Graded], summary: dict[str, Any]) -> dict[str, Any]:
+    """The JSON form of a grading: per file its student, verdict per quantity, score, mistakes and
+    warnings; then the counts and the class summary. Paths as found."""
     answers = []
-    for name, report, error in rows:
-        entry: dict[str, Any] = {"file": name, "correct": bool(report and report.all_right), "error": error}
-        if report is not None:
+    for row in rows:
+        report = row.report
+        entry: dict[str, Any] = {
+            "file": row.file,
+            "student": row.student,
+            "correct": bool(report and report.all_right),
+            "error": row.error,
+            "skipped": row.skipped,
+        }
+        if report is not None and row.score is not None:
             obj = report_object(report)
             entry["decimals"] = report.decimals
             entry["quantities"] = {
                 q: {k: v for k, v in o.items() if k != "entries"} for q, o in obj["quantities"].items()
             }
             entry["mistakes"] = [diagnosis_object(d) for d in report.mistakes]
+            entry["score"] = {"points": row.score.points, "total": row.score.total, "max": row.score.max}
+            entry["warnings"] = [*report.notes, *row.warnings]
+            entry["missing_required"] = report.missing_required
         answers.append(entry)
     right, wrong, imprecise, errors = grade_counts(rows)
-    summary = {"files": len(rows), "correct": right, "wrong": wrong, "imprecise": imprecise, "errors": errors}
-    return {"answers": answers, "summary": summary}
+    counts = {
+        "files": len(rows),
+        "correct": right,
+        "wrong": wrong,
+        "imprecise": imprecise,
+        "errors": errors,
+        "skipped": sum(row.skipped for row in rows),
+    }
+    return {"answers": answers, "summary": counts, "class": summary}
 
 
-def _base(rows: list[GradeRow]) -> Path:
+def _base(rows: list[Graded]) -> Path:
     """The folder all the graded files share."""
-    return Path(os.path.commonpath([str(Path(name).parent) for name, _, _ in rows]) or ".")
+    return Path(os.path.commonpath([str(Path(row.file).parent) for row in rows]) or ".")
 
 
-def grade_heading(rows: list[GradeRow]) -> str:
+def grade_heading(rows: list[Graded]) -> str:
     """The line above the table: the folder the names in it are relative to."""
     return f"answers in {_base(rows)}"
 
 
-def grade_table(rows: list[GradeRow]) -> Table:
+def grade_table(rows: list[Graded]) -> Table:
     """The grading table, each file named relative to the folder all of them share."""
+    import dataclasses
+
     base = _base(rows)
     shown = []
-    for name, report, error in rows:
-        relative = os.path.relpath(name, base)
-        shown.append((relative, report, None if error is None else error.replace(name, relative)))
+    for row in rows:
+        relative = os.path.relpath(row.file, base)
+        error = None if row.error is None else row.error.replace(row.file, relative)
+        shown.append(dataclasses.replace(row, file=relative, error=error))
     return grading_table(shown)
 
 
-def grade_summary(rows: list[GradeRow]) -> str:
-    """One line for stderr: how many answers were right, wrong, not precise enough (if any) and unreadable."""
+def grade_summary(rows: list[Graded]) -> str:
+    """One line for stderr: how many answers were right, wrong, not precise enough (if any) and
+    unreadable, and how many files were skipped (if any)."""
     right, wrong, imprecise, errors = grade_counts(rows)
     rough = f", {imprecise} not precise enough" if imprecise else ""
-    return f"{right} of {len(rows)} answers right, {wrong} wrong{rough}, {errors} unreadable"
+    skipped = sum(row.skipped for row in rows)
+    graded = len(rows) - skipped
+    tail = f"; {skipped} other file{'s' if skipped != 1 else ''} skipped" if skipped else ""
+    return f"{right} of {graded} answers right, {wrong} wrong{rough}, {errors} unreadable{tail}"
+
+
+def class_lines(summary: dict[str, Any]) -> list[str]:
+    """The class summary for the terminal: the score histogram, the mistakes, the entries most often wrong."""
+    lines = [
+        "",
+        f"class: {summary['graded']} answers graded"
+        + (f", mean score {summary['mean']}%" if summary["mean"] is not None else ""),
+    ]
+    width = max((b["count"] for b in summary["histogram"]), default=0)
+    lines.append("score      students")
+    for b in summary["histogram"]:
+        label = f"{b['from']}-{b['to']}%"
+        bar = "█" * b["count"] if width <= 40 else "█" * round(40 * b["count"] / width)
+        lines.append(f"{label:>8}   {b['count']:>3} {bar}".rstrip())
+    if summary["mistakes"]:
+        lines.append("likely mistakes (students):")
+        lines += [f"  {key.replace('_', ' ')}: {n}" for key, n in summary["mistakes"].items()]
+    if summary["wrong_entries"]:
+        entries = ", ".join(f"{e['entry']} ({e['students']})" for e in summary["wrong_entries"])
+        lines.append(f"entries most often wrong (students): {entries}")
+    return lines
+
+
+# -- feedback for one student -------------------------------------------------------------------------
+
+
+def _plain(renderables: list[RenderableType], width: int = 80) -> str:
+    """Renderables as plain text, no trailing spaces."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False, emoji=False)
+    for renderable in renderables:
+        console.print(renderable)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+
+
+def feedback_markdown(checker: Checker, row: Graded) -> str:
+    """One student's feedback in Markdown: the score, the likely mistake first, then what to correct
+    (the wrong entries with their working), then what was right. No trailing spaces."""
+    from ..grading import points_text
+
+    who = row.student if row.student == Path(row.file).stem else f"{row.student} ({Path(row.file).name})"
+    lines = [f"# Feedback: {who}", ""]
+    report = row.report
+    if report is None or row.score is None:
+        lines += [f"Your answer file could not be graded: {row.error}", ""]
+        return "\n".join(lines)
+    score = row.score
+    lines += [f"Score: {points_text(score.total)} of {points_text(score.max)} points ({100 * score.share:.0f}%).", ""]
+    if report.all_right:
+        lines += ["Every quantity is right.", ""]
+    mistakes = [(q.name, d) for q in report.quantities.values() for d in q.diagnoses]
+    if mistakes:
+        lines += ["## Likely mistake", ""]
+        lines += [f"- {name}: {mistake_text(d)}." for name, d in mistakes]
+        lines.append("")
+    notes = [*report.notes, *row.warnings]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    wrong = [q for q in report.quantities.values() if q.status in ("wrong", "shape", "imprecise")]
+    wrong += [q for q in report.quantities.values() if q.name in report.missing_required]
+    if wrong:
+        lines += ["## To correct", "", "```text"]
+        for q in wrong:
+            shown = [r for r in quantity_renderables(checker, q, report) if not _is_mistake(r)]
+            lines += [_plain(shown), ""]
+        if report.imprecise:
+            lines.append(imprecise_text(report))
+        while lines[-1] == "":
+            lines.pop()
+        lines += ["```", ""]
+    right = [q for q in report.quantities.values() if q.status == "right"]
+    if right:
+        lines += ["## Right", "", "```text"]
+        for q in right:
+            lines += [_plain(list(quantity_renderables(checker, q, report))), ""]
+        lines[-1] = "```"
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _is_mistake(renderable: RenderableType) -> bool:
+    """Whether a renderable is a "Likely mistake" line (shown at the top of the feedback instead)."""
+    return (
+        isinstance(renderable, Padding)
+        and isinstance(renderable.renderable, Text)
+        and (renderable.renderable.plain.startswith("Likely mistake"))
+    )

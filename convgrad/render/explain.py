@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 from rich.columns import Columns
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -177,25 +178,51 @@ def closing(result: Result, style: Style) -> Iterator[RenderableType]:
     dA_scale = None if scales is None else scales.dA_padded[interior(g)]
     equal_dW = _same(dW_conv, dW_sum, dW_scale)
     equal_dA = _same(dA_conv, dA_sum, dA_scale)
-    table = Table.grid(padding=(0, 4))
-    for _ in range(3):
-        table.add_column()
-    table.add_row(
-        Text("", style="bold"), Text("overlay sums", style="italic"), Text("as a convolution", style="italic")
-    )
-    table.add_row(
-        Text("dW", style="bold"),
-        activation_text(dW_sum, g, fmt, ("c_out", "c_in"), scales=dW_scale),
-        activation_text(dW_conv, g, fmt, ("c_out", "c_in"), scales=dW_scale),
-    )
-    table.add_row(
-        Text("dA_prev", style="bold"),
-        activation_text(dA_sum, g, fmt, scales=dA_scale),
-        activation_text(dA_conv, g, fmt, scales=dA_scale),
-    )
-    yield Padding(table, (0, 0, 0, 2))
+    headings = (Text("overlay sums", style="italic"), Text("as a convolution", style="italic"))
+    rows = [
+        (
+            "dW",
+            activation_text(dW_sum, g, fmt, ("c_out", "c_in"), scales=dW_scale),
+            activation_text(dW_conv, g, fmt, ("c_out", "c_in"), scales=dW_scale),
+        ),
+        (
+            "dA_prev",
+            activation_text(dA_sum, g, fmt, scales=dA_scale),
+            activation_text(dA_conv, g, fmt, scales=dA_scale),
+        ),
+    ]
+    yield Padding(SideBySideOrStacked(headings, rows), (0, 0, 0, 2))
     verdict = "equal" if equal_dW and equal_dA else "NOT equal"
     yield paragraph(f"Both ways give the same numbers: {verdict}.")
+
+
+class SideBySideOrStacked:
+    """Pairs of grids under two headings: side by side in a table when the table fits the width,
+    else each pair stacked (the first grid, then the second), so that no grid is broken across lines."""
+
+    def __init__(self, headings: tuple[Text, Text], rows: list[tuple[str, Text, Text]]) -> None:
+        self.headings, self.rows = headings, rows
+
+    def table(self) -> Table:
+        table = Table.grid(padding=(0, 4))
+        for _ in range(3):
+            table.add_column(no_wrap=True)
+        table.add_row(Text("", style="bold"), *self.headings)
+        for name, left, right in self.rows:
+            table.add_row(Text(name, style="bold"), left, right)
+        return table
+
+    def stacked(self) -> Group:
+        parts: list[RenderableType] = []
+        for name, left, right in self.rows:
+            for heading, grid_text in zip(self.headings, (left, right)):
+                parts += [Text.assemble((name, "bold"), ", ", heading), Padding(grid_text, (0, 0, 0, 2))]
+        return Group(*parts)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        table = self.table()
+        wide = Measurement.get(console, options.update(width=10**6), table).maximum
+        yield table if wide <= options.max_width else self.stacked()
 
 
 def _same(a: np.ndarray, b: np.ndarray, scale: np.ndarray | None) -> bool:

@@ -14,8 +14,10 @@ import numpy as np
 
 from ..api import Result, overlay_in_form
 from ..audits import padding_crop, stride_leftovers
+from ..numbers import index_label
 from .jsonout import dumps, record_object, scalar
-from .markdown import answer_arrays, answers_section, problem_arrays, problem_section, working_section
+from .markdown import answer_arrays, answers_section, array_markdown, problem_arrays, problem_section, working_section
+from .markdown import escape_markdown as md_escape
 from .text import (
     Formatter,
     config_words,
@@ -25,6 +27,7 @@ from .text import (
     plural,
     position_text,
     shape_text,
+    slice_label,
     window_words,
 )
 
@@ -44,6 +47,28 @@ def markdown_document(
     notes = audit_sentences(result, fmt)
     if notes:
         parts += ["## Notes", "\n".join(f"- {n}" for n in notes)]
+    return "\n\n".join(parts) + "\n"
+
+
+def explain_markdown(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
+    """--explain as Markdown: the problem, the story overlay by overlay (the terminal's sentences;
+    its grids as tables, one under another), the closing, the totals."""
+    from .story import story_blocks
+    from .text import make_style
+
+    style = make_style(result, precision, 10**6)
+    fmt = style.fmt
+    dims = result.problem.geom.dims
+    command = "backward" if result.is_backward else "forward"
+    parts = [f"# convgrad {command} --explain", "## Problem", problem_section(result, fmt), "## Overlays"]
+    for block in story_blocks(result, indices, style):
+        if block.kind == "heading":
+            parts.append(f"{'#' * block.level} {md_escape(block.text)}")
+        elif block.kind == "paragraph":
+            parts.append(md_escape(block.text))
+        else:
+            parts += [f"*{md_escape(label)}*\n\n{array_markdown(array, fmt, dims)}" for label, array in block.arrays]
+    parts += ["## Totals" if result.is_backward else "## Result", answers_section(result, fmt)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -87,6 +112,15 @@ _LATEX_SPECIAL = {
     "≤": r"$\leq$",
     "≥": r"$\geq$",
     "−": "-",
+    "·": r"$\cdot$",
+    "⋆": r"$\star$",
+    "∂": r"$\partial$",
+    "…": r"\dots{}",
+    "←": r"$\leftarrow$",
+    "η": r"$\eta$",
+    "°": r"$^\circ$",
+    "√": r"$\surd$",
+    "≈": r"$\approx$",
 }
 
 
@@ -106,7 +140,7 @@ def tex_number(text: str) -> str:
     if text in ("inf", "-inf", "nan"):
         return {"inf": r"\infty", "-inf": r"-\infty", "nan": r"\mathrm{NaN}"}[text]
     # A formula: names are letters, digits and _ (checked on input); anything else TeX reads is escaped.
-    safe = "".join(ch if ch.isalnum() or ch in " +-*/()._=" else _LATEX_SPECIAL.get(ch, "?") for ch in text)
+    safe = "".join(ch if ch.isalnum() or ch in " +-*/()._=[]," else _LATEX_SPECIAL.get(ch, "?") for ch in text)
     return safe.replace("**", "^").replace("*", r" \cdot ").replace("_", r"\_")
 
 
@@ -143,35 +177,104 @@ def tex_array(name: str, array: Any, names: tuple[str, ...], fmt: Formatter, spa
     return lines
 
 
-def tex_window(array: Any, fmt: Formatter, first_channel: int) -> str:
-    """A window-shaped (C_in/G, *k) array: one matrix per input channel, labelled c 0, c 1, ..."""
+#: Products per line of a LaTeX sum before it continues on the next line.
+TERMS_PER_LINE = 6
+#: How a tap in the padding is marked in LaTeX (a subscript: it keeps the line height).
+PAD_MARK = r"_{\mathrm{pad}}"
+
+
+def _tex_factor(text: str) -> str:
+    number = tex_number(text)
+    return f"({number})" if text.startswith("-") else number
+
+
+def tex_marked_matrix(array: Any, fmt: Formatter, padded: Any) -> str:
+    """A window-sized array as a bmatrix with the entries on the padding marked 'pad'."""
     array = np.asarray(array, dtype=object)
-    if array.shape[0] == 1:
-        return tex_matrix(array[0], fmt)
-    return r",\ ".join(r"\text{c " + str(first_channel + c) + r":}\," + tex_matrix(a, fmt) for c, a in enumerate(array))
+    mask = np.broadcast_to(np.asarray(padded, dtype=bool), array.shape)
+    if array.ndim == 0:
+        return tex_number(fmt(array[()])) + (PAD_MARK if mask[()] else "")
+    if array.ndim > 2:
+        return r",\ ".join(tex_marked_matrix(a, fmt, m) for a, m in zip(array, mask))
+    rows = array.reshape(1, -1) if array.ndim == 1 else array
+    marks = mask.reshape(rows.shape)
+    body = r" \\ ".join(
+        " & ".join(tex_number(fmt(v)) + (PAD_MARK if m else "") for v, m in zip(row, mrow))
+        for row, mrow in zip(rows, marks)
+    )
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+def tex_sum_of_products(overlay: Any, fmt: Formatter) -> list[str]:
+    """Z's sum of products, w·a for every tap (the padding taps marked), in lines of TERMS_PER_LINE."""
+    kernel = np.ravel(overlay.kernel)
+    A_slice = np.ravel(overlay.A_slice)
+    padded = np.ravel(np.broadcast_to(~np.asarray(overlay.in_input, dtype=bool), np.shape(overlay.A_slice)))
+    terms = [
+        f"{_tex_factor(fmt(w))} \\cdot {_tex_factor(fmt(a))}{PAD_MARK if pad else ''}"
+        for w, a, pad in zip(kernel, A_slice, padded)
+    ]
+    bias_text = fmt(overlay.bias)
+    if bias_text != "0":
+        terms.append(_tex_factor(bias_text))
+    if len(terms) > 4 * TERMS_PER_LINE:  # too many to write out: say what the sum is
+        return [f"\\textstyle\\sum W \\cdot A_{{slice}}\\ (\\text{{{len(kernel)} products}})"]
+    return [" + ".join(terms[i : i + TERMS_PER_LINE]) for i in range(0, len(terms), TERMS_PER_LINE)]
+
+
+def _overlay_latex(overlay: Any, result: Result, fmt: Formatter) -> list[str]:
+    """One overlay as a paragraph: where it sits, then Z's sum of products and (backward) what it adds."""
+    p = result.problem
+    g, form = p.geom, p.form
+    window = form.window_from_canonical
+    padded = ~np.broadcast_to(np.asarray(overlay.in_input, dtype=bool), np.shape(overlay.A_slice))
+    head = f"Overlay {overlay.index + 1}"
+    where = []
+    if g.batch > 1:
+        where.append(f"n {overlay.n}")
+    if g.out_channels > 1:
+        where.append(f"c_out {overlay.c_out}")
+    where += [f"position {position_text(overlay.position)}", f"window {window_words(overlay, g)}"]
+    pads = int(padded.sum())
+    if pads:
+        where.append(f"{pads} of {padded.size} taps in the padding (marked pad, read as 0)")
+    lines = [r"\paragraph{" + head + "} " + tex_escape(", ".join(where)) + r".\par"]
+    z_label = index_label("Z", form.activation_index((overlay.n, overlay.c_out) + overlay.position))
+    sums = tex_sum_of_products(overlay, fmt)
+    z_value = tex_number(fmt(overlay.Z))
+    rows = [f"{tex_number(z_label)} = {sums[0]}"] + [f"\\quad + {more}" for more in sums[1:]]
+    rows[-1] += f" = {z_value}"
+    if overlay.dW is not None and overlay.dA_prev is not None:
+        dz = tex_number(fmt(overlay.dZ))
+        mark, then = tex_marked_matrix, " = "
+        rows += [
+            f"d{tex_number(z_label)} = {dz}",
+            f"dW \\mathrel{{+}}= dZ \\cdot A_{{slice}} = {_tex_factor(fmt(overlay.dZ))} \\cdot "
+            f"{mark(window(overlay.A_slice), fmt, window(padded))}{then}{tex_matrix(window(overlay.dW), fmt)}",
+            f"db \\mathrel{{+}}= dZ = {dz}",
+            f"dA_{{prev}} \\mathrel{{+}}= dZ \\cdot W = {_tex_factor(fmt(overlay.dZ))} \\cdot "
+            f"{tex_matrix(window(overlay.kernel), fmt)}{then}{mark(window(overlay.dA_prev), fmt, window(padded))}",
+        ]
+        if pads:
+            rows[-1] += r" \quad \text{(pad entries discarded)}"
+    # One displayed line per row, scaled down to the line width when wider: a wide window never
+    # overflows the page.
+    lines += [r"\noindent\fit{$\displaystyle " + row + r"$}\par" for row in rows]
+    return lines
 
 
 def latex_document(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
-    """A standalone article: the problem, the working overlay by overlay, the totals.
-
-    Every matrix is an H x W slice labelled by sample and channel; a line wider than the page
-    is scaled down to fit it, so no box overflows the margins.
-    """
+    """A standalone article: the problem (each array as H x W slices labelled by sample and channel),
+    a paragraph per overlay (Z's sum of products written out, the padding taps marked, what the overlay
+    adds to each gradient), the totals. A line wider than the page is scaled down to fit it."""
     fmt = formatter(result, precision)
     p = result.problem
     if p.kind is not None:
         return _kind_latex(result, indices, fmt)
     g, shapes = p.geom, p.user_shapes
-    lines = [
-        r"\documentclass[10pt]{article}",
-        r"\usepackage[margin=2cm]{geometry}",
-        r"\usepackage{amsmath}",
-        r"\usepackage{graphicx}",
-        r"\setcounter{MaxMatrixCols}{200}",
-        _FIT,
-        r"\setlength{\parskip}{4pt}",
-        r"\begin{document}",
-        r"\section*{" + ("Backward" if result.is_backward else "Forward") + " pass through a convolution layer}",
+    backward = result.is_backward
+    lines = _preamble() + [
+        r"\section*{" + ("Backward" if backward else "Forward") + " pass through a convolution layer}",
         tex_escape(
             f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
             f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {plural(g.overlay_count, 'overlay')}."
@@ -181,31 +284,9 @@ def latex_document(result: Result, indices: Iterable[int], precision: int | None
     ]
     for name, array, names in problem_arrays(result):
         lines += tex_array(tex_name(name), array, names, fmt, g.dims)
-    backward = result.is_backward
-    overlays = list(result.canonical_overlays(indices))
-    if overlays:
-        lines += ["", r"\subsection*{Overlays}"]
-    for overlay in overlays:
-        where = [f"position {position_text(overlay.position)}", f"window {window_words(overlay, g)}"]
-        if g.out_channels > 1:
-            where.insert(0, f"c_out {overlay.c_out}")
-        if g.batch > 1:
-            where.insert(0, f"n {overlay.n}")
-        lines.append(r"\paragraph{Overlay " + str(overlay.index + 1) + "} " + tex_escape(", ".join(where)) + r"\par")
-        first = overlay.channels.start
-        sums = [f"Z = {tex_number(fmt(overlay.Z))}"]
-        if backward:
-            sums += [f"dZ = {tex_number(fmt(overlay.dZ))}", f"db \\mathrel{{+}}= {tex_number(fmt(overlay.dZ))}"]
-        lines.append(r"\noindent\fit{$" + r",\quad ".join(sums) + r"$}\par")
-        if backward:
-            for label, value in (("dW", overlay.dW), ("dA_{prev}", overlay.dA_prev)):
-                lines.append(
-                    r"\noindent\fit{$\displaystyle "
-                    + label
-                    + r" \mathrel{+}= "
-                    + tex_window(value, fmt, first)
-                    + r"$}\par"
-                )
+    lines += ["", r"\subsection*{Overlays}"]
+    for overlay in result.canonical_overlays(indices):
+        lines += _overlay_latex(overlay, result, fmt)
     lines += ["", r"\subsection*{" + ("Totals" if backward else "Result") + "}"]
     for name, array, names in answer_arrays(result):
         lines += tex_array(tex_name(name), array, names, fmt, g.dims)
@@ -268,6 +349,145 @@ def _kind_latex(result: Result, indices: Iterable[int], fmt: Formatter) -> str:
             lines.append(r"\noindent\fit{$\displaystyle " + f"{label} = {tex_matrix(value, fmt)}" + r"$}\par")
     lines += [r"\end{document}", ""]
     return "\n".join(lines)
+
+
+def _preamble() -> list[str]:
+    return [
+        r"\documentclass[10pt]{article}",
+        r"\usepackage[margin=2cm]{geometry}",
+        r"\usepackage{amsmath}",
+        r"\usepackage{longtable}",
+        r"\usepackage{array}",
+        r"\usepackage{graphicx}",
+        _FIT,
+        r"\setcounter{MaxMatrixCols}{200}",
+        r"\renewcommand{\arraystretch}{1.25}",  # matrix rows apart: brackets never touch a minus sign
+        r"\setlength{\parskip}{4pt}",  # stacked matrices apart
+        r"\sloppy",
+        r"\allowdisplaybreaks",
+        r"\begin{document}",
+    ]
+
+
+def tex_slices(name: str, array: Any, fmt: Formatter, spatial_dims: int) -> list[str]:
+    """align* rows for an array: one bmatrix, or one per leading index, each labelled
+    (A_{prev}[0, 1, :, :]) as the Markdown tables are, so a reader knows which slice is which."""
+    array = np.asarray(array, dtype=object)
+    grid_dims = min(1 if spatial_dims == 1 else 2, array.ndim)
+    lead = array.ndim - grid_dims
+    if lead == 0:
+        return [f"{name} &= {tex_matrix(array, fmt)}"]
+    return [
+        f"{name}{slice_label(index, grid_dims)} &= {tex_matrix(array[index], fmt)}"
+        for index in np.ndindex(*array.shape[:lead])
+    ]
+
+
+def _problem_arrays(result: Result, fmt: Formatter) -> list[str]:
+    p = result.problem
+    form = p.form
+    arrays = [("A_{prev}", form.activation_from_canonical(p.A_prev)), ("W", form.kernel_from_canonical(p.W))]
+    if p.b is not None:
+        arrays.append(("b", form.bias_from_canonical(p.b)))
+    if p.dZ is not None:
+        arrays.append(("dZ", form.activation_from_canonical(p.dZ)))
+    rows = [row for name, value in arrays for row in tex_slices(name, value, fmt, p.geom.dims)]
+    return [r"\begin{align*}", " \\\\[4pt]\n".join(rows), r"\end{align*}"]
+
+
+def sheet_latex(result: Result, title: str = "Exercise", description: str | None = None) -> str:
+    """A problem-only student sheet as a standalone article: configuration, arrays, questions."""
+    from .markdown import sheet_questions
+
+    fmt = formatter(result)
+    p = result.problem
+    g, shapes = p.geom, p.user_shapes
+    lines = _preamble() + [r"\section*{" + tex_escape(title) + "}"]
+    if description:
+        lines += [r"{\small " + tex_escape(description) + "}", ""]
+    lines += [
+        tex_escape(
+            f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}."
+        ),
+        "",
+        r"\subsection*{Problem}",
+        *_problem_arrays(result, fmt),
+        r"\subsection*{Questions}",
+        r"\begin{enumerate}",
+        *(r"\item " + tex_escape(q) for q in sheet_questions(result)),
+        r"\end{enumerate}",
+        r"\end{document}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def explain_latex(result: Result, indices: Iterable[int], precision: int | None = None) -> str:
+    """--explain as a standalone article: the same sentences and arrays as explain_markdown."""
+    from .story import story_blocks
+    from .text import make_style
+
+    style = make_style(result, precision, 10**6)
+    fmt = style.fmt
+    p = result.problem
+    g, shapes = p.geom, p.user_shapes
+    backward = result.is_backward
+    lines = _preamble() + [
+        r"\section*{" + ("Backward" if backward else "Forward") + " pass through a convolution layer, explained}",
+        tex_escape(
+            f"{g.dims}-D {p.mode_name}; A_prev {shape_text(shapes['A_prev'])}, W {shape_text(shapes['W'])}, "
+            f"{config_words(g)}; Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays."
+        ),
+        "",
+        r"\subsection*{Problem}",
+        *_problem_arrays(result, fmt),
+        r"\subsection*{Overlays}",
+    ]
+    for block in story_blocks(result, indices, style):
+        if block.kind == "heading":
+            command = r"\subsection*" if block.level == 2 else r"\paragraph"
+            lines += ["", command + "{" + tex_escape(block.text) + "}"]
+        elif block.kind == "paragraph":
+            lines += [tex_escape(block.text), ""]
+        else:
+            rows = [f"&\\text{{{tex_escape(label)}}}: & {tex_matrix(array, fmt)}" for label, array in block.arrays]
+            lines += [r"\begin{alignat*}{2}", " \\\\[4pt]\n".join(rows), r"\end{alignat*}"]
+    lines += ["", r"\subsection*{" + ("Totals" if backward else "Result") + "}", r"\begin{align*}"]
+    totals = [("Z", result.shown("Z"))]
+    if backward:
+        totals += [("dW", result.shown("dW")), ("db", result.shown("db")), ("dA_{prev}", result.shown("dA_prev"))]
+    lines += [r" \\[6pt] ".join(f"{name} &= {tex_matrix(value, fmt)}" for name, value in totals), r"\end{align*}"]
+    lines += [r"\end{document}", ""]
+    return "\n".join(lines)
+
+
+# -- HTML (the terminal view, recorded) ----------------------------------------------------------
+
+#: rich's page for a recorded console, with the text kept in one block that scrolls sideways:
+#: a line (a grid's row) is never wrapped by the browser, however narrow the window.
+HTML_PAGE = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="UTF-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+{stylesheet}
+body {{
+    color: {foreground};
+    background-color: {background};
+}}
+pre.convgrad {{
+    white-space: pre;
+    overflow-x: auto;
+}}
+</style>
+</head>
+<body>
+    <pre class="convgrad" style="font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace"><code style="font-family:inherit">{code}</code></pre>
+</body>
+</html>
+"""
 
 
 # -- CSV -----------------------------------------------------------------------------------------

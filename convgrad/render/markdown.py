@@ -29,7 +29,7 @@ from .text import (
 _MARKDOWN_SPECIAL = {ch: "\\" + ch for ch in "\\`*|<>"}
 
 
-def _escape(text: str) -> str:
+def escape_markdown(text: str) -> str:
     """Printed text made inert in Markdown: no emphasis, code, links, HTML or table cells from it."""
     return "".join(_MARKDOWN_SPECIAL.get(ch, ch) for ch in text)
 
@@ -42,7 +42,7 @@ def matrix_table(matrix: np.ndarray, fmt: Formatter) -> str:
     lines = [header, rule]
     for i, row in enumerate(rows):
         label = "" if matrix.ndim == 1 else str(i)
-        lines.append(f"| {label} |" + "|".join(f" {_escape(fmt(v))} " for v in row) + "|")
+        lines.append(f"| {label} |" + "|".join(f" {escape_markdown(fmt(v))} " for v in row) + "|")
     return "\n".join(lines)
 
 
@@ -99,7 +99,7 @@ def kind_problem_section(result: Result, fmt: Formatter) -> str:
     kind = p.kind
     assert kind is not None
     g, shapes = p.geom, p.user_shapes
-    items = [f"- {p.layer}: {_escape(kind.sentence)}"]
+    items = [f"- {p.layer}: {escape_markdown(kind.sentence)}"]
     items += [f"- {key} = {_setting(value, fmt)}" for key, value in p.params.items()]
     items.append(
         f"- A_prev {shape_text(shapes['A_prev'])} → Z {shape_text(shapes['Z'])}, {g.overlay_count} overlays"
@@ -148,7 +148,7 @@ def record_markdown(record: Record, result: Result, fmt: Formatter) -> str:
                 if np.ndim(value) == 0
                 else inline(np.asarray(value, dtype=object), fmt)
             )
-            lines.append(f"- {_escape(column.title)} = {_escape(shown)}")
+            lines.append(f"- {escape_markdown(column.title)} = {escape_markdown(shown)}")
     return "\n".join(lines)
 
 
@@ -180,16 +180,16 @@ def overlay_markdown(overlay: Overlay, result: Result, fmt: Formatter) -> str:
     if g.out_channels > 1:
         head += f", c_out {overlay.c_out}"
     head += f", position {position_text(overlay.position)}, window {window_words(overlay, g)}"
-    lines = [head, "", f"- Z = {_escape(z_expression(overlay, fmt))}"]
+    lines = [head, "", f"- Z = {escape_markdown(z_expression(overlay, fmt))}"]
     if overlay.dW is not None and overlay.dA_prev is not None:
-        dz = _escape(fmt(overlay.dZ))
+        dz = escape_markdown(fmt(overlay.dZ))
         lines += [
             f"- dZ = {dz}",
-            f"- dW += dZ · A_slice = {dz} · {_escape(inline(window(overlay.A_slice), fmt))} = "
-            f"{_escape(inline(window(overlay.dW), fmt))}",
+            f"- dW += dZ · A_slice = {dz} · {escape_markdown(inline(window(overlay.A_slice), fmt))} = "
+            f"{escape_markdown(inline(window(overlay.dW), fmt))}",
             f"- db += dZ = {dz}",
-            f"- dA_prev += dZ · W on the window = {dz} · {_escape(inline(window(overlay.kernel), fmt))} = "
-            f"{_escape(inline(window(overlay.dA_prev), fmt))}"
+            f"- dA_prev += dZ · W on the window = {dz} · {escape_markdown(inline(window(overlay.kernel), fmt))} = "
+            f"{escape_markdown(inline(window(overlay.dA_prev), fmt))}"
             + ("" if overlay.in_input.all() else " (the taps in the padding are discarded)"),
         ]
     return "\n".join(lines)
@@ -222,4 +222,32 @@ def key_markdown(result: Result, title: str = "Answer key", description: str | N
         "## Answers",
         answers_section(result, fmt),
     ]
+    return "\n\n".join(parts) + "\n"
+
+
+def sheet_questions(result: Result) -> list[str]:
+    """The questions of a student sheet, each with the shape its answer has (plain text)."""
+    p = result.problem
+    shapes = p.user_shapes
+    bias = " + b" if p.b is not None else ""
+    z_shape = shape_text(shapes["Z"])
+    return [
+        f"Compute the forward output Z = A_prev ⋆ W{bias} ({p.mode_name}), shape {z_shape}.",
+        f"Given the upstream gradient dZ, compute dW = ∂L/∂W, shape {shape_text(shapes['W'])}.",
+        f"Compute db = ∂L/∂b, one number per filter (this layer has {p.geom.out_channels} "
+        f"filter{'s' if p.geom.out_channels != 1 else ''}).",
+        f"Compute dA_prev = ∂L/∂A_prev, shape {shape_text(shapes['A_prev'])}.",
+        f"Show the working for one overlay of your choice: the window, the products, and what it adds "
+        f"to dW, db and dA_prev ({p.geom.overlay_count} overlays in all).",
+    ]
+
+
+def sheet_markdown(result: Result, title: str = "Exercise", description: str | None = None) -> str:
+    """A problem-only student sheet: the configuration, the arrays and the questions; no answer."""
+    fmt = formatter(result)
+    parts = [f"# {title}"]
+    if description:
+        parts.append(escape_markdown(description))
+    questions = "\n".join(f"{i}. {escape_markdown(q)}" for i, q in enumerate(sheet_questions(result), 1))
+    parts += ["## Problem", problem_section(result, fmt), "## Questions", questions]
     return "\n\n".join(parts) + "\n"

@@ -16,7 +16,41 @@ from .text import output_formula, shape_text
 
 
 def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
+    """'1 overlay', '4,096 overlays': thousands separated, the plural only for a count other than 1."""
+    return f"{count:,} {word}{'s' if count != 1 else ''}"
+
+
+def _n(count: int) -> str:
+    return f"{count:,}"
+
+
+def _index_list(indices: tuple[int, ...]) -> str:
+    """'5' or '4 and 5' or '0, 2 and 4'."""
+    parts = [str(i) for i in indices]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _leftover_lines(problem: Problem, counts: LayerCounts, names: list[str]) -> list[str]:
+    """One line per spatial dim with A_prev indices that no window tap reaches: the stride's
+    leftover at the end, and the gaps a dilation or a stride longer than the kernel skips."""
+    lines = []
+    for name, axis, hit in zip(names, counts.unreached, problem.geom.covered()):
+        if not axis:
+            continue
+        last_hit = max((i for i, h in enumerate(hit) if h), default=-1)
+        tail = tuple(i for i in axis if i > last_hit)
+        gaps = tuple(i for i in axis if i < last_hit)
+        word = {"length": "position", "depth": "depth slice", "rows": "row", "columns": "column"}.get(name, name)
+        parts = []
+        if tail:
+            parts.append(f"{_index_list(tail)} left over after the last window")
+        if gaps:
+            parts.append(f"{_index_list(gaps)} skipped between windows")
+        lines.append(
+            f"Input {word}s no window reaches (of 0..{len(hit) - 1}): {'; '.join(parts)}. "
+            f"Their dA_prev is 0 and they never affect Z."
+        )
+    return lines
 
 
 def shape_object(problem: Problem, counts: LayerCounts) -> dict[str, Any]:
@@ -29,6 +63,7 @@ def shape_object(problem: Problem, counts: LayerCounts) -> dict[str, Any]:
         "formulas": [output_formula(g, axis) for axis in range(g.dims)],
         "padding": [list(p) for p in g.padding],
         "overlays": g.overlay_count,
+        "unreached": [list(axis) for axis in counts.unreached],
         "weights": asdict(counts.weights),
         "biases": asdict(counts.biases),
         "config": describe_config(problem),
@@ -63,16 +98,26 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
         f"{_plural(g.batch, 'sample')} × {_plural(g.out_channels, 'filter')} × {_plural(counts.positions, 'position')}"
     )
     shown.append(f"Z {shape_text(shapes['Z'])}: {_plural(g.overlay_count, 'overlay')} ({per})")
+    shown += _leftover_lines(problem, counts, names)
     w, b = counts.weights, counts.biases
     table = Table(box=None, pad_edge=False, header_style="bold", title=None)
     table.add_column("weights of", no_wrap=True)
     table.add_column("count", justify="right", no_wrap=True)
     table.add_column("how", overflow="fold")
     table.add_row(
-        "this layer (shared kernels)", str(w.conv), f"C_out·C_in/groups·k = {g.out_channels}·{counts.kernel_size}"
+        "this layer (shared kernels)",
+        _n(w.conv),
+        f"C_out·C_in/groups·k = {_n(g.out_channels)}·{_n(counts.kernel_size)}",
     )
     table.add_row(
-        "locally connected (a kernel per overlay)", str(w.locally_connected), f"× {counts.positions} output positions"
+        "locally connected (a kernel per overlay)",
+        _n(w.locally_connected),
+        f"× {_plural(counts.positions, 'output position')}",
+    )
+    table.add_row(
+        "dense (same input and output)",
+        _n(w.dense),
+        f"{_plural(counts.inputs, 'input')} × {_plural(counts.outputs, 'output')}",
     )
     table.add_row(
         "dense (same input and output)",
@@ -82,9 +127,9 @@ def shape_renderables(problem: Problem, counts: LayerCounts) -> list[RenderableT
     shown += [
         "",
         table,
-        f"Biases: {b.conv} here, {b.locally_connected} locally connected or dense (one per output).",
-        f"Sharing the kernel saves {w.locally_connected - w.conv} weights against a locally "
-        f"connected layer and {w.dense - w.conv} against a dense one.",
+        f"Biases: {_n(b.conv)} here, {_n(b.locally_connected)} locally connected or dense (one per output).",
+        f"Sharing the kernel saves {_plural(w.locally_connected - w.conv, 'weight')} against a locally "
+        f"connected layer and {_n(w.dense - w.conv)} against a dense one.",
     ]
     return shown
 

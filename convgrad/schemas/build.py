@@ -173,6 +173,13 @@ PROBLEM_FIELDS: dict[str, Schema] = {
         described("avg-pool: divide by the window size (true) or by its taps inside A_prev (false)", BOOLEAN)
     ),
     "description": STRING,
+    "generated_by": {
+        "type": "object",
+        "description": "convgrad generate's record: the command line that makes this problem again, and "
+        "every option with the value used. Not read by any command.",
+        "properties": {"command": STRING, "options": {"type": "object"}},
+        "required": ["command", "options"],
+    },
     "$schema": STRING,
 }
 
@@ -199,7 +206,11 @@ def answer_properties() -> dict[str, Schema]:
     return {
         **{name: ref("in_array") for name in names},
         **dict.fromkeys(ANSWER_META, STRING),
+        "id": {"type": ["string", "integer"]},
         "decimals": DECIMALS,
+        "layout": described(
+            "The layout the answer is written in (NCHW, NHWC, channels_last, ...): read as such.", STRING
+        ),
     }
 
 
@@ -408,16 +419,52 @@ def per_quantity(names: Iterable[str], definition: str) -> Schema:
     return record({name: ref(definition) for name in names}, optional=names)
 
 
+SCORE = described(
+    "points(q) = weight(q) × (right + imprecise_credit × imprecise) / entries for each quantity "
+    "required or given (0 when missing or of the wrong shape); max = the sum of their weights.",
+    record(
+        {
+            "points": record(dict.fromkeys(QUANTITIES, NUMBER), optional=QUANTITIES),
+            "total": NUMBER,
+            "max": NUMBER,
+        }
+    ),
+)
 GRADED_ANSWER = record(
     {
         "file": STRING,
+        "student": described('The answer\'s "student", "name" or "id", else its file-name stem.', STRING),
         "correct": BOOLEAN,
         "error": {"type": ["string", "null"]},
+        "skipped": described("A file that is not an answer (not *.json, or not matching --pattern).", BOOLEAN),
         "decimals": NULLABLE_DECIMALS,
         "quantities": per_quantity(QUANTITIES, "graded_quantity"),
         "mistakes": array_of(ref("mistake")),
+        "score": SCORE,
+        "warnings": described("Keys not graded, and how the answer was read (its layout).", array_of(STRING)),
+        "missing_required": array_of({"enum": list(QUANTITIES)}),
     },
-    optional=["decimals", "quantities", "mistakes"],
+    optional=["decimals", "quantities", "mistakes", "score", "warnings", "missing_required"],
+)
+CLASS_SUMMARY = record(
+    {
+        "graded": COUNT,
+        "mean": described(
+            "The mean score in percent of each answer's max (null: none graded).", {"type": ["number", "null"]}
+        ),
+        "histogram": array_of(record({"from": COUNT, "to": COUNT, "count": COUNT})),
+        "mistakes": described(
+            "Students per named mistake.",
+            {
+                "type": "object",
+                "propertyNames": {"enum": [variant.key for variant in ALL_VARIANTS]},
+                "additionalProperties": COUNT,
+            },
+        ),
+        "wrong_entries": array_of(record({"entry": STRING, "students": COUNT})),
+        "skipped": COUNT,
+        "errors": COUNT,
+    }
 )
 GRADIENT_CHECK = record(
     {
@@ -559,7 +606,9 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                     "correct": BOOLEAN,
                     "decimals": NULLABLE_DECIMALS,
                     "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
-                }
+                    "score": SCORE,
+                },
+                optional=["score"],
             ),
         ),
         "grade": (
@@ -567,18 +616,65 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             record(
                 {
                     "answers": array_of(GRADED_ANSWER),
-                    "summary": record(dict.fromkeys(("files", "correct", "wrong", "imprecise", "errors"), COUNT)),
+                    "summary": record(
+                        dict.fromkeys(("files", "correct", "wrong", "imprecise", "errors", "skipped"), COUNT)
+                    ),
+                    "class": CLASS_SUMMARY,
                 }
             ),
         ),
         "gradcheck": (
             "convgrad gradcheck --json",
-            record(
-                {
-                    "passed": BOOLEAN,
-                    "rtol": NUMBER,
-                    "quantities": per_quantity(GRADIENTS, "gradient_check"),
-                }
+            either(
+                record(
+                    {
+                        "passed": BOOLEAN,
+                        "rtol": NUMBER,
+                        "quantities": per_quantity(GRADIENTS, "gradient_check"),
+                    }
+                ),
+                described(
+                    "gradcheck --answer FILE: the given gradients against central differences, entry by entry.",
+                    record(
+                        {
+                            "passed": BOOLEAN,
+                            "rtol": NUMBER,
+                            "answer": {
+                                "type": "object",
+                                "propertyNames": {"enum": list(GRADIENTS)},
+                                "additionalProperties": record(
+                                    {
+                                        "shape": integers(),
+                                        "given_shape": integers(),
+                                        "checked": COUNT,
+                                        "passed": BOOLEAN,
+                                        "wrong": array_of(
+                                            record(
+                                                {"index": integers(), "given": ref("number"), "numeric": ref("number")}
+                                            )
+                                        ),
+                                    }
+                                ),
+                            },
+                        }
+                    ),
+                ),
+                described(
+                    "gradcheck --show ENTRY: one entry's central difference, every number.",
+                    record(
+                        {
+                            "entry": STRING,
+                            "gradient": {"enum": list(GRADIENTS)},
+                            "index": integers(),
+                            "x": ref("number"),
+                            "h": ref("number"),
+                            "f_plus": ref("number"),
+                            "f_minus": ref("number"),
+                            "quotient": ref("number"),
+                            "analytic": ref("number"),
+                        }
+                    ),
+                ),
             ),
         ),
         "shape": (
@@ -589,10 +685,14 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                     "formulas": array_of(STRING),
                     "padding": array_of(integers()),
                     "overlays": COUNT,
+                    "unreached": described(
+                        "convolution: per axis, the input indices no window reaches", array_of(integers())
+                    ),
                     "weights": ref("parameter_counts"),
                     "biases": ref("parameter_counts"),
                     "config": either(ref("config"), ref("kind_config")),
-                }
+                },
+                optional=("unreached",),
             ),
         ),
     }
