@@ -25,15 +25,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import Geometry
-from ..numbers import describe_value, entry_path
-from .base import Column, Factor, Record, Takes, Term, Totals
+from ..numbers import describe_value
+from .base import Column, Factor, Record, Takes, Term, Totals, is_number, refuse_names
 
 #: The default slope of leaky ReLU for negative inputs (PyTorch's negative_slope).
 DEFAULT_SLOPE = Fraction(1, 100)
-
-
-def _is_number(value: Any) -> bool:
-    return not hasattr(value, "is_number") or bool(value.is_number)
 
 
 @dataclass(frozen=True)
@@ -83,22 +79,19 @@ class Activation:
                 if isinstance(raw, (bool, list, tuple, dict)):
                     raise InputError(f"slope must be one number such as 0.01 or 1/100, got {describe_value(raw)}")
                 slope = domain.convert(raw, "slope")
-            if not _is_number(slope):
+            if not is_number(slope):
                 raise InputError(f"slope is the name {slope}: the slope must be a number")
             params["slope"] = slope
         return params
 
     def accept(self, A_prev: np.ndarray) -> None:
         """Refuse what the rule cannot compute: a name under --symbolic where a branch is decided."""
-        if not self.branches or A_prev.dtype != object:
-            return
-        for index, value in np.ndenumerate(A_prev):
-            if not _is_number(value):
-                raise InputError(
-                    f"{self.name} needs numbers to decide its branch (A_prev > 0 or not), but "
-                    f"{entry_path('A_prev', tuple(int(i) for i in index))} is the name {value}",
-                    hint="give A_prev numbers; dZ may stay names",
-                )
+        if self.branches:
+            refuse_names(
+                A_prev,
+                f"{self.name} needs numbers to decide its branch (A_prev > 0 or not)",
+                hint="give A_prev numbers; dZ may stay names",
+            )
 
     def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
         """Entries within ``step`` of a kink (relu and leaky-relu at 0), where finite differences

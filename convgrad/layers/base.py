@@ -316,3 +316,23 @@ class ColumnKind(Protocol):
     ) -> list[Term]:
         """The summands of one entry of ``quantity`` at a canonical index, naming their overlays."""
         ...
+
+
+def is_number(value: Any) -> bool:
+    """Whether an entry is a number (sympy expressions say so themselves; floats and Fractions are)."""
+    return not hasattr(value, "is_number") or bool(value.is_number)
+
+
+def refuse_names(A_prev: np.ndarray, need: str, hint: str) -> None:
+    """Refuse the first entry of A_prev that is a name (--symbolic) where the kind decides a branch:
+    one line, ``need`` saying what needs numbers, the entry named by its path."""
+    from ..errors import InputError
+    from ..numbers import entry_path
+
+    if A_prev.dtype != object:
+        return
+    for index, value in np.ndenumerate(A_prev):
+        if not is_number(value):
+            raise InputError(
+                f"{need}, but {entry_path('A_prev', tuple(int(i) for i in index))} is the name {value}", hint=hint
+            )

@@ -32,14 +32,10 @@ import numpy as np
 
 from ..errors import InputError
 from ..geometry import Geometry, resolve_padding
-from ..numbers import describe_value, entry_path
-from .base import Column, Factor, Record, Takes, Term, Totals
+from ..numbers import describe_value
+from .base import Column, Factor, Record, Takes, Term, Totals, refuse_names
 
 TIES = ("first", "all", "split")
-
-
-def _is_number(value: Any) -> bool:
-    return not hasattr(value, "is_number") or bool(value.is_number)
 
 
 def _one(value: Any) -> Any:
@@ -216,15 +212,12 @@ class Pool:
 
     def accept(self, A_prev: np.ndarray) -> None:
         """Max pooling compares the window's entries, so it needs numbers (dZ may stay names)."""
-        if not self.maximum or A_prev.dtype != object:
-            return
-        for index, value in np.ndenumerate(A_prev):
-            if not _is_number(value):
-                raise InputError(
-                    f"max-pool needs numbers to decide which entry is the maximum, but "
-                    f"{entry_path('A_prev', tuple(int(i) for i in index))} is the name {value}",
-                    hint="give A_prev numbers; dZ may stay names, and avg-pool takes names",
-                )
+        if self.maximum:
+            refuse_names(
+                A_prev,
+                "max-pool needs numbers to decide which entry is the maximum",
+                hint="give A_prev numbers; dZ may stay names, and avg-pool takes names",
+            )
 
     def kinks(self, A_prev: np.ndarray, step: Any, params: Mapping[str, Any]) -> np.ndarray:
         """Max pooling: the entries of a window within ``step`` of its maximum when more than one is
