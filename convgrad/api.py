@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, option
 from .layers import conv
 from .layers.base import Overlay, Record, Totals
 from .limits import exact_terms
@@ -27,7 +27,7 @@ from .numbers import (
     exact_of_float,
     index_label,
 )
-from .problem import Problem, build_problem, canonical_fields
+from .problem import Problem, build_problem, canonical_fields, host_array
 from .selection import ALL, Selection, parse_selection
 
 # Skipping more overlays than this recomputes the running totals at once instead.
@@ -91,7 +91,7 @@ class Result:
                     )
                     raise InputError(
                         f"the result overflows {array.dtype}: {label} is {what}",
-                        hint="the inputs are too large for floats; --exact computes without overflow",
+                        hint=f"the inputs are too large for floats; {option('exact')} computes without overflow",
                     )
         return totals
 
@@ -317,10 +317,10 @@ def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Res
     # The caller's arrays are copied: changing them afterwards (W -= 0.1 * r.dW) must not change the
     # problem a Result describes, whose totals are computed at once and whose overlays come later.
     given = {
-        name: value.copy() if isinstance(value, np.ndarray) else value
+        name: value.copy() if isinstance(value, np.ndarray) else host_array(value, name)
         for name, value in arrays.items()
         if value is not None
-    }  # b=None: no bias given
+    }  # b=None: no bias given; a torch tensor (or any __array__ / DLPack array) as a numpy copy
     fields = canonical_fields({**given, **config}, source="the arguments")
     try:
         problem = build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite)

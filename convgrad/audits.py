@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, option
 from .geometry import Geometry
 from .layers import conv
 from .layers.base import Term
@@ -85,7 +85,7 @@ def padding_crop(problem: Problem) -> PaddingCrop | None:
         # Shares that overflow are refused like totals that do: JSON would otherwise say "Infinity".
         raise InputError(
             "the gradient that falls on the padding overflows float64: its magnitudes add up to beyond about 1.8e308",
-            hint="--exact computes it exactly",
+            hint=f"{option('exact')} computes it exactly",
         )
     return PaddingCrop(padded, mask, padded[conv.interior(g)], discarded)
 
@@ -120,20 +120,22 @@ def cell_view(problem: Problem, text: str) -> CellView:
     that made it); indices in the user's form."""
     array, index = parse_cell(text)
     if problem.dZ is None and array != "Z":  # before the index is checked: the first thing to fix
-        raise UsageError("--cell shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]")
+        raise UsageError(
+            f"{option('cell')} shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]"
+        )
     if problem.kind is not None and array != "A_prev" and not problem.has_weights:
         raise UsageError(
-            f"--cell {text!r}: {problem.layer} has no {array}; its gradient is dA_prev (--cell A_prev[...])"
+            f"{option('cell')} {text!r}: {problem.layer} has no {array}; its gradient is dA_prev ({option('cell')} A_prev[...])"
         )
     if problem.kind is not None and array == "Z":
         raise UsageError(
-            f"--cell {text!r}: a Z entry's overlay is shown for convolution; for {problem.layer} "
-            "ask for a gradient entry (--cell A_prev[...] or W[...])"
+            f"{option('cell')} {text!r}: a Z entry's overlay is shown for convolution; for {problem.layer} "
+            f"ask for a gradient entry ({option('cell')} A_prev[...] or W[...])"
         )
     if problem.kind is not None and array == "b":
         raise UsageError(
-            f"--cell {text!r}: {problem.layer}'s db is the sum of dZ over every output and belongs to no overlay; "
-            "see db in the totals, or --cell W[...] and --cell A_prev[...]"
+            f"{option('cell')} {text!r}: {problem.layer}'s db is the sum of dZ over every output and belongs to no overlay; "
+            f"see db in the totals, or {option('cell')} W[...] and {option('cell')} A_prev[...]"
         )
     form, g = problem.form, problem.geom
     shapes = problem.user_shapes
@@ -142,7 +144,7 @@ def cell_view(problem: Problem, text: str) -> CellView:
         match = CELL_PATTERN.fullmatch(text)
         typed = (match.group(1) if match else None) or array
         count = f" ({len(shape)} index{'es' if len(shape) != 1 else ''}, counting from 0)" if shape else ""
-        raise UsageError(f"--cell {text!r} is not an entry of {typed}: {index_ranges(typed, shape)}{count}")
+        raise UsageError(f"{option('cell')} {text!r} is not an entry of {typed}: {index_ranges(typed, shape)}{count}")
     overlay = None
     dZ = problem.dZ
     if problem.kind is not None:  # a kind that declares its own terms
@@ -161,7 +163,9 @@ def cell_view(problem: Problem, text: str) -> CellView:
         overlay = conv.overlay_index(canonical[0], canonical[1], tuple(canonical[2:]), g)
         terms = [Term(overlay, t.factors) for t in z_terms(problem.A_prev, problem.W, problem.b, canonical, g)]
     elif dZ is None:
-        raise UsageError("--cell shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]")
+        raise UsageError(
+            f"{option('cell')} shows gradients: it needs backward (and a dZ); forward takes a Z entry, e.g. Z[0]"
+        )
     elif array == "A_prev":
         canonical = form.activation_index_to_canonical(index)
         terms = dA_terms(problem.W, dZ, canonical, g)

@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover
     from click import UsageError as ClickUsageError  # type: ignore[import-not-found,no-redef]
 
 from . import schemas
-from .errors import ConvgradError, UsageError
+from .errors import ConvgradError, UsageError, surface
 from .limits import DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_INPUT_MB, DEFAULT_MAX_OUTPUT_MB, Limits
 from .options import (
     DEFAULT_CHECK_ATOL,
@@ -982,14 +982,14 @@ def guarded(func: Any, *args: Any) -> None:
         print("error: stdout is closed, so the result has nowhere to go", file=sys.stderr)
         raise typer.Exit(code=2)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), surface("cli"):  # messages name flags (--dZ), not keywords
             # numpy's RuntimeWarnings (overflow, invalid value) never reach stderr: results that
             # overflow are refused in one line, and NaN or infinities are only computed on request.
             warnings.simplefilter("ignore", RuntimeWarning)
             func(*args)
         sys.stdout.flush()  # a closed pipe or a full disk shows here, not at interpreter exit
     except ConvgradError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err.text('cli')}", file=sys.stderr)
         raise typer.Exit(code=err.exit_code) from None
     except (typer.Exit, typer.Abort):
         raise

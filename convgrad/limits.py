@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, option
 
 MB = 1 << 20
 
@@ -84,7 +84,7 @@ def check_elements(count: int, field: str, limits: Limits) -> None:
         shown = f"{count:,}" if count < 10**21 else f"about 10^{int(count.bit_length() * 0.30103)}"  # huge padding
         raise LimitExceeded(
             f"{field} has {shown} entries, over the limit of {limits.max_elements:,}",
-            hint="raise it with --max-elements",
+            hint=f"raise it with {option('max_elements')}",
         )
 
 
@@ -155,5 +155,5 @@ def check_terms(terms: int, name: str, limits: Limits) -> None:
     if terms > limit:
         raise LimitExceeded(
             f"this problem needs {terms:,} {name} multiply-adds, over the limit of {limit:,}",
-            hint=f"{name} arithmetic is for homework sizes; drop --exact/--symbolic for floats",
+            hint=f"{name} arithmetic is for homework sizes; drop {option('exact')}/{option('symbolic')} for floats",
         )

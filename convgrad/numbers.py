@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, option
 
 #: A number written as text: a decimal (1, -0.25, 1e-3, .5) or a fraction (1/3, -2/7).
 #: (Digits after a dot only: "\d+\.?\d*" could split a run of digits n ways, quadratic on long text.)
@@ -236,7 +236,7 @@ class FloatDomain(Domain):
             if NAME_PATTERN.fullmatch(value.strip()):
                 raise InputError(
                     f"{path} is the name {describe_value(value)}, not a number",
-                    hint="names need --symbolic",
+                    hint=f"names need {option('symbolic')}",
                 )
         raise InputError(f"{path} is {describe_value(value)}, not a number")
 
@@ -276,7 +276,7 @@ def too_large(path: str, value: Any) -> InputError:
         shown = f"{Decimal(q.numerator) / Decimal(q.denominator):.3e}"
     return InputError(
         f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
-        hint="--exact computes with it exactly",
+        hint=f"{option('exact')} computes with it exactly",
     )
 
 
@@ -376,7 +376,7 @@ class ExactDomain(Domain):
                 return exact
             if NAME_PATTERN.fullmatch(value.strip()):
                 raise InputError(
-                    f"{path} is the name {describe_value(value)}, not a number", hint="names need --symbolic"
+                    f"{path} is the name {describe_value(value)}, not a number", hint=f"names need {option('symbolic')}"
                 )
         raise InputError(f"{path} is {describe_value(value)}, not a number")
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, option
 from .forms import BARE, BATCHED, UNBATCHED, Form, parse_layout
 from .geometry import Geometry, PaddingPairs
 from .layers import DEFAULT_KIND, KINDS, ColumnKind, kind_names
@@ -194,7 +194,7 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
             + (f", not {echo_text(sorted(unknown)[0])}" if unknown else "")
         )
     if not isinstance(domain, SymbolicDomain):
-        raise InputError(f"{field} is given by its shape only", hint="naming its entries needs --symbolic")
+        raise InputError(f"{field} is given by its shape only", hint=f"naming its entries needs {option('symbolic')}")
     shape = parse_shape(value["shape"], field)
     check_elements(int(np.prod(shape)), field, limits)
     prefix = check_name(value.get("prefix", NAME_PREFIXES.get(field, field)), f"{field} prefix")
@@ -205,10 +205,62 @@ def _shape_spec(value: Any, field: str, domain: Domain, limits: Limits = DEFAULT
     return out
 
 
+#: DLPack's device types whose memory the CPU reads directly (CPU, CUDA pinned host, ROCm host).
+_HOST_DEVICES = {1, 3, 11}
+_DEVICE_NAMES = {2: "CUDA", 4: "OpenCL", 7: "Vulkan", 8: "Metal", 10: "ROCm", 13: "CUDA", 14: "oneAPI"}
+
+
+def host_array(value: Any, field: str) -> Any:
+    """Another library's array (PyTorch, JAX, CuPy, ...) as a numpy array of its own; anything else as it is.
+
+    An object with ``__array__`` or ``__dlpack__`` is read without importing its library: a torch
+    tensor that requires grad is detached first, and an array on a GPU is refused in one line
+    saying how to bring it to the host. The numbers are copied: changing the tensor afterwards
+    changes nothing here.
+    """
+    kind = type(value)
+    if isinstance(value, (np.ndarray, np.generic, list, tuple, dict, str, bytes, int, float, Decimal, Fraction)):
+        return value
+    if not (hasattr(kind, "__array__") or hasattr(kind, "__dlpack__")):
+        return value
+    where = _device_of(value)
+    if where is not None:
+        move = f"call {field}.cpu() first" if callable(getattr(value, "cpu", None)) else "copy it to the host first"
+        raise InputError(f"{field} is a {kind.__name__} on the {where}: {move}, convgrad computes on the CPU")
+    detach = getattr(value, "detach", None)
+    if callable(detach) and getattr(value, "requires_grad", False):
+        value = detach()
+    try:
+        if hasattr(kind, "__array__"):
+            return np.array(value, copy=True)
+        return np.array(np.from_dlpack(value), copy=True)
+    except (TypeError, ValueError, RuntimeError, BufferError) as err:
+        raise InputError(f"{field} is a {kind.__name__} that numpy cannot read ({str(err)[:120]})") from None
+
+
+def _device_of(value: Any) -> str | None:
+    """The device an array-like lives on when that is not the CPU's memory (None: on the host)."""
+    device = getattr(value, "device", None)
+    device_type = getattr(device, "type", None)  # PyTorch: device(type='cuda', index=0)
+    if isinstance(device_type, str):
+        return None if device_type == "cpu" else f"{device_type} device {str(device)!r}"
+    probe = getattr(value, "__dlpack_device__", None)
+    if callable(probe):
+        try:
+            code, index = probe()
+        except Exception:  # a library that cannot say: numpy's own conversion will tell
+            return None
+        if int(code) not in _HOST_DEVICES:
+            return f"{_DEVICE_NAMES.get(int(code), f'DLPack device type {int(code)}')} device {int(index)}"
+    return None
+
+
 def to_array(
     value: Any, field: str, domain: Domain, allow_nonfinite: bool = False, limits: Limits = DEFAULT_LIMITS
 ) -> np.ndarray:
-    """A raw value (nested lists of numbers, or a numpy array) as an array of the domain."""
+    """A raw value (nested lists of numbers, a numpy array, or another library's array) as an array
+    of the domain."""
+    value = host_array(value, field)
     if isinstance(value, dict):
         return _shape_spec(value, field, domain, limits)
     if isinstance(value, np.ma.MaskedArray):
@@ -316,11 +368,11 @@ def _refuse_nonfinite(array: np.ndarray, field: str, flat: list[tuple[Any, str]]
             )
             raise InputError(
                 f"{path} is {shown}, which overflows float64 (the largest is about 1.8e308)",
-                hint="--exact computes with it exactly",
+                hint=f"{option('exact')} computes with it exactly",
             )
         raise InputError(
             f"{path} is {value}, not a finite number",
-            hint="forward and backward compute with it under --allow-nonfinite",
+            hint=f"forward and backward compute with it under {option('allow_nonfinite')}",
         )
 
 
@@ -584,7 +636,7 @@ def build_problem(
         intent = likely_intent(fields, need_dZ=need_dZ)
         if intent is None:
             raise
-        raise ShapeMismatch(f"{err.message}; did you mean {intent}?", hint=err.hint) from None
+        raise ShapeMismatch(f"{err.template}; did you mean {intent}?", hint=err.hint_template) from None
 
 
 #: Most entries an array may have for build_problem to try other shapes for it.
@@ -787,7 +839,7 @@ def _build_problem(
         dZ_value = {"shape": list(z_shape)}
     if dZ_value is None and need_dZ:
         raise InputError(
-            'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)',
+            f'dZ is missing: backward needs the upstream gradient ({option("dZ")} or "dZ" in the input)',
             hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output",
         )
     if dZ_value is not None:
@@ -903,7 +955,7 @@ def build_kind_problem(
             limits=limits,
         )
     if fields.get("A_prev") is None:
-        raise InputError("A_prev is missing: give it in the input JSON or with --A-prev")
+        raise InputError(f"A_prev is missing: give it in the input JSON or with {option('A_prev')}")
     params = kind.configure(fields, domain)
     A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
     channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
@@ -944,7 +996,7 @@ def _upstream(
         dZ_value = {"shape": list(z_shape)}
     if dZ_value is None and need_dZ:
         raise InputError(
-            'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)',
+            f'dZ is missing: backward needs the upstream gradient ({option("dZ")} or "dZ" in the input)',
             hint=f"Z has shape {_fmt_shape(z_shape)}; one number applies to every output",
         )
     if dZ_value is None:
@@ -1047,7 +1099,7 @@ def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limit
                 f"not {echo_text(sorted(unknown)[0])}"
             )
         if not isinstance(domain, SymbolicDomain):
-            raise InputError("b is given by its shape only", hint="naming its entries needs --symbolic")
+            raise InputError("b is given by its shape only", hint=f"naming its entries needs {option('symbolic')}")
         prefix = check_name(value.get("prefix", "b"), "b prefix")  # the same check as every other name
         return np.array(domain.symbol(prefix, "b", automatic=True), dtype=object)
     return to_array(value, "b", domain, allow_nonfinite, limits)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, option
 from .geometry import Geometry
 from .layers.conv import overlay_index
 
@@ -31,11 +31,11 @@ def _ranges(text: str, what: str, base: int = 0) -> Ranges:
     for part in text.split(","):
         m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not m:
-            raise InputError(f"--overlays: {what} {text!r} is not a list of numbers and ranges like 1-3,5")
+            raise InputError(f"{option('overlays')}: {what} {text!r} is not a list of numbers and ranges like 1-3,5")
         first = int(m.group(1))
         last = int(m.group(2)) if m.group(2) is not None else first
         if last < first:
-            raise InputError(f"--overlays: range {part.strip()!r} runs backwards")
+            raise InputError(f"{option('overlays')}: range {part.strip()!r} runs backwards")
         result.append((first - base, last - base))
     return tuple(result)
 
@@ -65,7 +65,7 @@ class Selection:
         channels, sizes, number_of = _overlay_axes(geom)
         if self.position is not None and len(self.position) != geom.dims:
             raise InputError(
-                f"--overlays: pos has {len(self.position)} coordinate(s) but the output has "
+                f"{option('overlays')}: pos has {len(self.position)} coordinate(s) but the output has "
                 f"{geom.dims} spatial dim(s), shape {sizes}"
             )
         if self.n is None and self.c_out is None and self.position is None and self.numbers:
@@ -143,7 +143,7 @@ def parse_selection(text: str | None) -> Selection:
         return {"all": ALL, "none": NONE, "auto": AUTO}[stripped.lower()]
     clauses = [c for c in re.split(r"[\s;]+", stripped) if c]
     if not clauses:
-        raise InputError("--overlays is empty: give all, none, or a selection such as 1-5 or n=0 pos=1,2")
+        raise InputError(f"{option('overlays')} is empty: give all, none, or a selection such as 1-5 or n=0 pos=1,2")
     found: dict[str, object] = {}
     for clause in clauses:
         if "=" not in clause:
@@ -152,13 +152,13 @@ def parse_selection(text: str | None) -> Selection:
             key, value = (s.strip() for s in clause.split("=", 1))
             key = {"c": "c_out", "cout": "c_out", "position": "pos", "p": "pos"}.get(key, key)
             if key not in ("n", "c_out", "pos"):
-                raise InputError(f"--overlays: unknown key {key!r} in {clause!r} (keys: n, c_out, pos)")
+                raise InputError(f"{option('overlays')}: unknown key {key!r} in {clause!r} (keys: n, c_out, pos)")
         if key in found:
-            raise InputError(f"--overlays: {key} is given twice")
+            raise InputError(f"{option('overlays')}: {key} is given twice")
         if key == "numbers":
             found[key] = _ranges(value, "overlay numbers", base=1)
             if any(a < 0 for a, _ in found[key]):  # type: ignore[attr-defined]
-                raise InputError("--overlays: overlay numbers start at 1")
+                raise InputError(f"{option('overlays')}: overlay numbers start at 1")
         elif key == "pos":
             found[key] = tuple(
                 None if coord.strip() == "*" else _ranges(coord, "a pos coordinate") for coord in value.split(",")
@@ -204,12 +204,12 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     """ "1,2" (A_prev), "A_prev[0,1,2]", "dA_prev[1,2]", "W[0,1]", "dW:0,1", "db[1]", "Z[0,1]" -> (array, index)."""
     m = CELL_PATTERN.fullmatch(text)
     if not m or (m.group(1) is not None and m.group(1) not in CELL_NAMES):
-        raise UsageError(f"--cell {text!r} is not an entry such as {CELL_EXAMPLES}")
+        raise UsageError(f"{option('cell')} {text!r} is not an entry such as {CELL_EXAMPLES}")
     name, bracket, colon, bare = m.groups()
     array = "A_prev" if name is None else CELL_NAMES[name]
     digits = bare if name is None else (bracket if bracket is not None else colon or "")
     try:
         index = tuple(int(part) for part in digits.split(",") if part.strip())
     except ValueError:
-        raise UsageError(f"--cell {text!r}: indices are whole numbers separated by commas") from None
+        raise UsageError(f"{option('cell')} {text!r}: indices are whole numbers separated by commas") from None
     return array, index

@@ -265,7 +265,7 @@ def test_number_kinds():
         (
             {"A_prev": [1, 2, 3], "W": [1, 1]},
             True,
-            'dZ is missing: backward needs the upstream gradient (--dZ or "dZ" in the input)',
+            'dZ is missing: backward needs the upstream gradient (dZ= or "dZ" in the input)',
         ),
         ({"A_prev": [1, 2, 3], "W": [1, 1], "dZ": [1, 2, 3]}, True, "dZ has shape (3,) but Z has shape (2,)"),
         ({"A_prev": [1, 2], "W": [1], "exact": "yes"}, False, "exact must be true or false, got 'yes'"),

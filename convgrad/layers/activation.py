@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, option
 from ..geometry import Geometry
 from ..numbers import describe_value
 from .base import Column, Factor, Record, Takes, Term, Totals, is_number, refuse_names
@@ -67,8 +67,8 @@ class Activation:
         """The kind's own parameters from the problem's fields; refuses what cannot apply."""
         if domain.name == "exact" and not self.rational:
             raise InputError(
-                f"{self.name} is not rational (it needs exp), so --exact cannot compute it: "
-                "leave out --exact to compute in floats, or use --symbolic for formulas"
+                f"{self.name} is not rational (it needs exp), so {option('exact')} cannot compute it: "
+                f"leave out {option('exact')} to compute in floats, or use {option('symbolic')} for formulas"
             )
         params: dict[str, Any] = {}
         if "slope" in self.keys:
