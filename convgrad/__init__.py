@@ -5,7 +5,25 @@
     >>> [str(x) for x in r.dW], str(r.db)
     (['3/10', '2/5'], '1/10')
 
-The public names are loaded on first use, so ``import convgrad`` stays cheap.
+Functions
+---------
+forward(A_prev, W, b, **settings)
+    The forward pass: a Result with Z.
+backward(A_prev, W, dZ, b, **settings)
+    Forward and backward: a Result with Z, dW, db and dA_prev.
+
+Types
+-----
+Result
+    What forward and backward return: numpy arrays, overlays(), table(), explain(), cell(),
+    to_dict(), save(); it shows itself in rich consoles and Jupyter.
+Overlay
+    One overlay: the window, the kernel, its product and its gradient shares.
+ConvgradError, InputError, UsageError
+    The errors convgrad raises on purpose (InputError is also a ValueError).
+
+``help(convgrad.backward)`` lists every keyword. The public names are loaded on first use,
+so ``import convgrad`` stays cheap (numpy is imported when a name is first reached).
 """
 
 from __future__ import annotations
@@ -16,9 +34,9 @@ __version__ = "0.2.0"
 __all__ = ["ConvgradError", "InputError", "Overlay", "Result", "UsageError", "backward", "forward"]
 
 _LOCATIONS = {
-    "forward": "api",
-    "backward": "api",
-    "Result": "api",
+    "forward": "render.notebook",
+    "backward": "render.notebook",
+    "Result": "render.notebook",
     "Overlay": "layers.base",
     "ConvgradError": "errors",
     "InputError": "errors",
@@ -26,9 +44,9 @@ _LOCATIONS = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Result, backward, forward
     from .errors import ConvgradError, InputError, UsageError
     from .layers.base import Overlay
+    from .render.notebook import Result, backward, forward
 
 
 def __getattr__(name: str) -> Any:
@@ -38,3 +56,7 @@ def __getattr__(name: str) -> Any:
     from importlib import import_module
 
     return getattr(import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,12 @@
 """The Python API: ``convgrad.forward`` and ``convgrad.backward`` for notebooks and scripts.
 
+    >>> from convgrad.api import backward
     >>> r = backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2])
-    >>> r.dW, r.db, r.dA_prev        # approximately [0.3, 0.4], 0.1, [-0.03, 0.01, 0.1]
+    >>> r.dW.round(12).tolist(), round(float(r.db), 12), r.dA_prev.round(12).tolist()
+    ([0.3, 0.4], 0.1, [-0.03, 0.01, 0.1])
+
+``convgrad.forward`` and ``convgrad.backward`` (render/notebook.py) return the same Result
+with its displays added; their docstrings list every keyword.
 
 Arrays come back in the form and layout they were given in; overlays are
 produced lazily, one at a time, only when iterated.
@@ -19,7 +24,8 @@ import numpy as np
 from .errors import InputError, UsageError, option
 from .layers import conv
 from .layers.base import Overlay, Record, Totals
-from .limits import exact_terms
+from .limits import DEFAULT as DEFAULT_LIMITS
+from .limits import Limits, exact_terms
 from .numbers import (
     DEFAULT_SIGNIFICANT_DIGITS,
     FLOAT32_SIGNIFICANT_DIGITS,
@@ -314,6 +320,7 @@ def _plain(value: Any) -> Any:
 
 def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Result:
     allow_nonfinite = bool(config.pop("allow_nonfinite", False))
+    limits = _limits(config.pop("max_elements", None))
     # The caller's arrays are copied: changing them afterwards (W -= 0.1 * r.dW) must not change the
     # problem a Result describes, whose totals are computed at once and whose overlays come later.
     given = {
@@ -323,10 +330,19 @@ def _solve(arrays: dict[str, Any], config: dict[str, Any], need_dZ: bool) -> Res
     }  # b=None: no bias given; a torch tensor (or any __array__ / DLPack array) as a numpy copy
     fields = canonical_fields({**given, **config}, source="the arguments")
     try:
-        problem = build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite)
+        problem = build_problem(fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite, limits=limits)
     except RecursionError:
         raise InputError("an argument is nested too deeply to read") from None
     return Result(freeze(problem))
+
+
+def _limits(max_elements: Any) -> Limits:
+    """The limits of one call: ``max_elements`` entries per array (None: the default)."""
+    if max_elements is None:
+        return DEFAULT_LIMITS
+    if isinstance(max_elements, bool) or not isinstance(max_elements, (int, np.integer)) or max_elements < 1:
+        raise UsageError(f"{option('max_elements')} must be a whole number of at least 1, got {max_elements!r}")
+    return Limits.from_options(max_elements=int(max_elements))
 
 
 def freeze(problem: Problem) -> Problem:

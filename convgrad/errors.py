@@ -28,6 +28,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "overlays": ("--overlays", "overlays="),
     "cell": ("--cell", "cell"),
     "json": ("--json", "to_dict()"),
+    "save": ("--save", "save()"),
 }
 _OPEN, _CLOSE = "\ue000", "\ue001"  # private-use characters: echoed user text shows them escaped
 _MARKER = re.compile(f"{_OPEN}([A-Za-z_]+){_CLOSE}")

@@ -115,7 +115,10 @@ def under(module: str, *packages: str) -> bool:
 
 def test_only_commands_and_the_cli_use_the_views():
     users = {m for m, hits in importers_of("convgrad.render").items() if hits}
-    assert {m for m in users if not under(m, "convgrad.render", "convgrad.commands", "convgrad.cli")} == set()
+    assert {m for m in users if not under(m, "convgrad.render", "convgrad.commands", "convgrad.cli")} == {"convgrad"}
+    # The package's front door names the Python API (forward, backward, Result), which lives
+    # with the views it shows itself with; nothing else of render.
+    assert importers_of("convgrad.render")["convgrad"] == {"convgrad.render.notebook"}
 
 
 def test_the_views_never_import_commands_or_the_cli():

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 from ..errors import UsageError
+from ..files import save_npz
 from ..limits import Limits, check_output_size
 from ..options import OutputOptions, ProblemOptions
 from ..preflight import check_from_shapes
@@ -189,21 +190,3 @@ def write_page(result: Any, command: str, path: str) -> None:
     if message:
         note(message)
     write_file_atomically(path, page(result, command))
-
-
-def save_npz(result: Any, path: str) -> None:
-    """Z (and dW, db, dA_prev) in the user's form, as float arrays in one .npz, written whole or not at all."""
-    import io
-
-    import numpy as np
-
-    if result.problem.domain.dtype == object:
-        raise UsageError(f"--save writes numpy float arrays; {result.problem.domain.name} results are in --json")
-    arrays = {"Z": result.Z}
-    if result.is_backward:
-        if result.problem.has_weights:
-            arrays.update({"dW": result.dW, "db": np.asarray(result.db)})
-        arrays["dA_prev"] = result.dA_prev
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    write_file_atomically(path, buffer.getvalue())

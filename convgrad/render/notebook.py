@@ -1,0 +1,480 @@
+"""The Python API's public face: ``forward``, ``backward`` and a ``Result`` that shows itself.
+
+``Result`` here is the engine's ``api.Result`` with the views added: ``repr`` is a one-screen
+summary, ``table``, ``explain`` and ``cell`` return the text the command line prints, rich
+consoles (and IPython with rich) draw the terminal table, Jupyter shows ``_repr_html_``,
+``to_dict`` is the ``--json`` document and ``save`` writes the ``--save`` archive.
+The views are imported when first used, so reaching ``convgrad.backward`` costs numpy only.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .. import api
+
+#: The width the text views use unless told (the CLI's when COLUMNS=100).
+TEXT_WIDTH = 100
+#: Overlays the notebook's HTML view shows before it points at table(overlays="all").
+HTML_OVERLAYS = 3
+#: Characters of the HTML view's text past which it is cut (a huge problem's totals).
+HTML_TEXT_LIMIT = 20_000
+#: Lines each total takes at most in repr().
+REPR_LINES = 6
+
+
+class Result(api.Result):
+    """A forward or backward pass: the totals as numpy arrays, the overlays on request.
+
+    Attributes
+    ----------
+    Z : numpy.ndarray
+        The layer's output, shaped like ``dZ``: ``(*out)`` for bare arrays, ``(C_out, *out)``
+        unbatched, ``(N, C_out, *out)`` batched, or channels-last (``(N, *out, C_out)``).
+    dW : numpy.ndarray or None
+        The gradient of the loss with respect to ``W``, shaped like ``W``; None after ``forward``
+        and for layers without weights.
+    db : numpy.ndarray, scalar or None
+        The bias gradient: a scalar for bare arrays, else shaped like ``b`` as given
+        (``(C_out,)``, or Coursera's ``(1, 1, 1, C_out)``).
+    dA_prev : numpy.ndarray or None
+        The gradient with respect to ``A_prev``, shaped like ``A_prev``; None after ``forward``.
+    config : dict
+        The resolved configuration and every shape, as JSON values.
+    overlay_count : int
+        How many overlays (window positions times samples and filters) the pass has.
+
+    Float problems give float64 arrays (float32 when every input was float32); ``exact=True``
+    gives object arrays of ``fractions.Fraction``, ``symbolic=True`` of sympy expressions.
+    The arrays are read-only copies: changing the inputs afterwards changes nothing here.
+
+    Examples
+    --------
+    >>> import convgrad
+    >>> r = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2])
+    >>> r.dW.round(12).tolist(), round(float(r.db), 12)
+    ([0.3, 0.4], 0.1)
+    >>> r.overlay_count
+    2
+    >>> print(r.table().splitlines()[0])
+    backward · 1-D cross-correlation · 2 overlays
+    """
+
+    # -- text, as the command line prints it ------------------------------------------------
+
+    def table(
+        self, overlays: str = "auto", *, precision: int | None = None, view: str = "auto", width: int = TEXT_WIDTH
+    ) -> str:
+        """The terminal table as plain text: what ``convgrad forward`` or ``backward`` prints.
+
+        Parameters
+        ----------
+        overlays : str, default "auto"
+            Which overlays: "auto" (all up to 50, else the first 10, as the CLI), "all", "none",
+            numbers and ranges ("1-3,5"), or a filter ("n=0 c_out=1 pos=0,1").
+        precision : int, optional
+            Significant digits shown (default 12, as the CLI).
+        view : {"auto", "table", "blocks"}
+            One row per overlay, or one block each ("auto" picks by the width).
+        width : int, default 100
+            Columns of text (the CLI's, run with COLUMNS set to the same number).
+
+        Returns
+        -------
+        str
+            The text, without colour codes or trailing spaces.
+
+        Examples
+        --------
+        >>> import convgrad
+        >>> r = convgrad.forward([1, 2, 3], [1, 1])
+        >>> print(r.table(overlays="none").splitlines()[-1])
+        Z  [3, 5]
+        """
+        return self._text(overlays, precision=precision, view=view, width=width)
+
+    def explain(self, overlays: str = "auto", *, precision: int | None = None, width: int = TEXT_WIDTH) -> str:
+        """The overlays told in sentences: what the CLI prints with ``--explain``.
+
+        ``overlays``, ``precision`` and ``width`` as in ``table``.
+
+        Examples
+        --------
+        >>> import convgrad
+        >>> text = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2]).explain()
+        >>> "Overlay 1" in text
+        True
+        """
+        return self._text(overlays, precision=precision, width=width, explain=True)
+
+    def cell(self, entry: str, *, precision: int | None = None, width: int = TEXT_WIDTH) -> str:
+        """Every overlay that touched one entry, and the sum they make.
+
+        What the CLI prints with ``--cell ENTRY --overlays none``: the header, the totals, the
+        audits, then the terms behind the entry.
+
+        Parameters
+        ----------
+        entry : str
+            An entry in the user's form: ``"W[0,0]"``, ``"A_prev[1]"``, ``"b[0]"`` (backward; their
+            gradients), or ``"Z[0]"`` (the overlay that made it).
+
+        Examples
+        --------
+        >>> import convgrad
+        >>> r = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2])
+        >>> print(r.cell("W[0]").splitlines()[-1])
+        dW[0] = sum of the 2 terms = 0.3
+        """
+        return self._text("none", precision=precision, width=width, cell=entry)
+
+    def _text(self, overlays: str, *, width: int, cell: str | None = None, **options: Any) -> str:
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer,
+            width=width,
+            highlight=False,
+            soft_wrap=False,
+            color_system=None,
+            force_terminal=False,
+            force_jupyter=False,
+        )
+        for renderable in self._renderables(console, overlays, cell=cell, **options):
+            console.print(renderable, crop=False)
+        return "".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines())
+
+    def _renderables(self, console: Any, overlays: str = "auto", cell: str | None = None, **options: Any) -> Any:
+        from ..selection import AUTO, parse_selection
+        from .human import render
+
+        selection = parse_selection(overlays)
+        geom = self.problem.geom
+        if selection.kind == "filter" and selection.is_empty(geom):
+            from ..errors import UsageError, option
+
+            raise UsageError(
+                f"{option('overlays')} {selection.text!r} selects none of the {geom.overlay_count} overlays"
+            )
+        indices: Any = selection.indices(geom)
+        if selection is AUTO and geom.overlay_count > _auto_limit():
+            indices = range(_auto_shown())
+        if cell is not None:
+            from ..audits import cell_view
+
+            cell_view(self.problem, cell)  # an entry that is not there is refused before any text
+        command = "backward" if self.is_backward else "forward"
+        return render(self.for_display(), indices, console, command=command, cell=cell, **options)
+
+    # -- the displays: repr, rich, Jupyter ----------------------------------------------------
+
+    def __repr__(self) -> str:
+        import numpy as np
+
+        p = self.problem
+        command = "backward" if self.is_backward else "forward"
+        count = self.overlay_count
+        shapes = " · ".join(f"{name} {tuple(shape)}" for name, shape in p.user_shapes.items())
+        lines = [
+            f"<convgrad.Result {command}: {p.layer}, {p.geom.dims}-D, {count} overlay{'s' * (count != 1)}, {p.domain.name}"
+        ]
+        lines.append(f"  {shapes}")
+        names = ["Z", "dW", "db", "dA_prev"] if self.is_backward else ["Z"]
+        for name in names:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            with np.printoptions(threshold=24, edgeitems=2, linewidth=88, precision=6):
+                text = np.array2string(np.asarray(value), separator=", ") if np.ndim(value) else str(value)
+            body = text.splitlines()
+            if len(body) > REPR_LINES:
+                body = body[: REPR_LINES - 1] + ["  ..."]
+            lines.append(
+                f"  {name} = " + "\n  ".join(" " * (len(name) + 3) + line if i else line for i, line in enumerate(body))
+            )
+        return "\n".join(lines) + ">"
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The terminal table, as ``convgrad forward``/``backward`` draws it (the first overlays of a big one)."""
+        yield from self._renderables(console)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary, then the table text with its first overlays, escaped."""
+        count = self.overlay_count
+        shown = min(count, HTML_OVERLAYS)
+        text = self.table(overlays=f"1-{shown}" if shown else "none")
+        cut = len(text) > HTML_TEXT_LIMIT
+        if cut:
+            text = text[:HTML_TEXT_LIMIT] + "\n..."
+        rest = (
+            f"Showing overlay{'s' * (shown != 1)} 1-{shown} of {count}. "
+            if shown < count
+            else f"All {count} overlay{'s' * (count != 1)} shown. "
+        )
+        note = (
+            rest
+            + ("The text was cut. " if cut else "")
+            + 'See every overlay with <code>result.table(overlays="all")</code>, sentences with '
+            '<code>result.explain()</code>, one entry with <code>result.cell("W[0,0]")</code>, '
+            "and the step-through page with <code>convgrad backward FILE --html page.html</code>."
+        )
+        summary = html.escape(repr(self).splitlines()[0].lstrip("<"))
+        return (
+            '<div class="convgrad-result">'
+            f"<p><b>{summary}</b></p>"
+            f'<pre style="font-size: 12px; line-height: 1.25">{html.escape(text)}</pre>'
+            f"<p><small>{note}</small></p></div>"
+        )
+
+    # -- records: the JSON document and the .npz --------------------------------------------
+
+    def to_dict(self, overlays: str = "all") -> dict[str, Any]:
+        """The JSON document ``--json`` prints, as Python values (the same writer).
+
+        Parameters
+        ----------
+        overlays : str, default "all"
+            Which overlays the "overlays" list holds, as in ``table`` ("none" leaves it empty).
+
+        Returns
+        -------
+        dict
+            "Z" (and "dW", "db", "dA_prev"), "config", "audits", "overlays". Floats are
+            numbers; exact results are strings such as "3/10", symbolic ones formulas.
+
+        Examples
+        --------
+        >>> import convgrad
+        >>> d = convgrad.backward([1, 2, 3], [1, 1], dZ=[1, 2], exact=True, padding=[[0, 0]]).to_dict()
+        >>> d["Z"], d["dW"], d["db"], d["dA_prev"], len(d["overlays"])
+        ([3, 5], [5, 8], 3, [1, 3, 2], 2)
+        >>> convgrad.backward([1, 2], [1], dZ=[1, 1], exact=True, stride=1).to_dict(overlays="none")["dW"]
+        [3]
+        """
+        import json
+
+        from ..selection import parse_selection
+        from .jsonout import document_chunks
+
+        indices = parse_selection(overlays).indices(self.problem.geom)
+        document: dict[str, Any] = json.loads("".join(document_chunks(self, indices)))
+        return document
+
+    def save(self, path: str) -> None:
+        """Write Z (and dW, db, dA_prev) to an .npz archive, as ``--save`` does.
+
+        The file is written whole or not at all (a temporary file renamed over it); a path that
+        is a directory, a pipe or a link to nothing is refused. Floats only: exact and symbolic
+        results are in ``to_dict()``.
+
+        Examples
+        --------
+        >>> import convgrad, numpy as np, os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "grads.npz")
+        >>> convgrad.backward([1, 2, 3], [1, 1], dZ=[1, 1]).save(path)
+        >>> sorted(np.load(path).files)
+        ['Z', 'dA_prev', 'dW', 'db']
+        """
+        from ..errors import option
+        from ..files import save_npz
+
+        save_npz(self, str(path), option("save"))
+
+
+def _auto_limit() -> int:
+    return 50  # the CLI's AUTO_OVERLAY_LIMIT (commands.solve): tables longer than this show the first
+
+
+def _auto_shown() -> int:
+    return 10  # the CLI's AUTO_OVERLAYS_SHOWN
+
+
+def _config(settings: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    """The keywords given (None: left out, so that each layer kind sees only its own), then the rest."""
+    given = {key: value for key, value in settings.items() if value is not None}
+    return {**given, **more}
+
+
+def forward(
+    A_prev: Any,
+    W: Any = None,
+    b: Any = None,
+    *,
+    stride: Any = None,
+    padding: Any = None,
+    dilation: Any = None,
+    groups: int | None = None,
+    layout: str | None = None,
+    mode: str | None = None,
+    dims: int | None = None,
+    layer: str | None = None,
+    exact: bool | None = None,
+    symbolic: bool | None = None,
+    allow_nonfinite: bool = False,
+    max_elements: int | None = None,
+    **more: Any,
+) -> Result:
+    """The forward pass of a layer: Z, overlay by overlay.
+
+    Parameters
+    ----------
+    A_prev : array_like
+        The input. Nested lists, a numpy array, or any array with ``__array__`` or DLPack
+        (a PyTorch CPU tensor, also one that requires grad; JAX; CuPy after ``.get()``).
+        Shapes per layout, for ``d`` spatial axes (1, 2 or 3): bare ``(*size)``; unbatched
+        ``(C_in, *size)``; batched ``(N, C_in, *size)`` (NCHW); channels-last ``(N, *size, C_in)``
+        with ``layout="NHWC"`` (also NWC, NDHWC, "channels_last").
+    W : array_like, optional
+        The filters: bare ``(*k)``, else ``(C_out, C_in/groups, *k)`` (PyTorch) or
+        ``(*k, C_in/groups, C_out)`` channels-last (TensorFlow, Coursera). Layers without
+        weights (relu, pools) take none.
+    b : array_like, optional
+        The bias: a number (bare), ``(C_out,)`` or Coursera's ``(1, 1, 1, C_out)``; default none.
+    stride : int or sequence of int, default 1
+        One per spatial axis, or one for all.
+    padding : int, sequence, "same" or "valid", default 0
+        Zeros on both sides of each axis; a pair per axis (``[[1, 0], [0, 1]]``) pads unevenly.
+    dilation : int or sequence of int, default 1
+        Spacing between kernel taps.
+    groups : int, default 1
+        Channel groups (``groups=C_in`` is depthwise).
+    layout : str, optional
+        "NCHW" (channels first, the default) or "NHWC" (channels last) and their 1-D and 3-D
+        names; the arrays come back in the same layout.
+    mode : {"cross-correlation", "convolution"}, default "cross-correlation"
+        "convolution" flips the kernel (the textbook definition); dW is still for W as given.
+    dims : int, optional
+        The number of spatial axes when the ranks leave it open (a bare 3-D volume).
+    layer : str, default "conv"
+        "conv", "conv-transpose", "max-pool", "avg-pool", "relu", "leaky-relu", "sigmoid",
+        "tanh" (``convgrad layers`` on the command line lists them with their keywords).
+    exact : bool, default False
+        Compute in exact rationals: 0.1 is 1/10 and the results are ``fractions.Fraction``.
+    symbolic : bool, default False
+        Compute with names (``"w11"``): the results are sympy formulas.
+    allow_nonfinite : bool, default False
+        Accept NaN and infinities in the inputs (refused by default, naming the entry).
+    max_elements : int, optional
+        The most entries one array may have (default 100,000,000).
+    **more
+        A layer kind's own keywords (``slope``, ``size``, ``output_padding``, ``ceil_mode``...),
+        and other names for every field: ``x``/``input``, ``weight``/``kernel``, ``bias``,
+        ``strides``, ``pad``, ``data_format``...
+
+    Returns
+    -------
+    Result
+        ``Z`` as a numpy array in the input's layout; ``overlays()`` yields each overlay.
+
+    Raises
+    ------
+    InputError
+        Values, shapes or settings that cannot be computed, in one sentence naming the keyword.
+
+    Examples
+    --------
+    >>> import convgrad
+    >>> convgrad.forward([1, 2, 3, 4], [1, 0, -1]).Z.tolist()
+    [-2.0, -2.0]
+    >>> convgrad.forward([[1, 2], [3, 4]], [[1, 1], [1, 1]], padding=1).Z.shape
+    (3, 3)
+    """
+    config = _config(
+        {
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "groups": groups,
+            "layout": layout,
+            "mode": mode,
+            "dims": dims,
+            "layer": layer,
+            "exact": exact,
+            "symbolic": symbolic,
+        },
+        more,
+    )
+    return Result(
+        api.forward(A_prev, W, b, allow_nonfinite=allow_nonfinite, max_elements=max_elements, **config).problem
+    )
+
+
+def backward(
+    A_prev: Any,
+    W: Any = None,
+    dZ: Any = None,
+    b: Any = None,
+    *,
+    stride: Any = None,
+    padding: Any = None,
+    dilation: Any = None,
+    groups: int | None = None,
+    layout: str | None = None,
+    mode: str | None = None,
+    dims: int | None = None,
+    layer: str | None = None,
+    exact: bool | None = None,
+    symbolic: bool | None = None,
+    allow_nonfinite: bool = False,
+    max_elements: int | None = None,
+    **more: Any,
+) -> Result:
+    """The forward and backward pass for the upstream gradient ``dZ``: Z, dW, db, dA_prev.
+
+    Parameters
+    ----------
+    A_prev, W, b : array_like
+        As in ``forward`` (any array with ``__array__`` or DLPack, in any layout it lists).
+    dZ : array_like
+        The upstream gradient dL/dZ, shaped like Z: bare ``(*out)``, ``(C_out, *out)``,
+        ``(N, C_out, *out)``, or channels-last ``(N, *out, C_out)``, where along each axis
+        ``out = floor((size + pad_before + pad_after - dilation*(k-1) - 1) / stride) + 1``.
+        A layer without weights takes it as ``backward(x, dZ=g, layer="relu")``.
+    stride, padding, dilation, groups, layout, mode, dims, layer, exact, symbolic, allow_nonfinite, max_elements, **more
+        As in ``forward``, with the same defaults.
+
+    Returns
+    -------
+    Result
+        ``Z``, ``dW`` (shaped like W), ``db`` (like b), ``dA_prev`` (like A_prev), as numpy
+        arrays in the layout given; ``overlays()`` yields each overlay with its shares.
+
+    Raises
+    ------
+    InputError
+        Values, shapes or settings that cannot be computed (a shape mismatch names both shapes
+        and, when one fits, the likely intent).
+
+    Examples
+    --------
+    >>> import convgrad
+    >>> r = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2], exact=True)
+    >>> [str(x) for x in r.dW], str(r.db), [str(x) for x in r.dA_prev]
+    (['3/10', '2/5'], '1/10', ['-3/100', '1/100', '1/10'])
+    >>> import numpy as np
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> r = convgrad.backward(x, np.ones((2, 1, 3, 3)), dZ=np.ones((1, 2, 2, 2)), b=np.zeros(2))
+    >>> r.Z.shape, r.dW.shape, r.db.shape, r.dA_prev.shape
+    ((1, 2, 2, 2), (2, 1, 3, 3), (2,), (1, 1, 4, 4))
+    """
+    config = _config(
+        {
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "groups": groups,
+            "layout": layout,
+            "mode": mode,
+            "dims": dims,
+            "layer": layer,
+            "exact": exact,
+            "symbolic": symbolic,
+        },
+        more,
+    )
+    solved = api.backward(A_prev, W, dZ, b, allow_nonfinite=allow_nonfinite, max_elements=max_elements, **config)
+    return Result(solved.problem)
