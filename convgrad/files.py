@@ -11,10 +11,10 @@ from typing import Any
 from .errors import UsageError, option
 
 
-def save_npz(result: Any, path: str, flag: str = "--save") -> None:
+def save_npz(result: Any, path: str) -> None:
     """Z (and dW, db, dA_prev) in the user's form, as float arrays in one .npz, written whole or not at all.
 
-    ``flag``: how messages name the output (the CLI's --save, or ``option("save")``)."""
+    The same for the CLI's --save and ``Result.save``; messages name the output as each says it."""
     import io
 
     import numpy as np
@@ -23,7 +23,7 @@ def save_npz(result: Any, path: str, flag: str = "--save") -> None:
         raise UsageError(
             f"{option('save')} writes numpy float arrays; {result.problem.domain.name} results are in {option('json')}"
         )
-    check_writable(path, flag)
+    check_writable(path, option("save"))
     arrays = {"Z": result.Z}
     if result.is_backward:
         if result.problem.has_weights:

@@ -232,8 +232,8 @@ def host_array(value: Any, field: str) -> Any:
         value = detach()
     try:
         if hasattr(kind, "__array__"):
-            return np.array(value, copy=True)
-        return np.array(np.from_dlpack(value), copy=True)
+            return np.asarray(value).copy()
+        return np.from_dlpack(value).copy()
     except (TypeError, ValueError, RuntimeError, BufferError) as err:
         raise InputError(f"{field} is a {kind.__name__} that numpy cannot read ({str(err)[:120]})") from None
 

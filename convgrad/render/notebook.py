@@ -178,7 +178,9 @@ class Result(api.Result):
         p = self.problem
         command = "backward" if self.is_backward else "forward"
         count = self.overlay_count
-        shapes = " · ".join(f"{name} {tuple(shape)}" for name, shape in p.user_shapes.items())
+        given = [name for name in ("A_prev", "W", "b", "dZ") if name in p.user_shapes]
+        shapes = " · ".join(f"{name} {tuple(p.user_shapes[name])}" for name in given)
+        shapes += f" → Z {tuple(p.user_shapes['Z'])}"
         lines = [
             f"<convgrad.Result {command}: {p.layer}, {p.geom.dims}-D, {count} overlay{'s' * (count != 1)}, {p.domain.name}"
         ]
@@ -193,6 +195,7 @@ class Result(api.Result):
             body = text.splitlines()
             if len(body) > REPR_LINES:
                 body = body[: REPR_LINES - 1] + ["  ..."]
+            body = [line.rstrip() for line in body]
             lines.append(
                 f"  {name} = " + "\n  ".join(" " * (len(name) + 3) + line if i else line for i, line in enumerate(body))
             )
@@ -279,10 +282,9 @@ class Result(api.Result):
         >>> sorted(np.load(path).files)
         ['Z', 'dA_prev', 'dW', 'db']
         """
-        from ..errors import option
         from ..files import save_npz
 
-        save_npz(self, str(path), option("save"))
+        save_npz(self, str(path))
 
 
 def _auto_limit() -> int:
