@@ -275,7 +275,8 @@ ExportOpt = Annotated[
         "--format",
         "-f",
         help="Output: the table; JSON; JSON lines (one overlay per line as computed, then the totals); "
-        "Markdown or LaTeX for write-ups; CSV (one row per overlay).",
+        "Markdown or LaTeX for write-ups; CSV (one row per overlay); torch or numpy: a standalone Python "
+        "script that recomputes the layer (PyTorch autograd, or numpy loops) and checks convgrad's numbers.",
         show_default=False,
         case_sensitive=False,
     ),

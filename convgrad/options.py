@@ -54,6 +54,8 @@ class ExportFormat(str, Enum):
     markdown = "markdown"
     latex = "latex"
     csv = "csv"
+    torch = "torch"
+    numpy = "numpy"
 
 
 class View(str, Enum):

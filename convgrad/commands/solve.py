@@ -20,6 +20,8 @@ from .common import (
     write_file_atomically,
 )
 
+#: Formats that print a script recomputing the layer: they hold the totals, no overlay.
+SCRIPT_FORMATS = ("torch", "numpy")
 #: How many overlays the table shows before it asks for --overlays.
 AUTO_OVERLAY_LIMIT = 50
 AUTO_OVERLAYS_SHOWN = 10
@@ -33,7 +35,7 @@ def refuse_inapplicable(fmt: str, options: OutputOptions) -> None:
         raise UsageError(f"--explain is told as a table, Markdown or LaTeX: the {fmt} output has no sentences")
     if options.cell is not None and fmt not in ("table", "json", "jsonl"):
         raise UsageError(f"--cell adds to the table or the JSON; the {fmt} export has no place for it")
-    if options.precision is not None and fmt in ("json", "jsonl", "csv"):
+    if options.precision is not None and fmt in ("json", "jsonl", "csv", *SCRIPT_FORMATS):
         raise UsageError(f"--precision is for people (table, Markdown, LaTeX); {fmt} writes every digit")
     files = (("svg", options.svg), ("html", options.html), ("html-record", options.html_record), ("save", options.save))
     for flag, path in files:
@@ -64,6 +66,8 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
 
     def shown(geom: Any) -> int:
         """How many overlays the output holds."""
+        if fmt in SCRIPT_FORMATS:
+            return 0
         if selection is AUTO and fmt == "table" and geom.overlay_count > AUTO_OVERLAY_LIMIT:
             return AUTO_OVERLAYS_SHOWN
         return selection.upper_bound(geom)
@@ -110,6 +114,11 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
 
         write = write_document if fmt == "json" else write_lines
         write(result, selection.indices(geom), sys.stdout, cell=cell)
+        return
+    if fmt in SCRIPT_FORMATS:
+        from ..render.scripts import script
+
+        sys.stdout.write(script(result, fmt))
         return
     if fmt in ("markdown", "latex", "csv"):
         from ..render import exports
