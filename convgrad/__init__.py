@@ -59,4 +59,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names (dir(convgrad)), not the submodules loading them brings in."""
+    return sorted([*__all__, "__version__"])

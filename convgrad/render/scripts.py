@@ -52,9 +52,10 @@ def script(result: Result, library: str) -> str:
     lines = [
         "#!/usr/bin/env python3",
         f'"""convgrad {command}, rebuilt {"in PyTorch" if library == "torch" else "with numpy loops"}: '
-        f"{layer}, {p.geom.dims}-D, layout {p.form.layout}.",
+        f"{layer}, {p.geom.dims}-D, {'bare arrays' if p.form.kind == BARE else f'layout {p.form.layout}'}.",
         "",
-        f"It prints {', '.join(names)} and exits 1 unless each equals convgrad's numbers"
+        f"It prints {', '.join(names)} and exits 1 unless {'each equals' if len(names) > 1 else 'it equals'} "
+        "convgrad's numbers"
         f" (relative tolerance {rtol:g}).",
         '"""',
         "",
