@@ -18,6 +18,8 @@ from contextvars import ContextVar
 #: Each setting a message may name: (how the command line says it, how Python says it).
 OPTIONS: dict[str, tuple[str, str]] = {
     "A_prev": ("--A-prev", "A_prev="),
+    "W": ("--W", "W="),
+    "b": ("--b", "b="),
     "dZ": ("--dZ", "dZ="),
     "exact": ("--exact", "exact=True"),
     "symbolic": ("--symbolic", "symbolic=True"),

@@ -741,7 +741,7 @@ def _build_problem(
         )
     for name in ("A_prev", "W"):
         if fields.get(name) is None:
-            raise InputError(f"{name} is missing: give it in the input JSON or with --{_flag(name)}")
+            raise InputError(f"{name} is missing: give it in the input JSON or with {option(name)}")
     symbolic = isinstance(domain, SymbolicDomain)
 
     A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
@@ -1026,7 +1026,7 @@ def _build_weighted(
     the same axis moves as convolution's bring it to the canonical (C_in, C_out/G, *k)."""
     for key in ("A_prev", "W"):
         if fields.get(key) is None:
-            raise InputError(f"{key} is missing: give it in the input JSON or with --{_flag(key)}")
+            raise InputError(f"{key} is missing: give it in the input JSON or with {option(key)}")
     symbolic = isinstance(domain, SymbolicDomain)
     A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
     W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
@@ -1108,7 +1108,3 @@ def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limit
 def _given(fields: Mapping[str, Any], name: str, default: Any) -> Any:
     value = fields.get(name)
     return default if value is None else value
-
-
-def _flag(name: str) -> str:
-    return {"A_prev": "A-prev", "W": "W", "b": "b", "dZ": "dZ"}.get(name, name)

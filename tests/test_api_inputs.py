@@ -156,7 +156,7 @@ def test_api_messages_name_settings_through_option():
         base = ROOT / "convgrad" / entry
         for path in [base] if base.is_file() else sorted(base.rglob("*.py")):
             for line, text in string_constants(path):
-                for flag in re.findall(r"--[a-zA-Z][\w-]*(?: '?[\w=]*)?", text):
+                for flag in re.findall(r"--(?:[a-zA-Z][\w-]*(?: '?[\w=]*)?|$)", text):
                     allowed = any(flag.startswith(cli) for cli in CLI_ONLY)
                     # limits.check_output_size is the CLI's alone (the API writes no output files)
                     if not (allowed and path.name == "limits.py"):
@@ -225,6 +225,29 @@ CASES = [
         "overlays=:",
         ["backward", "--A-prev", "1 2 3", "--W", "1 1", "--dZ", "1 1", "--overlays", "5-3"],
         "--overlays:",
+    ),
+]
+
+
+CASES += [
+    (lambda: convgrad.forward(None, [1]), "with A_prev=", ["forward", "--W", "1"], "with --A-prev"),
+    (
+        lambda: convgrad.forward({"shape": [3]}, [1]),
+        "needs symbolic=True",
+        ["forward", "--A-prev-shape", "3", "--W", "1"],
+        "needs --symbolic",
+    ),
+    (
+        lambda: convgrad.forward([1, 2, 3], [1, 1]).cell("W[0]"),
+        "cell shows gradients",
+        ["forward", "--A-prev", "1 2 3", "--W", "1 1", "--cell", "W[0]"],
+        "--cell shows gradients",
+    ),
+    (
+        lambda: convgrad.backward([1, 2, 3], dZ=[1, 1, 1], layer="relu").cell("W[0]"),
+        "(cell A_prev[...])",
+        ["backward", "--A-prev", "1 2 3", "--dZ", "1 1 1", "--layer", "relu", "--cell", "W[0]"],
+        "(--cell A_prev[...])",
     ),
 ]
 

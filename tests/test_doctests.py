@@ -80,3 +80,19 @@ def test_help_and_dir_list_the_public_names():
         assert keyword in text, keyword
     assert "Examples" in convgrad.Result.__doc__
     assert (ROOT / "convgrad" / "__init__.py").exists()
+
+
+def test_import_stays_lean():
+    # import convgrad loads no numpy; reaching the API loads numpy but not the views (rich) yet.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, convgrad\n"
+        "before = {m for m in ('numpy', 'rich') if m in sys.modules}\n"
+        "convgrad.backward, convgrad.Result\n"
+        "after = {m for m in ('numpy', 'rich', 'sympy', 'torch') if m in sys.modules}\n"
+        "print(sorted(before), sorted(after))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[] ['numpy']"

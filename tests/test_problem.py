@@ -261,7 +261,7 @@ def test_number_kinds():
 @pytest.mark.parametrize(
     "fields,need_dZ,message",
     [
-        ({"W": [1]}, False, "A_prev is missing: give it in the input JSON or with --A-prev"),
+        ({"W": [1]}, False, "A_prev is missing: give it in the input JSON or with A_prev="),
         (
             {"A_prev": [1, 2, 3], "W": [1, 1]},
             True,

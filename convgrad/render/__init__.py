@@ -9,4 +9,6 @@ Imports go one way (tests/test_imports.py checks it):
   (the --explain narrative), ``auditview`` (stride leftovers, padding crop, --cell),
   ``checkview`` (check verdicts, grading, gradcheck), ``markdown`` and ``jsonout``;
 - on the views: ``human`` (the human view in print order) and ``exports`` (Markdown, LaTeX, CSV).
+- the Python API's face: ``notebook`` (``forward``, ``backward`` and the ``Result`` that shows
+  itself with the views) and ``scripts`` (--format torch and numpy).
 """
