@@ -16,7 +16,7 @@ from convgrad.cli import app
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 NEEDS_TORCH = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed: the PyTorch scripts cannot run")
 #: What the numpy loops do not rebuild yet (refused in one line, tested below).
-NUMPY_REFUSES = {"conv_transpose"}
+NUMPY_REFUSES: set[str] = set()
 
 
 def generate(*argv: str) -> str:
@@ -125,13 +125,19 @@ def test_convolution_mode_flips_the_kernel(library, tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_what_cannot_be_rebuilt_is_refused_in_one_line():
+def test_what_cannot_be_rebuilt_is_refused_in_one_line(tmp_path):
+    import json
+
     runner = make_runner()
-    refused = runner.invoke(app, ["backward", "samples/conv_transpose.json", "--format", "numpy"])
-    assert refused.exit_code == 2
-    assert refused.stderr == (
-        "error: --format numpy does not rebuild conv-transpose layers yet: use --json, the table or --explain\n"
-    )
+    problem = json.loads((ROOT / "samples" / "max_pool.json").read_text()) | {"ties": "split"}
+    (tmp_path / "split.json").write_text(json.dumps(problem))
+    for library in ("numpy", "torch"):
+        refused = runner.invoke(app, ["backward", str(tmp_path / "split.json"), "--format", library])
+        assert refused.exit_code == 2
+        assert refused.stderr == (
+            f"error: --format {library} does not rebuild max-pool layers with ties split: "
+            "use --json, the table or --explain\n"
+        )
     symbolic = runner.invoke(app, ["backward", "--symbolic", "--A-prev-shape", "3", "--W-shape", "2", "-f", "torch"])
     assert symbolic.exit_code == 2 and "symbolic results are formulas" in symbolic.stderr
     precision = runner.invoke(app, ["backward", "samples/seed_1d.json", "-f", "torch", "--precision", "3"])
@@ -142,3 +148,56 @@ def test_the_help_names_the_script_formats():
     text = make_runner().invoke(app, ["backward", "--help"], env={"COLUMNS": "200"}).stdout
     assert "torch" in text and "numpy" in text
     assert (ROOT / "convgrad" / "render" / "scripts.py").exists()
+
+
+def varied_problems():
+    """Layers the samples do not cover: 3-D, channels-last, groups, uneven padding, dilation, pools."""
+    import numpy as np
+
+    import convgrad
+
+    rng = np.random.default_rng(15)
+
+    def normal(*shape):
+        return rng.standard_normal(shape).round(3)
+
+    def backward(A, W=None, b=None, **settings):
+        shape = convgrad.forward(A, W, b, **settings).Z.shape
+        return convgrad.backward(A, W, normal(*shape), b, **settings)
+
+    yield "conv3d-groups", backward(normal(2, 4, 4, 3, 3), normal(2, 2, 2, 2, 2), normal(2), groups=2)
+    yield (
+        "conv2d-uneven",
+        backward(normal(1, 2, 5, 4), normal(3, 2, 2, 3), padding=[[1, 0], [0, 1]], stride=[1, 2], dilation=[2, 1]),
+    )
+    yield "conv1d-nwc-conv", backward(normal(2, 6, 3), normal(2, 3, 2), layout="NWC", mode="convolution")
+    yield "conv2d-unbatched-nhwc", backward(normal(4, 4, 2), normal(2, 2, 2, 3), layout="NHWC")
+    yield (
+        "transpose-groups",
+        backward(normal(1, 4, 3, 3), normal(4, 1, 2, 2), layer="conv-transpose", stride=2, groups=2, output_padding=1),
+    )
+    yield "transpose-nwc", backward(normal(2, 3, 2), normal(3, 3, 2), layer="conv-transpose", layout="NWC")
+    yield "maxpool-ceil", backward(normal(1, 2, 5, 5), layer="max-pool", size=2, stride=2, ceil_mode=True)
+    yield "avgpool-pad-count", backward(normal(2, 1, 4, 4), layer="avg-pool", size=2, stride=2, padding=1)
+    yield (
+        "avgpool-nopad",
+        backward(normal(1, 1, 5, 5), layer="avg-pool", size=3, stride=2, padding=1, count_padding=False),
+    )
+    yield "leaky", backward(normal(2, 3), layer="leaky-relu", slope=0.2)
+    yield "tanh-forward", convgrad.forward(normal(3, 3), layer="tanh")
+
+
+@pytest.mark.parametrize("library", [pytest.param("torch", marks=NEEDS_TORCH), "numpy"])
+def test_the_scripts_on_varied_layers(library, tmp_path):
+    from convgrad.errors import UsageError
+    from convgrad.render.scripts import script
+
+    scripts, refused = {}, []
+    for name, result in varied_problems():
+        try:
+            scripts[name] = script(result, library)
+        except UsageError as err:
+            refused.append((name, str(err)))
+    assert not refused, refused
+    for name, (code, out, err) in run_all(scripts, tmp_path).items():
+        assert code == 0, (name, out, err)

@@ -45,7 +45,9 @@ def script(result: Result, library: str) -> str:
     else:  # pragma: no cover - the CLI offers only these two
         raise ValueError(library)
     if body is None:
-        raise UsageError(f"--format {library} does not rebuild {layer} layers yet: use --json, the table or --explain")
+        raise UsageError(
+            f"--format {library} does not rebuild {layer} layers{_detail(p)}: use --json, the table or --explain"
+        )
     command = "backward" if result.is_backward else "forward"
     names = _names(result)
     rtol = RTOL_FLOAT32 if _float32(p) else RTOL_FLOAT64
@@ -93,6 +95,16 @@ def script(result: Result, library: str) -> str:
         lines.append(f'check("{name}", {name}_out, expected_{name})')
     lines.append(f'print("{", ".join(names)}: all equal convgrad\'s")')
     return "\n".join(lines) + "\n"
+
+
+def _detail(problem: Any) -> str:
+    """What keeps a layer of a kind the scripts know from being rebuilt ("" when the kind is unknown)."""
+    params = problem.params
+    if problem.layer == "max-pool" and params.get("ties") != "first":
+        return f" with ties {params.get('ties')}"
+    if problem.layer in ("max-pool", "avg-pool", "conv-transpose"):
+        return " with uneven padding"
+    return ""
 
 
 def _names(result: Result) -> list[str]:
@@ -289,6 +301,8 @@ def _numpy_body(result: Result) -> list[str] | None:
         return lines
     if p.layer in ("max-pool", "avg-pool"):
         return _numpy_pool(result, lines)
+    if p.layer == "conv-transpose":
+        return _numpy_transpose(result, lines)
     if p.layer != "conv":
         return None
     g, form, d = p.geom, p.form, p.geom.dims
@@ -432,4 +446,73 @@ def _numpy_pool(result: Result, lines: list[str]) -> list[str] | None:
         f"dA = dA_pad[(slice(None), slice(None), {spatial})]  # the padding's share is discarded",
         f"dA_prev_out = {_from_nc(form, 'dA', 'numpy')}",
     ]
+    return lines
+
+
+def _numpy_transpose(result: Result, lines: list[str]) -> list[str]:
+    """A transposed convolution with its loops: each input entry scatters its kernel onto Z."""
+    p = result.problem
+    form, params, d = p.form, p.params, p.geom.dims
+    padding = tuple(tuple(pair) for pair in params["padding"])
+    lines += [
+        f"A = {_to_nc(form, 'A_prev', 'numpy')}  # (N, C_in, *spatial)",
+        f"K = {_kernel_to_nc(form, 'W', 'numpy')}  # (C_in, C_out/groups, *k)",
+        "bias = b.reshape(-1)",
+        f"stride, dilation, groups = {tuple(params['stride'])}, {tuple(params['dilation'])}, {params['groups']}",
+        f"padding = {padding}  # (before, after) per axis, cropped from the full output",
+        f"output_padding = {tuple(params['output_padding'])}  # extra positions at the end of each axis",
+    ]
+    if params["mode"] == "convolution":
+        lines.append(f"K = np.flip(K, axis={tuple(range(2, d + 2))})  # convolution: the kernel flipped")
+    lines += [
+        "N, C_in = A.shape[:2]",
+        "per_group = K.shape[1]",
+        "C_out = per_group * groups",
+        "in_group = C_in // groups",
+        "k = K.shape[2:]",
+        "full = tuple(",
+        "    (A.shape[2 + i] - 1) * stride[i] + dilation[i] * (k[i] - 1) + 1 + output_padding[i] for i in range(len(k))",
+        ")",
+        "crop = tuple(slice(before, size - after) for (before, after), size in zip(padding, full))",
+        "",
+        "",
+        "def window(position):",
+        '    """The slices of the full output this input position scatters onto (dilated taps)."""',
+        "    return tuple(",
+        "        slice(o * s, o * s + dl * (kk - 1) + 1, dl) for o, s, dl, kk in zip(position, stride, dilation, k)",
+        "    )",
+        "",
+        "",
+        "Z_full = np.zeros((N, C_out) + full)",
+        "for n in range(N):",
+        "    for c in range(C_in):",
+        "        outs = slice((c // in_group) * per_group, (c // in_group + 1) * per_group)",
+        "        for position in np.ndindex(*A.shape[2:]):",
+        "            Z_full[(n, outs) + window(position)] += A[(n, c) + position] * K[c]",
+        "Z_nc = Z_full[(slice(None), slice(None)) + crop] + bias.reshape((1, C_out) + (1,) * len(k))",
+        f"Z_out = {_from_nc(form, 'Z_nc', 'numpy')}",
+    ]
+    if not result.is_backward:
+        return lines
+    lines += [
+        "",
+        f"G = {_to_nc(form, 'dZ', 'numpy')}  # dZ as (N, C_out, *out)",
+        "G_full = np.zeros(Z_full.shape)",
+        "G_full[(slice(None), slice(None)) + crop] = G  # the cropped positions get no gradient",
+        "dA = np.zeros(A.shape)",
+        "dK = np.zeros(K.shape)",
+        "for n in range(N):",
+        "    for c in range(C_in):",
+        "        outs = slice((c // in_group) * per_group, (c // in_group + 1) * per_group)",
+        "        for position in np.ndindex(*A.shape[2:]):",
+        "            g = G_full[(n, outs) + window(position)]",
+        "            dA[(n, c) + position] = np.sum(g * K[c])",
+        "            dK[c] += A[(n, c) + position] * g",
+        "dbias = G.sum(axis=(0,) + tuple(range(2, G.ndim)))",
+    ]
+    if params["mode"] == "convolution":
+        lines.append(f"dK = np.flip(dK, axis={tuple(range(2, d + 2))})  # dW for W as given")
+    if p.has_weights:
+        lines += [f"dW_out = {_kernel_from_nc(form, 'dK')}", "db_out = dbias.reshape(np.shape(b))"]
+    lines.append(f"dA_prev_out = {_from_nc(form, 'dA', 'numpy')}")
     return lines
