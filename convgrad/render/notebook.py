@@ -279,7 +279,7 @@ class Result(api.Result):
         >>> import convgrad, numpy as np, os, tempfile
         >>> path = os.path.join(tempfile.mkdtemp(), "grads.npz")
         >>> convgrad.backward([1, 2, 3], [1, 1], dZ=[1, 1]).save(path)
-        >>> sorted(np.load(path).files)
+        >>> sorted(np.load(path, allow_pickle=False).files)
         ['Z', 'dA_prev', 'dW', 'db']
         """
         from ..files import save_npz
