@@ -108,6 +108,8 @@ def test_repr_is_one_screen():
     for name in ("Z = ", "dW = ", "db = ", "dA_prev = ", "(2, 3, 20, 20)", "(4, 3, 3, 3)"):
         assert name in text
     assert "Z = [3., 5.]" in repr(convgrad.forward([1, 2, 3], [1, 1]))
+    exact = repr(convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2], exact=True))
+    assert "dW = [3/10, 2/5]" in exact and "db = 1/10" in exact
 
 
 def test_rich_console_draws_the_table():

@@ -190,8 +190,10 @@ class Result(api.Result):
             value = getattr(self, name)
             if value is None:
                 continue
+            array = np.asarray(value)
+            exact: Any = {"all": str} if array.dtype == object else None  # 3/10, not Fraction(3, 10)
             with np.printoptions(threshold=24, edgeitems=2, linewidth=88, precision=6):
-                text = np.array2string(np.asarray(value), separator=", ") if np.ndim(value) else str(value)
+                text = np.array2string(array, separator=", ", formatter=exact) if array.ndim else str(value)
             body = text.splitlines()
             if len(body) > REPR_LINES:
                 body = body[: REPR_LINES - 1] + ["  ..."]
