@@ -239,7 +239,7 @@ class _OpenBLAS:
         return 1 if self.get_threads is None or self.set_threads is None else max(1, int(self.get_threads()))
 
 
-def _split_threads() -> int:
+def split_threads() -> int:
     """How many threads a split uses: as many as BLAS has (1: no split)."""
     return _OpenBLAS.found().threads()
 
@@ -249,7 +249,7 @@ def _parts(geom: Geometry) -> list[range]:
     work = geom.batch * geom.out_channels * geom.in_per_group * prod(geom.kernel_size) * geom.positions_per_map
     if work < _SPLIT_WORK or geom.batch < 2:
         return [range(geom.batch)]
-    count = min(_split_threads(), geom.batch)
+    count = min(split_threads(), geom.batch)
     return [range(geom.batch * i // count, geom.batch * (i + 1) // count) for i in range(count)]
 
 

@@ -300,7 +300,7 @@ def test_samples_split_between_threads_give_the_same_totals(layer, threads, monk
     alone = _totals(geom, A, W, b, dZ)
     before = blas._OpenBLAS.found().threads()
     monkeypatch.setattr(blas, "_SPLIT_WORK", 0)
-    monkeypatch.setattr(blas, "_split_threads", lambda: threads)
+    monkeypatch.setattr(blas, "split_threads", lambda: threads)
     assert len(blas._parts(geom)) == min(threads, geom.batch)
     split = _totals(geom, A, W, b, dZ)
     assert blas._OpenBLAS.found().threads() == before
@@ -312,7 +312,7 @@ def test_samples_split_between_threads_give_the_same_totals(layer, threads, monk
 
 
 def test_parts_cover_the_batch_evenly_and_only_for_large_layers(monkeypatch):
-    monkeypatch.setattr(blas, "_split_threads", lambda: 2)
+    monkeypatch.setattr(blas, "split_threads", lambda: 2)
     small = Geometry.build(
         batch=8, in_channels=2, out_channels=2, groups=1, input_size=(6, 6), kernel_size=(3, 3),
         stride=(1, 1), dilation=(1, 1), padding="valid",
@@ -323,7 +323,7 @@ def test_parts_cover_the_batch_evenly_and_only_for_large_layers(monkeypatch):
         stride=(1, 1), dilation=(1, 1), padding="same",
     )  # fmt: skip
     assert blas._parts(large) == [range(0, 2), range(2, 5)]
-    monkeypatch.setattr(blas, "_split_threads", lambda: 1)
+    monkeypatch.setattr(blas, "split_threads", lambda: 1)
     assert blas._parts(large) == [range(5)]
 
 
