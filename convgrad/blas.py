@@ -132,22 +132,27 @@ class _Layout:
         return pairs
 
 
-# Bytes of one tile's stacked windows (X): large GEMMs run fastest, and X is
-# copied, read and overwritten once per tile whatever its size.
-_TILE_BYTES = 32 << 20
+# Bytes of one tile's stacked windows (X) when it holds several samples: small
+# enough that X, copied just before its GEMM, is still in cache when the GEMM
+# packs it (and dX when the scatter-back reads it). A sample whose X alone is
+# larger is a tile by itself, its run cut in parts only above _RUN_BYTES (parts
+# cost more than the cache saves).
+_TILE_BYTES = 4 << 20
+_RUN_BYTES = 32 << 20
 
 
 def _tiles(geom: Geometry, layout: _Layout, itemsize: int, samples: int) -> tuple[int, int]:
-    """(samples per tile, run columns per GEMM): X of one tile fills about _TILE_BYTES.
+    """(samples per tile, run columns per GEMM) for ``samples`` samples.
 
-    Several whole samples (of ``samples``) per tile, or one sample and its run in parts.
+    Several whole samples per tile (X of about _TILE_BYTES), one sample per tile, or
+    one sample and its run in parts of about _RUN_BYTES.
     """
     per_column = geom.in_channels * prod(geom.kernel_size) * itemsize
     columns = max(1, _TILE_BYTES // per_column)
     if columns >= layout.length:
         m = min(samples, 1 + (columns - layout.length) // layout.block)
         return m, layout.runs(m)
-    return 1, columns
+    return 1, min(layout.length, max(1, _RUN_BYTES // per_column))
 
 
 # Scratch arrays are kept per thread between calls: a fresh page costs a fault

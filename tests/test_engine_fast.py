@@ -81,12 +81,13 @@ def _assert_close(ours, reference, rtol):
 
 # Tile sizes: the default (whole samples per tile), a few samples per tile with a
 # smaller last one, and tiles so small that one sample's run is cut in parts.
-TILES = [blas._TILE_BYTES, 4096, 64]
+TILES = [(blas._TILE_BYTES, blas._RUN_BYTES), (4096, blas._RUN_BYTES), (64, 64)]
 
 
 @pytest.fixture(params=TILES, ids=["default-tiles", "small-tiles", "split-runs"])
 def tile_bytes(request, monkeypatch):
-    monkeypatch.setattr(blas, "_TILE_BYTES", request.param)
+    monkeypatch.setattr(blas, "_TILE_BYTES", request.param[0])
+    monkeypatch.setattr(blas, "_RUN_BYTES", request.param[1])
     return request.param
 
 
