@@ -7,7 +7,9 @@ against plain loops. Shapes are canonical (see layers/base.py).
 Pure in what it computes, but it keeps two kinds of state for speed: the
 layout of a layer is cached per geometry, and scratch arrays are kept per
 thread between calls (see _scratch_array), because on a virtual machine the
-first touch of fresh pages costs more than the arithmetic done on them.
+first touch of fresh pages costs more than the arithmetic done on them. A
+large layer's samples are split between threads (see _in_parallel), which
+sets numpy's OpenBLAS to one thread for the call and restores its count.
 """
 
 from __future__ import annotations
@@ -195,6 +197,9 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype, key: obje
 _SPLIT_WORK = 1 << 22
 
 
+_finding = threading.Lock()
+
+
 class _OpenBLAS:
     """numpy's OpenBLAS, its thread count read and set through its C API; found once, lazily."""
 
@@ -208,8 +213,9 @@ class _OpenBLAS:
 
     @classmethod
     def found(cls) -> _OpenBLAS:
-        if cls._found is None:
-            cls._found = cls()
+        with _finding:
+            if cls._found is None:
+                cls._found = cls()
         return cls._found
 
     def _find(self) -> None:
