@@ -19,9 +19,10 @@ Threads: numpy's BLAS and torch get the same count (--threads, default every
 usable core). The BLAS count is set through OMP_NUM_THREADS /
 OPENBLAS_NUM_THREADS / MKL_NUM_THREADS before numpy is imported (and through
 threadpoolctl if it is installed); torch's through torch.set_num_threads. On
-our side only the GEMMs are threaded (by BLAS): the copies and sums between
-them run on one thread. torch also spreads its own (unfold, col2im) over its
-threads, a sample per thread.
+our side a large layer's samples are split between as many threads (each runs
+the copies, GEMMs and scatter-back of its part, BLAS on one thread meanwhile;
+convgrad/blas.py), a small one runs on one thread with BLAS threaded; torch
+likewise spreads its unfold and col2im over its threads, a sample per thread.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from reference import reference_backward, reference_forward  # noqa: E402  (tests/reference.py: plain loops)
 
+from convgrad import blas as convgrad_blas  # noqa: E402
 from convgrad.geometry import Geometry  # noqa: E402
 from convgrad.layers import conv  # noqa: E402
 
@@ -316,6 +318,10 @@ def header(args: argparse.Namespace) -> None:
             f"torch: {torch.get_num_threads()} threads, BLAS {blas.group(1) if blas else 'unknown'},"
             f" CPU capability {torch.backends.cpu.get_cpu_capability()}"
         )
+    print(
+        f"convgrad: large layers split between {convgrad_blas.split_threads()} thread(s)"
+        f" (below {convgrad_blas._SPLIT_WORK:,} multiply-adds a pass: one thread, BLAS threaded)"
+    )
     print(
         f"threads: numpy BLAS {args.threads}, torch {args.threads};"
         f" timings: min over 3 rounds of (1 warm-up + {args.repeat} runs in a row)"

@@ -7,22 +7,27 @@ against plain loops. Shapes are canonical (see layers/base.py).
 Pure in what it computes, but it keeps two kinds of state for speed: the
 layout of a layer is cached per geometry, and scratch arrays are kept per
 thread between calls (see _scratch_array), because on a virtual machine the
-first touch of fresh pages costs more than the arithmetic done on them.
+first touch of fresh pages costs more than the arithmetic done on them. A
+large layer's samples are split between threads (see _in_parallel), which
+sets numpy's OpenBLAS to one thread for the call and restores its count.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd, prod
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .geometry import Geometry, applied_kernel
+
+_T = TypeVar("_T")
 
 # How it works.
 #
@@ -129,22 +134,27 @@ class _Layout:
         return pairs
 
 
-# Bytes of one tile's stacked windows (X): large GEMMs run fastest, and X is
-# copied, read and overwritten once per tile whatever its size.
-_TILE_BYTES = 32 << 20
+# Bytes of one tile's stacked windows (X) when it holds several samples: small
+# enough that X, copied just before its GEMM, is still in cache when the GEMM
+# packs it (and dX when the scatter-back reads it). A sample whose X alone is
+# larger is a tile by itself, its run cut in parts only above _RUN_BYTES (parts
+# cost more than the cache saves).
+_TILE_BYTES = 4 << 20
+_RUN_BYTES = 32 << 20
 
 
-def _tiles(geom: Geometry, layout: _Layout, itemsize: int) -> tuple[int, int]:
-    """(samples per tile, run columns per GEMM): X of one tile fills about _TILE_BYTES.
+def _tiles(geom: Geometry, layout: _Layout, itemsize: int, samples: int) -> tuple[int, int]:
+    """(samples per tile, run columns per GEMM) for ``samples`` samples.
 
-    Several whole samples per tile, or one sample and its run in parts.
+    Several whole samples per tile (X of about _TILE_BYTES), one sample per tile, or
+    one sample and its run in parts of about _RUN_BYTES.
     """
     per_column = geom.in_channels * prod(geom.kernel_size) * itemsize
     columns = max(1, _TILE_BYTES // per_column)
     if columns >= layout.length:
-        m = min(geom.batch, 1 + (columns - layout.length) // layout.block)
+        m = min(samples, 1 + (columns - layout.length) // layout.block)
         return m, layout.runs(m)
-    return 1, columns
+    return 1, min(layout.length, max(1, _RUN_BYTES // per_column))
 
 
 # Scratch arrays are kept per thread between calls: a fresh page costs a fault
@@ -173,10 +183,119 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype, key: obje
     return memory[:nbytes].view(dtype).reshape(shape), kept
 
 
+# Threads. numpy releases the GIL in its copies, sums and GEMMs, so a layer's
+# samples can be split between threads, each running the whole tile pipeline
+# (copies, GEMMs, scatter-back) on its part with its own scratch; BLAS is set
+# to one thread meanwhile, so that the threads are the parallelism (as many as
+# BLAS had: OPENBLAS_NUM_THREADS and the like are obeyed). Without a way to set
+# BLAS's thread count (a BLAS other than OpenBLAS, or no /proc), one thread
+# runs everything and BLAS alone is threaded, as it always is for small layers.
+# Z and dA are the same either way, entry for entry (each entry is the same
+# sums in the same order); dW is summed per part, then the parts are added.
+
+# Multiply-adds of one pass (forward or backward) below which splitting costs more than it gains.
+_SPLIT_WORK = 1 << 22
+
+
+_finding = threading.Lock()
+
+
+class _OpenBLAS:
+    """numpy's OpenBLAS, its thread count read and set through its C API; found once, lazily."""
+
+    _found: _OpenBLAS | None = None
+
+    def __init__(self) -> None:
+        self.get_threads: Callable[[], int] | None = None
+        self.set_threads: Callable[[int], None] | None = None
+        self.lock = threading.Lock()  # one split at a time sets the count
+        self._find()
+
+    @classmethod
+    def found(cls) -> _OpenBLAS:
+        with _finding:
+            if cls._found is None:
+                cls._found = cls()
+        return cls._found
+
+    def _find(self) -> None:
+        import ctypes
+
+        try:
+            with open("/proc/self/maps", encoding="utf-8") as maps:
+                paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line})
+        except OSError:
+            return
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for prefix, suffix in (
+                ("scipy_openblas_", "64_"),
+                ("scipy_openblas_", ""),
+                ("openblas_", "64_"),
+                ("openblas_", ""),
+            ):
+                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    get.restype, get.argtypes = ctypes.c_int, []
+                    put.restype, put.argtypes = None, [ctypes.c_int]
+                    self.get_threads, self.set_threads = get, put
+                    return
+
+    def threads(self) -> int:
+        """BLAS's thread count now (1 when it cannot be set)."""
+        return 1 if self.get_threads is None or self.set_threads is None else max(1, int(self.get_threads()))
+
+
+def split_threads() -> int:
+    """How many threads a split uses: as many as BLAS has (1: no split)."""
+    return _OpenBLAS.found().threads()
+
+
+def _parts(geom: Geometry) -> list[range]:
+    """The samples of each thread: one range (no split) for a small layer, or one BLAS cannot be set."""
+    work = geom.batch * geom.out_channels * geom.in_per_group * prod(geom.kernel_size) * geom.positions_per_map
+    if work < _SPLIT_WORK or geom.batch < 2:
+        return [range(geom.batch)]
+    count = min(split_threads(), geom.batch)
+    return [range(geom.batch * i // count, geom.batch * (i + 1) // count) for i in range(count)]
+
+
+_pool: tuple[ThreadPoolExecutor, int] | None = None  # the helper threads and how many
+
+
+def _in_parallel(work: Callable[[range], _T], parts: list[range]) -> list[_T]:
+    """[work(part) for part in parts], the parts on as many threads, BLAS on one thread meanwhile."""
+    global _pool
+    if len(parts) == 1:
+        return [work(parts[0])]
+    lib = _OpenBLAS.found()
+    assert lib.set_threads is not None
+    with lib.lock:
+        before = lib.threads()
+        if _pool is None or _pool[1] < len(parts) - 1:
+            if _pool is not None:
+                _pool[0].shutdown(wait=False)
+            _pool = ThreadPoolExecutor(len(parts) - 1, thread_name_prefix="convgrad-blas"), len(parts) - 1
+        lib.set_threads(1)
+        try:
+            others = [_pool[0].submit(work, part) for part in parts[1:]]
+            try:
+                first = work(parts[0])  # the calling thread takes a part too
+            finally:
+                wait(others)  # none outlives the call, even when this part fails
+            return [first] + [future.result() for future in others]
+        finally:
+            lib.set_threads(before)
+
+
 def _input_tiles(
-    A_prev: np.ndarray, geom: Geometry, layout: _Layout, chunk: int, dtype: np.dtype
+    A_prev: np.ndarray, geom: Geometry, layout: _Layout, samples: range, chunk: int, dtype: np.dtype
 ) -> Iterator[tuple[int, int, np.ndarray]]:
-    """(n0, m, A_cat (C_in, phases * m * B)): the samples n0 : n0 + m in the phase layout.
+    """(n0, m, A_cat (C_in, phases * m * B)): the samples n0 : n0 + m (of ``samples``) in the phase layout.
 
     The padding positions are zero and never written: the scratch is zeroed only
     when it was last laid out otherwise.
@@ -184,8 +303,8 @@ def _input_tiles(
     C = geom.in_channels
     lo = tuple(b for b, _ in geom.padding)
     copies = layout.phase_copies(lo, tuple(b + n for b, n in zip(lo, geom.input_size)))
-    for n0 in range(0, geom.batch, chunk):
-        part = A_prev[n0 : n0 + chunk]
+    for n0 in range(samples.start, samples.stop, chunk):
+        part = A_prev[n0 : min(n0 + chunk, samples.stop)]
         m = part.shape[0]
         tile, kept = _scratch_array("input", (C, layout.phases, m) + layout.grid, dtype, key=geom)
         if not kept:
@@ -229,16 +348,38 @@ def _outputs(runs: np.ndarray, m: int, geom: Geometry, layout: _Layout) -> np.nd
 
 
 def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geometry, dtype: np.dtype) -> np.ndarray:
-    """Z (N, C_out, *out), plus b if given: per tile, copy the runs once, then one GEMM per group."""
-    N, G, Co = geom.batch, geom.groups, geom.out_per_group
+    """Z (N, C_out, *out), plus b if given: per tile, copy the runs once, then one GEMM per group.
+
+    Large layers split their samples between threads (see _in_parallel).
+    """
     layout = _Layout.of(geom)
     kernels = _stacked_kernels(W, geom, dtype)
-    chunk, width = _tiles(geom, layout, dtype.itemsize)
+    Z = np.empty((geom.batch, geom.out_channels) + geom.output_size, dtype=dtype)
+    bias = None if b is None else b.reshape((-1,) + (1,) * (1 + geom.dims))
+
+    def part(samples: range) -> None:
+        _forward_samples(A_prev, kernels, bias, geom, layout, samples, dtype, Z)
+
+    _in_parallel(part, _parts(geom))
+    return Z
+
+
+def _forward_samples(
+    A_prev: np.ndarray,
+    kernels: np.ndarray,
+    bias: np.ndarray | None,
+    geom: Geometry,
+    layout: _Layout,
+    samples: range,
+    dtype: np.dtype,
+    Z: np.ndarray,
+) -> None:
+    """Z[samples] of forward, written in place; kernels (G, Co, Ci*T), bias (C_out, 1, ...) or None."""
+    G, Co = geom.groups, geom.out_per_group
+    chunk, width = _tiles(geom, layout, dtype.itemsize, len(samples))
     buffer, _ = _scratch_array("runs", (geom.in_channels * prod(geom.kernel_size) * width,), dtype)
     Z_cat, _ = _scratch_array("outputs", (G, Co, layout.runs(chunk)), dtype)
-    Z = np.empty((N, geom.out_channels) + geom.output_size, dtype=dtype)
-    bias = None if b is None else b.reshape((-1,) + (1,) * (1 + geom.dims))
-    for n0, m, A_cat in _input_tiles(A_prev, geom, layout, chunk, dtype):
+    for n0, m, A_cat in _input_tiles(A_prev, geom, layout, samples, chunk, dtype):
         M = layout.runs(m)
         for start in range(0, M, width):
             w = min(width, M - start)
@@ -250,7 +391,6 @@ def forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, geom: Geome
             np.moveaxis(Z[n0 : n0 + m], 1, 0)[...] = found
         else:
             np.add(found, bias, out=np.moveaxis(Z[n0 : n0 + m], 1, 0))
-    return Z
 
 
 class AppliedGradients(NamedTuple):
@@ -264,25 +404,52 @@ class AppliedGradients(NamedTuple):
 def backward(
     A_prev: np.ndarray, W: np.ndarray, dZ: np.ndarray, geom: Geometry, dtype: np.dtype, keep_padding: bool
 ) -> AppliedGradients:
-    """(dW_applied, dA) by im2col / col2im, tile by tile; see AppliedGradients for shapes."""
-    N, G, Co = geom.batch, geom.groups, geom.out_per_group
+    """(dW_applied, dA) by im2col / col2im, tile by tile; see AppliedGradients for shapes.
+
+    Large layers split their samples between threads (see _in_parallel); each part sums its
+    own dW, and the parts' sums are added in sample order.
+    """
     C = geom.in_channels
     layout = _Layout.of(geom)
     kernels_T = _stacked_kernels(W, geom, dtype).transpose(0, 2, 1)
-    chunk, width = _tiles(geom, layout, dtype.itemsize)
     lo, hi = (0,) * geom.dims, geom.padded_size
     if not keep_padding:
         lo = tuple(b for b, _ in geom.padding)
         hi = tuple(b + n for b, n in zip(lo, geom.input_size))
     back = layout.phase_copies(lo, hi)
-    dA = np.empty((N, C) + tuple(b - a for a, b in zip(lo, hi)), dtype=dtype)
+    dA = np.empty((geom.batch, C) + tuple(b - a for a, b in zip(lo, hi)), dtype=dtype)
+
+    def part(samples: range) -> np.ndarray:
+        return _backward_samples(A_prev, kernels_T, dZ, geom, layout, samples, dtype, back, dA)
+
+    dW, *others = _in_parallel(part, _parts(geom))
+    for other in others:
+        dW += other
+    return AppliedGradients(dW_applied=dW if geom.out_per_group >= 32 else dW.transpose(0, 2, 1), dA=dA)
+
+
+def _backward_samples(
+    A_prev: np.ndarray,
+    kernels_T: np.ndarray,
+    dZ: np.ndarray,
+    geom: Geometry,
+    layout: _Layout,
+    samples: range,
+    dtype: np.dtype,
+    back: list[tuple[tuple[slice, ...], int, tuple[slice, ...]]],
+    dA: np.ndarray,
+) -> np.ndarray:
+    """dA[samples] of backward, written in place, and these samples' dW_applied: (G, Co, Ci*T)
+    when Co >= 32, else (G, Ci*T, Co). kernels_T (G, Ci*T, Co); back: dA's phase_copies."""
+    G, Co, C = geom.groups, geom.out_per_group, geom.in_channels
+    chunk, width = _tiles(geom, layout, dtype.itemsize, len(samples))
     buffer, _ = _scratch_array("runs", (C * prod(geom.kernel_size) * width,), dtype)
     dZ_cat, kept = _scratch_array("output gradients", (G, Co, layout.runs(chunk)), dtype, key=geom)
     if not kept:
         dZ_cat.fill(0)  # zero where no output, so that work adds nothing; outputs alone are written
     # BLAS runs the long inner sum faster with the wider operand first.
     dW = np.zeros((G, Co, kernels_T.shape[1]) if Co >= 32 else (G, kernels_T.shape[1], Co), dtype=dtype)
-    for n0, m, A_cat in _input_tiles(A_prev, geom, layout, chunk, dtype):
+    for n0, m, A_cat in _input_tiles(A_prev, geom, layout, samples, chunk, dtype):
         M = layout.runs(m)
         _outputs(dZ_cat.reshape(geom.out_channels, -1), m, geom, layout)[...] = np.moveaxis(dZ[n0 : n0 + m], 1, 0)
         dA_tile, _ = _scratch_array("gradient", (C, layout.phases, m) + layout.grid, dtype)
@@ -307,4 +474,4 @@ def backward(
         for box, phase, grid in back:
             gradient = dA_tile[(slice(None), phase, slice(None)) + grid]
             dA[(slice(n0, n0 + m), slice(None)) + box] = np.moveaxis(gradient, 0, 1)
-    return AppliedGradients(dW_applied=dW if Co >= 32 else dW.transpose(0, 2, 1), dA=dA)
+    return dW

@@ -6,6 +6,7 @@ stdout carries the result only; messages go to stderr. Exit status: 0 success,
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import sys
@@ -1032,5 +1033,23 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
-    """Entry point of the ``convgrad`` command."""
-    app()
+    """Entry point of the ``convgrad`` command.
+
+    typer builds a click command, with every option, for each registered command
+    before it parses a word (inspecting every signature: tens of milliseconds);
+    when the first word names a command, only that one is built, on a copy of the
+    app. Anything else (help, --version, an unknown name) gets the whole app.
+    """
+    words = sys.argv[1:2]
+    chosen = [info for info in app.registered_commands if _command_name(info) in words]
+    if not chosen:
+        app()
+        return
+    only = copy.copy(app)
+    only.registered_commands = chosen
+    only()
+
+
+def _command_name(info: Any) -> str:
+    """The name typer gives a registered command: its own, or its function's with "_" as "-"."""
+    return info.name or info.callback.__name__.lower().replace("_", "-")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -263,7 +264,8 @@ def to_array(
     value = host_array(value, field)
     if isinstance(value, dict):
         return _shape_spec(value, field, domain, limits)
-    if isinstance(value, np.ma.MaskedArray):
+    masked = sys.modules.get("numpy.ma")  # not imported: value cannot be a masked array (and costs no import)
+    if masked is not None and isinstance(value, masked.MaskedArray):
         raise InputError(
             f"{field} is a masked array, whose mask convgrad would ignore",
             hint=f"pass {field}.filled(value) or {field}.data, saying what masked entries are",

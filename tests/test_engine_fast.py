@@ -81,12 +81,13 @@ def _assert_close(ours, reference, rtol):
 
 # Tile sizes: the default (whole samples per tile), a few samples per tile with a
 # smaller last one, and tiles so small that one sample's run is cut in parts.
-TILES = [blas._TILE_BYTES, 4096, 64]
+TILES = [(blas._TILE_BYTES, blas._RUN_BYTES), (4096, blas._RUN_BYTES), (64, 64)]
 
 
 @pytest.fixture(params=TILES, ids=["default-tiles", "small-tiles", "split-runs"])
 def tile_bytes(request, monkeypatch):
-    monkeypatch.setattr(blas, "_TILE_BYTES", request.param)
+    monkeypatch.setattr(blas, "_TILE_BYTES", request.param[0])
+    monkeypatch.setattr(blas, "_RUN_BYTES", request.param[1])
     return request.param
 
 
@@ -283,3 +284,62 @@ def test_benchmark_script_runs_quick():
     else:
         assert re.search(r"float64 forward\+backward ratios: \d+\.\d\d", out), out
         assert "DIFFER" not in out
+
+
+def _openblas_or_skip():
+    if blas._OpenBLAS.found().set_threads is None:
+        pytest.skip("numpy's BLAS thread count cannot be set here (not OpenBLAS, or no /proc): no split")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layer=layers(), threads=st.integers(2, 3))
+def test_samples_split_between_threads_give_the_same_totals(layer, threads, monkeypatch):
+    """Split between threads, Z and dA_prev are the unsplit ones entry for entry, and dW (summed per
+    part) agrees to rounding; BLAS's thread count is restored afterwards."""
+    _openblas_or_skip()
+    geom, A, W, b, dZ = layer
+    alone = _totals(geom, A, W, b, dZ)
+    before = blas._OpenBLAS.found().threads()
+    monkeypatch.setattr(blas, "_SPLIT_WORK", 0)
+    monkeypatch.setattr(blas, "split_threads", lambda: threads)
+    assert len(blas._parts(geom)) == min(threads, geom.batch)
+    split = _totals(geom, A, W, b, dZ)
+    assert blas._OpenBLAS.found().threads() == before
+    np.testing.assert_array_equal(split[0], alone[0])
+    np.testing.assert_array_equal(split[3], alone[3])
+    np.testing.assert_array_equal(split[2], alone[2])
+    np.testing.assert_allclose(split[1], alone[1], rtol=1e-12, atol=1e-12 * max(np.abs(alone[1]).max(), 1.0))
+    _assert_close(split, _reference(geom, A, W, b, dZ), rtol=1e-12)
+
+
+def test_parts_cover_the_batch_evenly_and_only_for_large_layers(monkeypatch):
+    monkeypatch.setattr(blas, "split_threads", lambda: 2)
+    small = Geometry.build(
+        batch=8, in_channels=2, out_channels=2, groups=1, input_size=(6, 6), kernel_size=(3, 3),
+        stride=(1, 1), dilation=(1, 1), padding="valid",
+    )  # fmt: skip
+    assert blas._parts(small) == [range(8)]
+    large = Geometry.build(
+        batch=5, in_channels=64, out_channels=64, groups=1, input_size=(56, 56), kernel_size=(3, 3),
+        stride=(1, 1), dilation=(1, 1), padding="same",
+    )  # fmt: skip
+    assert blas._parts(large) == [range(0, 2), range(2, 5)]
+    monkeypatch.setattr(blas, "split_threads", lambda: 1)
+    assert blas._parts(large) == [range(5)]
+
+
+def test_a_failing_part_fails_the_call_after_every_part_ends(monkeypatch):
+    _openblas_or_skip()
+    before = blas._OpenBLAS.found().threads()
+    ended = []
+
+    def work(part):
+        if part.start == 0:
+            raise ValueError("part 0")
+        ended.append(part)
+        return part
+
+    with pytest.raises(ValueError, match="part 0"):
+        blas._in_parallel(work, [range(0, 1), range(1, 2), range(2, 3)])
+    assert sorted(ended, key=lambda r: r.start) == [range(1, 2), range(2, 3)]
+    assert blas._OpenBLAS.found().threads() == before
