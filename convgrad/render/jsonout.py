@@ -27,6 +27,9 @@ from .text import output_formula
 
 #: From this many overlays on, a float64 convolution's overlays are written a tile at a time.
 TILED_FROM = 32
+#: Overlays per tile: a tile's text (about 5 kB an overlay of 8 channels, 3x3) is held a few times
+#: over while it is written, so JSON lines stay within a few MB of the totals-only run.
+TILE = 64
 
 _NONFINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
 
@@ -152,7 +155,7 @@ def overlay_blocks(result: Result, indices: Iterable[int]) -> Iterator[str]:
     from .. import jsonfast
 
     form = p.form
-    for tile in result.overlay_tiles(indices):
+    for tile in result.overlay_tiles(indices, size=TILE):
         arrays = (tile.A_slice, tile.Z, tile.dZ, tile.dW, tile.dA_prev)
         if all(array is None or np.isfinite(array).all() for array in arrays):
             yield jsonfast.lines(_tile_records(tile), jsonfast.tiny_rows(*arrays))
@@ -213,7 +216,8 @@ def write_lines(result: Result, indices: Iterable[int], stream: IO[str], cell: s
     Memory stays flat: each overlay is built, written and dropped.
     """
     for block in overlay_blocks(result, indices):
-        stream.write(block + "\n")
+        stream.write(block)
+        stream.write("\n")
     final = {"totals": totals_object(result), "config": result.config, "audits": audits_object(result, cell)}
     stream.write(dumps(final) + "\n")
 
