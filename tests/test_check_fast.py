@@ -83,3 +83,35 @@ def test_exact_totals_on_integers_are_the_exact_totals(seed):
     for a, b in zip(fast, slow):
         assert a.shape == b.shape and all(isinstance(x, Fraction) for x in a.flat)
         assert a.tolist() == b.tolist()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_roles_swapped_at_once_is_the_overlay_by_overlay_rule(seed):
+    from convgrad.geometry import applied_kernel
+    from convgrad.layers import conv
+    from convgrad.variants import _swapped
+
+    rng = np.random.default_rng(seed)
+    fields = {
+        "A_prev": np.round(rng.standard_normal((2, 2, 5, 5)), 1).tolist(),
+        "W": np.round(rng.standard_normal((2, 1 if seed % 2 else 2, 3, 3)), 1).tolist(),
+        "stride": int(rng.integers(1, 3)),
+        "padding": int(rng.integers(0, 2)),
+        "dilation": 1 + seed % 2,
+        "groups": 2 if seed % 2 else 1,
+        "mode": "convolution" if seed % 3 == 0 else "cross-correlation",
+    }
+    plain = build_problem(fields, need_dZ=False, domain=ExactDomain())
+    fields["dZ"] = np.round(rng.standard_normal(Result(plain).Z.shape), 1).tolist()
+    p = build_problem(fields, need_dZ=True, domain=ExactDomain())
+    g = p.geom
+    dW = np.full(p.W.shape, Fraction(0), dtype=object)
+    dA_pad = np.full(p.A_prev.shape[:2] + g.padded_size, Fraction(0), dtype=object)
+    for o in conv.iter_overlays(p.A_prev, p.W, p.b, p.dZ, g):
+        dW[o.c_out] = dW[o.c_out] + applied_kernel(o.dZ * o.kernel, g)
+        taps = (o.n, slice(o.channels.start, o.channels.stop)) + conv.window_taps(o.window_start, g)
+        dA_pad[taps] = dA_pad[taps] + o.dZ * o.A_slice
+    got = _swapped(p)
+    assert np.asarray(got["dW"][0][1]).tolist() == p.form.kernel_from_canonical(dW).tolist()
+    expected_dA = p.form.activation_from_canonical(dA_pad[conv.interior(g)])
+    assert np.asarray(got["dA_prev"][0][1]).tolist() == expected_dA.tolist()
