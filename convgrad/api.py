@@ -55,6 +55,17 @@ class Result:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
 
+    @classmethod
+    def with_totals(cls, problem: Problem, totals: Totals) -> Result:
+        """A result whose totals were computed elsewhere (canonical, final, equal to what ``_totals``
+        would compute): the checker computes an exact problem's totals on integers (see check.py)."""
+        result = cls(problem)
+        for array in totals:
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
+        result.__dict__["_totals"] = totals  # the cached_property's own slot
+        return result
+
     @property
     def is_backward(self) -> bool:
         return self.problem.dZ is not None
@@ -214,6 +225,19 @@ class Result:
         for overlay in conv.iter_overlays(p.A_prev, p.W, p.b, p.dZ, p.geom, indices):
             yield finalize_overlay(overlay, finalize)
 
+    def overlay_tiles(self, indices: Iterable[int] | None = None, size: int = 256) -> Iterator[conv.OverlayTile]:
+        """Overlays in tiles of up to ``size`` (see conv.OverlayTile), window arrays in the user's form.
+
+        Float problems only: exact and symbolic values are brought to their final form one overlay
+        at a time (``overlays``).
+        """
+        p = self.problem
+        if p.kind is not None or p.A_prev.dtype == object:
+            raise ValueError("overlay tiles are for float convolution problems: use overlays()")
+        form = p.form
+        for tile in conv.iter_tiles(p.A_prev, p.W, p.b, p.dZ, p.geom, indices, size):
+            yield tile_in_form(tile, form)
+
     def walk(self, indices: Iterable[int]) -> Iterator[tuple[Overlay, conv.RunningTotals]]:
         """Overlays at ``indices`` (ascending) with the running totals just after each.
 
@@ -270,6 +294,20 @@ def overlay_in_form(overlay: Overlay, form: Any) -> Overlay:
         changes["dW"] = window(overlay.dW)
         changes["dA_prev"] = window(overlay.dA_prev)
     return dataclasses.replace(overlay, **changes)
+
+
+def tile_in_form(tile: conv.OverlayTile, form: Any) -> conv.OverlayTile:
+    """The same tile with A_slice, dW and dA_prev (T, C_in/G, *k) in the user's form, each overlay's
+    window as ``overlay_in_form`` gives it: (T, *k) bare, (T, *k, C_in/G) channels-last."""
+
+    def window(array: np.ndarray) -> np.ndarray:
+        if form.kind == "bare":
+            return array[:, 0]
+        return np.moveaxis(array, 1, -1) if form.channels_last else array
+
+    if tile.dW is None or tile.dA_prev is None:
+        return tile._replace(A_slice=window(tile.A_slice))
+    return tile._replace(A_slice=window(tile.A_slice), dW=window(tile.dW), dA_prev=window(tile.dA_prev))
 
 
 def describe_config(problem: Problem) -> dict[str, Any]:

@@ -12,6 +12,7 @@ mark, "imprecise": it agrees with the true value only to fewer than N decimals.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ import numpy as np
 
 from .api import Result
 from .errors import InputError
+from .layers.base import Totals
 from .numbers import check_number_value, describe_value, echo_text, parse_number_text
 from .options import MAX_DECIMALS
 from .problem import Problem, fmt_shape
@@ -124,6 +126,57 @@ def mark(given: Given, value: Any, tolerance: Tolerance, decimals: int | None = 
     if given.decimals is None or not _rounds_to(given, true, slack, given.decimals):
         return WRONG
     return RIGHT if given.decimals >= decimals else IMPRECISE
+
+
+#: How far, relative to the values, float64 arithmetic may be from the exact difference of two
+#: entries (each converted to float64 once, then subtracted): a margin far above the 3 roundings.
+_FLOAT_MARGIN = 1e-13
+
+
+def marks_of(given: np.ndarray, expected: np.ndarray, tolerance: Tolerance, decimals: int | None = None) -> np.ndarray:
+    """``mark`` of every entry (arrays of Given and of true values, one shape): an object array of marks.
+
+    The distance of each entry from its true value is first measured in float64, which settles
+    every entry well inside or well outside the bounds of ``mark``; only the rest (near a bound,
+    or beyond float64's range) are marked in exact arithmetic, one at a time.
+    """
+    out = np.empty(expected.shape, dtype=object)
+    if not expected.size:
+        return out
+    flat_given, flat_true = list(given.flat), list(expected.flat)
+    with np.errstate(all="ignore"):
+        g = np.array([float(e.value) for e in flat_given])
+        t = np.array([float(v) for v in flat_true])
+        exact = np.array([isinstance(v, (Fraction, int)) for v in flat_true])
+        slack = np.where(exact, 0.0, float(FLOAT_SLACK) * (np.abs(t) + 1))
+        written = np.array([-1 if e.decimals is None else e.decimals for e in flat_given])
+        distance = np.abs(g - t)
+        margin = _FLOAT_MARGIN * (np.abs(g) + np.abs(t)) + 1e-300
+        tol = float(tolerance.atol) + float(tolerance.rtol) * np.abs(t) + slack
+        half_unit = np.where(written >= 0, 0.5 * 10.0 ** -np.maximum(written, 0), -1.0) + slack
+        finite = np.isfinite(distance) & np.isfinite(margin) & np.isfinite(tol)
+        within = finite & (distance + margin < tol * (1 - _FLOAT_MARGIN))
+        outside = finite & (distance - margin > tol * (1 + _FLOAT_MARGIN))
+        rounds = finite & (written >= 0) & (distance + margin < half_unit * (1 - _FLOAT_MARGIN))
+        not_rounds = finite & ((written < 0) | (distance - margin > half_unit * (1 + _FLOAT_MARGIN)))
+    if decimals is None:
+        rounds &= written >= 1  # an integer is right only within the tolerance (see matches)
+        not_rounds |= finite & (written == 0)
+        marks = np.where(within | rounds, RIGHT, np.where(outside & not_rounds, WRONG, ""))
+    else:
+        marks = np.where(
+            within,
+            RIGHT,
+            np.where(
+                outside & not_rounds,
+                WRONG,
+                np.where(outside & rounds, np.where(written >= decimals, RIGHT, IMPRECISE), ""),
+            ),
+        )
+    flat = out.reshape(-1)
+    for k, m in enumerate(marks.tolist()):
+        flat[k] = m or mark(flat_given[k], flat_true[k], tolerance, decimals)
+    return out
 
 
 # -- reading an answer --------------------------------------------------------------------------
@@ -345,7 +398,8 @@ class Checker:
         if problem.domain.name == "symbolic":
             raise ValueError("the checker compares numbers, not formulas")
         self.problem = problem
-        self.result = Result(problem)
+        exact_conv = problem.domain.name == "exact" and problem.kind is None and problem.geom.overlay_count > 0
+        self.result = Result.with_totals(problem, exact_totals(problem)) if exact_conv else Result(problem)
         self.tolerance = tolerance or Tolerance()
         self.limits: Any = None  # the input limits answer files are read under (the CLI sets them)
         self._variants: dict[str, dict[str, list[tuple[str, Any]]]] | None = None
@@ -450,11 +504,9 @@ class Checker:
             verdict.status = "shape"
             verdict.diagnoses = self._diagnose(verdict.name, given, expected, None)
             return
+        marks = marks_of(given, expected, self.tolerance, decimals)
         verdict.entries = [
-            EntryVerdict(
-                index, given[index], expected[index], mark(given[index], expected[index], self.tolerance, decimals)
-            )
-            for index in np.ndindex(*expected.shape)
+            EntryVerdict(index, given[index], expected[index], marks[index]) for index in np.ndindex(*expected.shape)
         ]
         wrong = verdict.wrong
         verdict.status = "wrong" if wrong else "imprecise" if verdict.imprecise else "right"
@@ -494,6 +546,68 @@ class Checker:
             return complete
         partial.sort(key=lambda d: -d.explained)
         return partial[:1]
+
+
+# -- exact totals on integers ------------------------------------------------------------------------
+
+
+def exact_totals(problem: Problem) -> Totals:
+    """An exact convolution's totals (Fractions, canonical), computed on integers.
+
+    Each array is its entries' common denominator D times an array of integers, so a total is a
+    sum of integer products over a product of two denominators: Z = (W_int * A_int) / (D_W D_A) + b.
+    The integer sums take the float64 BLAS path when every partial sum stays below 2**53 (they are
+    then exact), else the same steps on Python ints; either way no fraction is reduced until the end.
+    """
+    from .layers import conv
+
+    g = problem.geom
+    A, A_den = _integers(problem.A_prev)
+    W, W_den = _integers(problem.W)
+    finalize = problem.domain.finalize
+    taps = g.in_per_group * int(np.prod(g.kernel_size))
+    A_z, W_z = _exact_operands([A, W], taps)
+    Z = _over(conv.forward(A_z, W_z, None, g), A_den * W_den)
+    if problem.b is not None:
+        Z = Z + problem.b.reshape((1, -1) + (1,) * g.dims)
+    if problem.dZ is None:
+        return Totals(Z=finalize(Z))
+    dZ, dZ_den = _integers(problem.dZ)
+    terms = max(g.batch * g.positions_per_map, g.out_per_group * int(np.prod(g.kernel_size)))
+    A_x, W_x, dZ_x = _exact_operands([A, W, dZ], terms)
+    dW, db, dA_prev = conv.backward(A_x, W_x, dZ_x, g)
+    return Totals(
+        Z=finalize(Z),
+        dW=finalize(_over(dW, dZ_den * A_den)),
+        db=finalize(_over(db, dZ_den)),
+        dA_prev=finalize(_over(dA_prev, dZ_den * W_den)),
+    )
+
+
+def _integers(array: np.ndarray) -> tuple[np.ndarray, int]:
+    """An array of Fractions as (an object array of Python ints, their common denominator)."""
+    flat = [Fraction(q) for q in array.flat]
+    den = math.lcm(*(q.denominator for q in flat)) if flat else 1
+    out = np.empty(len(flat), dtype=object)
+    out[:] = [q.numerator * (den // q.denominator) for q in flat]
+    return out.reshape(array.shape), den
+
+
+def _exact_operands(arrays: list[np.ndarray], terms: int) -> list[np.ndarray]:
+    """The integer arrays as float64 when every sum of ``terms`` products of two entries (or of
+    ``terms`` entries) stays below 2**53: float64 sums of such integers are exact in any order."""
+    largest = sorted(int(max((abs(v) for v in a.flat), default=0)) for a in arrays)
+    if largest[-1] * max(largest[-2], 1) * terms < 2**53:
+        return [a.astype(np.float64) for a in arrays]
+    return arrays
+
+
+def _over(total: np.ndarray, den: int) -> np.ndarray:
+    """Integer totals (floats holding integers, or Python ints) over a denominator, as Fractions."""
+    values = np.asarray(total)
+    out = np.empty(values.size, dtype=object)
+    out[:] = [Fraction(int(v), den) for v in values.flat]
+    return out.reshape(values.shape)
 
 
 def _squeezed(array: np.ndarray) -> tuple[int, ...]:

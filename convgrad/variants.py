@@ -261,22 +261,22 @@ def _overwrite_sentence(problem: Problem, quantity: str, label: str) -> str:
 
 
 def _swapped(problem: Problem) -> dict[str, list[tuple[str, Any]]]:
+    """dW adding dZ·kernel and dA_prev adding dZ·A_slice, from the totals at once: summed over a
+    filter's overlays, dZ·kernel is W[c_out]·db[c_out]; and an entry's share dZ·A_prev[x] summed
+    over the windows that cover it is A_prev[x] times the backward pass of an all-ones kernel."""
     g = problem.geom
-    if problem.dZ is None:
+    dZ = problem.dZ
+    if dZ is None:
         return {}
-    if g.overlay_count > WALK_LIMIT:
-        return {}
-    dW = _zeros(problem, problem.W.shape)
-    dA_pad = _zeros(problem, problem.A_prev.shape[:2] + g.padded_size)
-    for overlay in conv.iter_overlays(problem.A_prev, problem.W, problem.b, problem.dZ, g):
-        dW[overlay.c_out] = dW[overlay.c_out] + applied_kernel(overlay.dZ * overlay.kernel, g)
-        taps = (overlay.n, slice(overlay.channels.start, overlay.channels.stop)) + conv.window_taps(
-            overlay.window_start, g
-        )
-        dA_pad[taps] = dA_pad[taps] + overlay.dZ * overlay.A_slice
+    db = dZ.sum(axis=(0,) + tuple(range(2, 2 + g.dims)))
+    dW = problem.W * db.reshape((-1,) + (1,) * (problem.W.ndim - 1))
+    ones = np.ones(problem.W.shape, dtype=problem.W.dtype)
+    if ones.dtype == object:
+        ones[...] = 1
+    covered = conv.backward(problem.A_prev, ones, dZ, g).dA_prev  # sum of dZ over the windows covering x
     return {
         "dW": [("", _finalize(problem, "dW", dW))],
-        "dA_prev": [("", _finalize(problem, "dA_prev", dA_pad[conv.interior(g)]))],
+        "dA_prev": [("", _finalize(problem, "dA_prev", problem.A_prev * covered))],
     }
 
 

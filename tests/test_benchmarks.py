@@ -45,3 +45,24 @@ def test_grading_benchmark_runs():
     assert run.returncode == 0, run.stderr[-2000:]
     assert "gradebook rows: 14, feedback files: 13" in run.stdout
     assert "ratio with feedback and gradebook / plain:" in run.stdout
+
+
+def test_views_benchmark_runs():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_views.py"), "--quick", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    for line in (
+        "table of 18 overlays / --json --overlays all",
+        "markdown of 18 overlays",
+        "csv of 18 overlays",
+        "--format jsonl, 128 overlays / --json --overlays none",
+        "check, full answer key, 72 overlays / backward --json none",
+        "start-up: backward 1-D sample --json / python -c 'import numpy'",
+        "jsonl peak memory / totals-only peak memory",
+        "targets met: ",
+    ):
+        assert line in run.stdout

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -175,6 +175,103 @@ def iter_overlays(
     maker = OverlayMaker(A_prev, W, b, dZ, geom)
     for index in range(geom.overlay_count) if indices is None else indices:
         yield maker.make(index)
+
+
+class OverlayTile(NamedTuple):
+    """Many overlays at once: the fields of ``Overlay`` with a leading axis of T overlays.
+
+    indices, n, c_out: (T,) (``indices``: the overlays' places in the overlay order); position, window_start: (T, dims); A_slice, dW, dA_prev: (T, C_in/G, *k);
+    Z, dZ: (T,). The gradient fields are None in a forward pass (db is dZ).
+    """
+
+    indices: np.ndarray
+    n: np.ndarray
+    c_out: np.ndarray
+    position: np.ndarray
+    window_start: np.ndarray
+    A_slice: np.ndarray
+    Z: np.ndarray
+    dZ: np.ndarray | None
+    dW: np.ndarray | None
+    dA_prev: np.ndarray | None
+
+
+class TileMaker:
+    """Builds the overlays at many indices at once, with the same steps as ``OverlayMaker.make``.
+
+    The padded input is viewed as every window at every output position, (N, G, C_in/G, *out, *k)
+    (no copy), and a tile gathers its slices from that view in one indexing step.
+    """
+
+    def __init__(
+        self, A_prev: np.ndarray, W: np.ndarray, b: np.ndarray | None, dZ: np.ndarray | None, geom: Geometry
+    ) -> None:
+        self.geom = geom
+        dims = geom.dims
+        A_pad = pad_input(A_prev, geom)  # (N, C_in, *padded)
+        extent = geom.dilated_kernel_size
+        view = np.lib.stride_tricks.sliding_window_view(A_pad, extent, axis=tuple(range(2, 2 + dims)))
+        view = view[
+            (slice(None), slice(None))
+            + tuple(slice(0, s * (o - 1) + 1, s) for s, o in zip(geom.stride, geom.output_size))
+            + tuple(slice(None, None, d) for d in geom.dilation)
+        ]
+        N, G, Ci, _, _ = geom.grouped
+        self.windows = view.reshape((N, G, Ci) + view.shape[2:])  # (N, G, C_in/G, *out, *k)
+        self.kernels = applied_kernel(W, geom)  # (C_out, C_in/G, *k)
+        self.b = b
+        self.dZ = dZ
+
+    def make(self, indices: np.ndarray) -> OverlayTile:
+        """The overlays at ``indices`` (T,) in the overlay order, as one tile."""
+        geom = self.geom
+        indices = np.asarray(indices, dtype=np.intp)
+        per_sample = geom.out_channels * geom.positions_per_map
+        n, rest = np.divmod(indices, per_sample)
+        c_out, flat = np.divmod(rest, geom.positions_per_map)
+        position = (
+            np.stack(np.unravel_index(flat, geom.output_size), axis=1)
+            if len(indices)
+            else np.zeros((0, geom.dims), dtype=np.intp)
+        )
+        start = position * np.array(geom.stride) - np.array([before for before, _ in geom.padding])
+        group = c_out // geom.out_per_group
+        # Slice: the input under each window, (T, C_in/G, *k).
+        A_slice = self.windows[(n, group, slice(None)) + tuple(position.T)]
+        # Product: the forward term of each overlay, summed per overlay as one overlay sums it.
+        kernel = self.kernels[c_out]
+        T = len(indices)
+        Z = (kernel * A_slice).reshape(T, -1).sum(axis=1)
+        if self.b is not None:
+            Z = Z + self.b[c_out]
+        dz = dW = dA_prev = None
+        if self.dZ is not None:
+            dz = self.dZ[(n, c_out) + tuple(position.T)]
+            scale = dz.reshape((T,) + (1,) * (A_slice.ndim - 1))
+            dW = applied_kernel(scale * A_slice, geom)
+            dA_prev = scale * kernel
+        return OverlayTile(indices, n, c_out, position, start, A_slice, Z, dz, dW, dA_prev)
+
+
+def iter_tiles(
+    A_prev: np.ndarray,
+    W: np.ndarray,
+    b: np.ndarray | None,
+    dZ: np.ndarray | None,
+    geom: Geometry,
+    indices: Iterable[int] | None = None,
+    size: int = 256,
+) -> Iterator[OverlayTile]:
+    """Tiles of up to ``size`` overlays, in order (or at ``indices``): memory stays one tile's."""
+    if not geom.overlay_count:
+        return
+    maker = TileMaker(A_prev, W, b, dZ, geom)
+    chosen = iter(range(geom.overlay_count) if indices is None else indices)
+    while True:
+        block = np.fromiter(itertools.islice(chosen, size), dtype=np.intp)
+        if not len(block):
+            return
+        yield maker.make(block)
 
 
 class RunningTotals:
