@@ -67,6 +67,8 @@ CHAIN_FIELDS = ("layers", "loss", "A_prev", "dZ", "layout", "dims", "exact", "sy
 _CHAIN_ONLY = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic")
 #: Kinds that only reshape: a join after one says "reshaped".
 _RESHAPING = ("flatten",)
+#: Kinds whose arrays have no spatial axes: the layers after them read the rank afresh.
+_NO_SPATIAL = ("flatten", "dense")
 
 
 def is_chain(fields: Mapping[str, Any]) -> bool:
@@ -205,16 +207,14 @@ def build_chain(
 
         last = results[-1]
         try:
-            loss = parse_loss(fields["loss"], tuple(np.shape(last.Z)))
+            loss = parse_loss(fields["loss"], tuple(np.shape(last.Z)), domain)
         except InputError as err:
             raise InputError(
                 f"loss after layer {len(kinds)} ({kinds[-1]}, Z {fmt_shape(np.shape(last.Z))}): {err.message}",
                 hint=err.hint,
             ) from None
-        if domain.name == "exact" and not getattr(loss, "rational", True):
-            note = (
-                f"the loss {getattr(loss, 'kind', '')} is not rational, so the chain is computed in floats, not --exact"
-            ).replace("loss  is", "loss is")
+        if domain.name == "exact" and not loss.rational:
+            note = f"the loss {loss.kind} is not rational, so the chain is computed in floats, not --exact"
             floats_fields = {**fields, "exact": False}
             chain = build_chain(
                 floats_fields, need_dZ=need_dZ, allow_nonfinite=allow_nonfinite, float64=float64, limits=limits
@@ -277,10 +277,11 @@ def _walk_forward(
         problems.append(problem)
         results.append(result)
         Z = result.Z
-        if keep_dims is not None and np.ndim(Z) != np.ndim(
-            result.problem.form.activation_from_canonical(problem.A_prev)
-        ):
+        A_rank = len(problem.user_shapes["A_prev"])
+        if np.ndim(Z) != A_rank or name in _NO_SPATIAL or problem.form.dims < 1:
             keep_dims = None  # past a change of rank (flatten, dense) the rank says what the arrays are
+        elif keep_dims is None:
+            keep_dims = problem.form.dims  # (N, C, L) after a 1-D layer stays 1-D, not one 2-D sample
         A_value = Z
     return problems, results
 
@@ -397,8 +398,8 @@ class ChainResult:
         if loss is None or not self.is_backward:
             return None
         return {
-            "kind": getattr(loss, "kind", None),
-            "reduction": getattr(loss, "reduction", None),
+            "kind": loss.kind,
+            "reduction": loss.reduction,
             "value": self.loss,
             "gradient": self.loss_gradient,
         }
@@ -430,9 +431,15 @@ def solve_chain(chain: ChainProblem) -> ChainResult:
     if chain.loss is not None:
         from . import losses
 
-        with np.errstate(all="ignore"):
-            value = losses.loss_value(chain.loss, last_Z)
-            gradient = np.asarray(losses.loss_gradient(chain.loss, last_Z))
+        try:
+            with np.errstate(all="ignore"):
+                value = losses.loss_value(chain.loss, last_Z)
+                gradient = np.asarray(losses.loss_gradient(chain.loss, last_Z))
+        except InputError as err:
+            raise InputError(f"the loss {chain.loss.kind}: {err.message}", hint=err.hint) from None
+        if chain.domain.dtype == object:
+            value = chain.domain.finalize(np.asarray(value, dtype=object))[()]
+            gradient = chain.domain.finalize(np.asarray(gradient, dtype=object))
         upstream = gradient
         first_join = Join(n, "loss", shape=tuple(np.shape(gradient)))
     else:

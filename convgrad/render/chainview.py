@@ -51,19 +51,7 @@ def chain_header(chain: ChainResult, command: str) -> Text:
 
 def loss_words(loss: Any) -> str:
     """ "softmax-cross-entropy (mean)"."""
-    kind = getattr(loss, "kind", "loss")
-    reduction = getattr(loss, "reduction", None)
-    return f"{kind} ({reduction})" if reduction else str(kind)
-
-
-#: What each loss's gradient is, for the loss section and --explain.
-LOSS_RULES = {
-    "sum": "L = sum of every entry of Z, so dL/dZ = 1 everywhere (divided by the count of entries with mean)",
-    "mse": "L = (Z - target)² summed, divided by the count of entries with mean; dL/dZ = 2(Z - target), "
-    "divided by the same count",
-    "softmax-cross-entropy": "L = -log softmax(Z)[label] per sample, summed, divided by the batch size N with mean; "
-    "dL/dZ = softmax(Z) - one_hot(label), divided by N with mean",
-}
+    return f"{loss.kind} ({loss.reduction})"
 
 
 def _layer_rule(k: int, n: int, kind: str) -> Rule:
@@ -147,9 +135,7 @@ def _loss_section(chain: ChainResult, precision: int | None, width: int, explain
         yield Text(_grid_text(np.asarray(chain.dZ, dtype=object), style))
         return
     yield Rule(f"Loss: {loss_words(loss)}", align="left", style="dim")
-    rule = LOSS_RULES.get(str(getattr(loss, "kind", "")))
-    if rule is not None:
-        yield Text(rule + ".", style="italic" if not explain else "")
+    yield Text(loss.sentence, style="italic")
     yield Text(f"L = {domain.format(chain.loss, precision)}", style="bold")
     yield Text(f"dL/dZ of layer {n} ({chain.kinds[-1]}):")
     yield Text(_grid_text(np.asarray(chain.loss_gradient, dtype=object), style))
@@ -188,15 +174,15 @@ def _backward_join_text(chain: ChainResult, join: Join) -> str:
 
 
 def summary_table(chain: ChainResult) -> Table:
-    """Per layer: its kind, shapes, the gradients it produced and where its dZ came from."""
+    """Per layer: its kind, shapes, the gradients it produced and where its dZ came from (shapes as 2x4x4)."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold", padding=(0, 1))
-    titles = ["layer", "kind", "A_prev", "Z", "W, b"] + (["gradients", "dZ from"] if chain.is_backward else [])
+    titles = ["#", "kind", "A_prev", "Z", "W, b"] + (["gradients", "dZ from"] if chain.is_backward else [])
     for title in titles:
-        table.add_column(title, justify="right" if title == "layer" else "left", no_wrap=True)
+        table.add_column(title, justify="right" if title == "#" else "left", no_wrap=True)
     for k, (result, join) in enumerate(zip(chain.layers, chain.joins), start=1):
         shapes = result.problem.user_shapes
-        weights = f"{shape_text(shapes['W'])}, {shape_text(shapes['b'])}" if result.problem.has_weights else "-"
-        row = [str(k), chain.kinds[k - 1], shape_text(shapes["A_prev"]), shape_text(shapes["Z"]), weights]
+        weights = f"{_compact(shapes['W'])}, {_compact(shapes['b'])}" if result.problem.has_weights else "-"
+        row = [str(k), chain.kinds[k - 1], _compact(shapes["A_prev"]), _compact(shapes["Z"]), weights]
         if chain.is_backward:
             row.append("dW db dA_prev" if result.problem.has_weights else "dA_prev")
             row.append(_source_text(join))
@@ -204,10 +190,15 @@ def summary_table(chain: ChainResult) -> Table:
     return table
 
 
+def _compact(shape: Sequence[int]) -> str:
+    """2x4x4; a scalar is "1"."""
+    return "x".join(map(str, shape)) if len(shape) else "1"
+
+
 def _source_text(join: Join) -> str:
     if join.source == "layer":
-        return f"layer {join.source_layer}" + (" (reshaped)" if join.reshaped_from is not None else "")
-    return "the loss" if join.source == "loss" else "dZ given"
+        return f"layer {join.source_layer}" + (" reshaped" if join.reshaped_from is not None else "")
+    return "the loss" if join.source == "loss" else "given"
 
 
 # -- JSON ---------------------------------------------------------------------------------------------
