@@ -172,6 +172,19 @@ PROBLEM_FIELDS: dict[str, Schema] = {
     "count_padding": nullable(
         described("avg-pool: divide by the window size (true) or by its taps inside A_prev (false)", BOOLEAN)
     ),
+    "order": nullable(
+        described(
+            "flatten: channels-first (PyTorch: C, H, W per sample) or channels-last (Keras: H, W, C); "
+            "default from the layout (also NCHW / NHWC-style names, pytorch, keras)",
+            STRING,
+        )
+    ),
+    "W_layout": nullable(
+        described(
+            "dense: out-in (PyTorch nn.Linear: W (out, in), the default) or in-out (CS231n, Keras: W (in, out))",
+            STRING,
+        )
+    ),
     "description": STRING,
     "generated_by": {
         "type": "object",
@@ -263,13 +276,15 @@ KIND_KEY_SCHEMAS: dict[str, Schema] = {
     "output_padding": integers(0),
     "groups": integer(1),
     "mode": {"enum": list(MODE_NAMES)},
+    "order": {"enum": ["channels-first", "channels-last"]},
+    "W_layout": {"enum": ["out-in", "in-out"]},
 }
 KIND_CONFIG = record(
     {
         "layer": {"enum": [name for name in KINDS if name != DEFAULT_KIND]},
         "form": {"enum": [BARE, UNBATCHED, BATCHED]},
         "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
-        "dims": integer(1),
+        "dims": integer(0),
         "batch": integer(1),
         "channels": integer(1),
         "input_size": integers(),
@@ -277,11 +292,13 @@ KIND_CONFIG = record(
         **{key: KIND_KEY_SCHEMAS.get(key, ref("number")) for key in KIND_OWN_KEYS},
         "kernel_size": integers(),
         "out_channels": integer(1),
+        "in_features": integer(1),
+        "out_features": integer(1),
         "shapes": {"type": "object", "additionalProperties": integers()},
         "overlay_count": COUNT,
         "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
     },
-    optional=(*KIND_OWN_KEYS, "kernel_size", "out_channels"),
+    optional=(*KIND_OWN_KEYS, "kernel_size", "out_channels", "in_features", "out_features"),
 )
 STRIDE_LEFTOVER = record({"axis": integer(0), "indices": integers(), "output_size": STRING})
 PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": ref("number")})
