@@ -13,12 +13,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-__all__ = ["ConvgradError", "InputError", "Overlay", "Result", "UsageError", "backward", "forward"]
+__all__ = [
+    "ChainResult",
+    "ConvgradError",
+    "InputError",
+    "Overlay",
+    "Result",
+    "UsageError",
+    "backward",
+    "chain",
+    "forward",
+]
 
 _LOCATIONS = {
     "forward": "api",
     "backward": "api",
     "Result": "api",
+    "chain": "chains",
+    "ChainResult": "chains",
     "Overlay": "layers.base",
     "ConvgradError": "errors",
     "InputError": "errors",
@@ -27,6 +39,7 @@ _LOCATIONS = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Result, backward, forward
+    from .chains import ChainResult, chain
     from .errors import ConvgradError, InputError, UsageError
     from .layers.base import Overlay
 

@@ -222,6 +222,15 @@ OverlaysOpt = Annotated[
         show_default=False,
     ),
 ]
+LayersOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layers",
+        metavar="WHICH",
+        help="A chain's layers to show (all are computed): numbers (1,3 or 2-4) or kinds (conv).",
+        show_default=False,
+    ),
+]
 ViewOpt = Annotated[
     View,
     typer.Option(
@@ -398,6 +407,7 @@ def forward(
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
+    layers: LayersOpt = None,
     view: ViewOpt = View.auto,
     explain: ExplainOpt = False,
     cell: CellOpt = None,
@@ -452,6 +462,7 @@ def forward(
         html=html,
         html_record=html_record,
         save=save,
+        layers=layers,
     )
     limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
     guarded(solve.run, "forward", problem, output, limits)
@@ -478,6 +489,7 @@ def backward(
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
+    layers: LayersOpt = None,
     view: ViewOpt = View.auto,
     explain: ExplainOpt = False,
     cell: CellOpt = None,
@@ -535,6 +547,7 @@ def backward(
         html=html,
         html_record=html_record,
         save=save,
+        layers=layers,
     )
     limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
     guarded(solve.run, "backward", problem, output, limits)

@@ -677,6 +677,8 @@ def _build_problem(
     float64: bool = False,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Problem:
+    if "layers" in fields:
+        raise InputError('this is a chain problem ("layers"): forward and backward read chains, this reads one layer')
     if domain is None:
         domain = make_domain(exact=_flag_value(fields, "exact"), symbolic=_flag_value(fields, "symbolic"))
     layer = parse_layer(fields.get("layer"))

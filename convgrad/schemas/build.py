@@ -528,8 +528,8 @@ def definitions() -> dict[str, Schema]:
 # -- the published schemas ------------------------------------------------------------------------------
 
 
-def bodies() -> dict[str, tuple[str, Schema]]:
-    """Each published schema's title and body, by name."""
+def layer_bodies() -> dict[str, tuple[str, Schema]]:
+    """Each published schema's title and body for one layer, by name (``bodies`` adds the chains)."""
     problem = problem_properties()
     return {
         "input": (
@@ -713,6 +713,147 @@ def bodies() -> dict[str, tuple[str, Schema]]:
             ),
         ),
     }
+
+
+# -- chains of layers (convgrad/chains.py) -----------------------------------------------------------
+
+#: The keys a chain problem holds at its top level; each layer's own keys are a problem's.
+CHAIN_ONLY_KEYS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic")
+LOSS_KINDS_DESCRIPTION = (
+    'The end of the chain instead of dZ: "sum", "mse" or "softmax-cross-entropy" (a bare string takes the '
+    'defaults), or an object {"kind": ..., "reduction": "mean" or "sum", "target": ... (mse, or one-hot for '
+    'cross-entropy), "labels": [...] (cross-entropy: one class per sample)}.'
+)
+LOSS_INPUT = described(
+    LOSS_KINDS_DESCRIPTION,
+    either(STRING, {"type": "object", "required": ["kind"], "properties": {"kind": STRING}}),
+)
+CHAIN_JOIN = described(
+    "Where this layer's dZ came from: the loss, the dZ given, or dA_prev of the next layer (reshaped_from: "
+    "the shape that layer received before reshaping, a flatten's dZ).",
+    record(
+        {
+            "source": {"enum": ["loss", "dZ", "layer"]},
+            "layer": nullable(integer(1)),
+            "kind": nullable(STRING),
+            "shape": integers(),
+            "reshaped_from": nullable(integers()),
+        }
+    ),
+)
+CHAIN_LOSS = described(
+    "The loss: its kind, reduction, value and gradient dL/dZ of the last layer (null: the chain ends in a "
+    "given dZ, or a forward pass).",
+    nullable(
+        record(
+            {
+                "kind": nullable(STRING),
+                "reduction": nullable(STRING),
+                "value": ref("number"),
+                "gradient": ref("array"),
+            }
+        )
+    ),
+)
+CHAIN_CONFIG = record(
+    {
+        "layer_count": integer(1),
+        "kinds": array_of({"enum": list(KINDS)}),
+        "form": {"enum": [BARE, UNBATCHED, BATCHED]},
+        "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
+        "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
+    }
+)
+
+
+def chain_layer(backward: bool) -> Schema:
+    """One layer of a chain's JSON: its number and kind, totals, where its dZ came from, config, overlays."""
+    names = ["Z", "dW", "db", "dA_prev"] if backward else ["Z"]
+    fields: dict[str, Schema] = {"layer": integer(1), "kind": {"enum": list(KINDS)}, **totals(names)}
+    if backward:
+        fields["dZ_from"] = CHAIN_JOIN
+    which = "backward" if backward else "forward"
+    fields["config"] = either(ref("config"), ref("kind_config"))
+    fields["overlays"] = array_of(either(ref(f"{which}_overlay"), ref(f"{which}_kind_overlay")))
+    return record(fields, optional=["dW", "db"] if backward else [])
+
+
+def chain_document(backward: bool) -> Schema:
+    return described(
+        'A chain of layers (a problem with "layers"): every layer in order, overlays only of those --layers '
+        "shows; a kind without weights omits dW and db.",
+        record({"loss": CHAIN_LOSS, "config": CHAIN_CONFIG, "layers": array_of(chain_layer(backward))}),
+    )
+
+
+def tagged(schema: Schema) -> Schema:
+    """An overlay's schema with the "layer" number a chain's JSON lines add in front."""
+    properties = {"layer": integer(1), **schema["properties"]}
+    return {**schema, "required": ["layer", *schema.get("required", [])], "properties": properties}
+
+
+def chain_problem() -> Schema:
+    """A chain problem: "layers" (each a problem's layer keys, without the chain's), A_prev, dZ or loss."""
+    own = {
+        key: value for key, value in problem_properties().items() if CANONICAL_OF.get(key, key) not in CHAIN_ONLY_KEYS
+    }
+    layer = record(own, optional=own)
+    fields = {
+        "layers": {"type": "array", "minItems": 1, "items": layer},
+        "loss": LOSS_INPUT,
+        **{key: PROBLEM_FIELDS[key] for key in CHAIN_ONLY_KEYS},
+        **{
+            alias: PROBLEM_FIELDS[name]
+            for name, aliases in ALIASES.items()
+            if name in CHAIN_ONLY_KEYS
+            for alias in aliases
+        },
+        **{key: PROBLEM_FIELDS[key] for key in META_FIELDS},
+    }
+    return described(
+        "A chain of layers: the chain's input A_prev, the layers in order, and dZ or a loss at the end.",
+        record(fields, optional=[key for key in fields if key not in ("layers", "A_prev")]),
+    )
+
+
+CANONICAL_OF = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+
+
+def bodies() -> dict[str, tuple[str, Schema]]:
+    """Each published schema's title and body, by name: one layer's, with a chain's as an alternative."""
+    built = layer_bodies()
+    title, body = built["input"]
+    description = body.pop("description")
+    built["input"] = (title, {"description": description, "anyOf": [body, chain_problem()]})
+    for name, backward in (("forward", False), ("backward", True)):
+        title, body = built[name]
+        built[name] = (title, {"anyOf": [*body["anyOf"], chain_document(backward)]})
+    title, body = built["jsonl"]
+    chain_lines = [
+        tagged(overlay(backward=False)),
+        tagged(overlay(backward=True)),
+        tagged(kind_overlay(backward=False)),
+        tagged(kind_overlay(backward=True)),
+        described(
+            "A chain's layer, after its overlays: its totals, configuration and where its dZ came from.",
+            record(
+                {
+                    "layer": integer(1),
+                    "kind": {"enum": list(KINDS)},
+                    "totals": record(totals(), optional=GRADIENTS),
+                    "config": either(ref("config"), ref("kind_config")),
+                    "dZ_from": CHAIN_JOIN,
+                },
+                optional=["dZ_from"],
+            ),
+        ),
+        described(
+            "A chain's last line: the loss and the chain's configuration.",
+            record({"loss": CHAIN_LOSS, "config": CHAIN_CONFIG}),
+        ),
+    ]
+    built["jsonl"] = (title, {"anyOf": [*body["anyOf"], *chain_lines]})
+    return built
 
 
 def references(schema: Any) -> Iterator[str]:
