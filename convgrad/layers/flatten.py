@@ -35,8 +35,8 @@ from .base import Column, Factor, Record, Takes, Term, Totals
 
 name = "flatten"
 sentence = (
-    "Z_nj = the entry of sample n that the order puts at feature j: each sample's entries in one row, channels-first (PyTorch: c, then the "
-    "position row-major) or channels-last (Keras: the position row-major, then c); dA_prev = dZ reshaped back"
+    "Z_nj = the entry of sample n that the order puts at feature j: channels-first (PyTorch) counts c, then the "
+    "position row-major; channels-last (Keras) the position, then c; dA_prev = dZ reshaped back"
 )
 takes = Takes(weights=False, bias=False, keys=("order",))
 rational = True
