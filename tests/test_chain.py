@@ -367,3 +367,82 @@ def test_cli_reads_a_chain_from_stdin_and_says_when_exact_becomes_float(cli):
 def test_other_commands_refuse_a_chain_in_one_line(cli):
     result = cli("gradcheck", SANDWICH)
     assert result.exit_code == 2 and 'this is a chain problem ("layers")' in result.stderr
+
+
+# -- the tiny CNN: flatten, dense and a loss ------------------------------------------------------------------
+
+TINY = ROOT / "samples" / "tiny_cnn.json"
+
+
+def test_the_tiny_cnn_starts_its_backward_walk_at_the_loss(cli):
+    out = cli("backward", TINY, "--overlays", "none")
+    assert out.exit_code == 0, out.stderr
+    text = out.stdout
+    assert "Loss: softmax-cross-entropy (mean)" in text
+    flowing = " ".join(text.split())  # the sentence wraps at the terminal's width
+    assert "L = (1/N)·Σ_n -log softmax(Z_n)[label_n], dL/dZ = (softmax(Z) - one-hot)/N (N the batch)" in flowing
+    assert "dZ of layer 5 (dense) = the loss's gradient dL/dZ, shape (2, 3)" in flowing
+    assert "dZ of layer 3 (max-pool) = dA_prev of layer 4 (flatten), reshaped (2, 2, 1, 2) from (2, 4)" in flowing
+    assert text.index("Loss: softmax") < text.index("Layer 5 of 5: dense", text.index("Backward, last to first"))
+    doc = json.loads(cli("backward", TINY, "--json", "--overlays", "none").stdout)
+    assert doc["loss"]["kind"] == "softmax-cross-entropy" and doc["loss"]["reduction"] == "mean"
+    assert doc["layers"][2]["dZ_from"]["reshaped_from"] == [2, 4]
+    # the loss's gradient is the dense layer's dZ, and it sums to 0 per sample (softmax minus one-hot)
+    gradient = np.array(doc["loss"]["gradient"])
+    assert np.allclose(gradient.sum(axis=1), 0) and gradient.shape == (2, 3)
+
+
+def test_the_tiny_cnn_loss_and_first_dW_against_torch():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    doc = json.loads(TINY.read_text())
+    conv, _, _, _, dense = doc["layers"]
+    x = torch.tensor(doc["A_prev"], dtype=torch.float64)
+    W1 = torch.tensor(conv["W"], dtype=torch.float64, requires_grad=True)
+    W5 = torch.tensor(dense["W"], dtype=torch.float64, requires_grad=True)
+    h = F.max_pool2d(F.relu(F.conv2d(x, W1, torch.tensor(conv["b"], dtype=torch.float64))), 2, 1)
+    logits = h.flatten(1) @ W5.T + torch.tensor(dense["b"], dtype=torch.float64)
+    loss = F.cross_entropy(logits, torch.tensor(doc["loss"]["labels"]))
+    loss.backward()
+    r = convgrad.chain(doc["A_prev"], layers=doc["layers"], loss=doc["loss"])
+    assert r.loss == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(r.layers[0].dW, W1.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(r.layers[4].dW, W5.grad.numpy(), rtol=1e-12)
+
+
+def test_an_exact_chain_with_a_rational_loss_stays_exact():
+    doc = json.loads(TINY.read_text())
+    r = convgrad.chain(doc["A_prev"], layers=doc["layers"], loss="sum", exact=True)
+    assert not r.notes and r.loss == Fraction(-43, 5)
+    assert r.layers[0].dW.ravel().tolist() == [
+        Fraction(v) for v in ("-3/5", "-39/10", "37/10", "7/5", "-61/10", "-2/5", "-5/2", "5")
+    ]
+    r = convgrad.chain(doc["A_prev"], layers=doc["layers"], loss=doc["loss"], exact=True)
+    assert r.notes == (
+        "the loss softmax-cross-entropy is not rational, so the chain is computed in floats, not --exact",
+    )
+
+
+def test_errors_at_the_closing_layers_and_the_loss():
+    doc = json.loads(TINY.read_text())
+
+    def with_(change):
+        bad = json.loads(json.dumps(doc))
+        change(bad)
+        return _error(bad)
+
+    assert with_(lambda d: d["layers"][4].update(W=[[1, 2, 3]] * 3)) == (
+        "layer 5 (dense) on the Z of layer 4 (flatten), shape (2, 4): dense: A_prev has 4 features per sample "
+        "but W (3, 3) expects 3 (in), W being (out, in) as PyTorch's nn.Linear"
+    )
+    assert with_(lambda d: d["loss"].update(labels=[0, 3])) == (
+        "loss after layer 5 (dense, Z (2, 3)): labels[1] is 3, out of range: Z has 3 classes (0 to 2)"
+    )
+    assert with_(lambda d: d.update(loss={"kind": "mse", "target": [[1, 2], [3, 4]]})) == (
+        "loss after layer 5 (dense, Z (2, 3)): the mse target has shape (2, 2) but Z has shape (2, 3): "
+        "the target must be shaped like Z"
+    )
+    assert with_(lambda d: d.update(layers=d["layers"][:3])).startswith(
+        "loss after layer 3 (max-pool, Z (2, 2, 1, 2)): softmax-cross-entropy needs Z of shape (N, classes)"
+    )
