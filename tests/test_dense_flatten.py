@@ -373,3 +373,37 @@ def test_check_marks_a_wrong_entry_of_each_kind(cli, problems, tmp_path):
     assert "dA_prev[1,2] should be 1" in result.stdout and "dZ[1,0]·W[0,2] + dZ[1,1]·W[1,2]" in result.stdout
     answer.write_text(json.dumps({"dA_prev": [[[[1, 2], [3, 4]]]], "Z": [[1, 2, 3, 4]]}))
     assert cli("check", flatten, "-a", answer).exit_code == 0
+
+
+# -- check names the mistakes of one layer -----------------------------------------------------------
+
+
+def test_check_names_dense_mistakes_built_by_hand():
+    from convgrad.check import Checker, parse_answer
+
+    A, W, dZ = [[1.0, 2, 3], [0, -1, 2]], [[1.0, 0, -1], [2, 1, 0.5]], [[1.0, -2], [0.5, 1]]
+    checker = Checker(convgrad.backward(A, W, dZ=dZ, b=[0.5, -1], layer="dense").problem)
+    dW_in_out = [[sum(dZ[n][j] * A[n][i] for n in range(2)) for j in range(2)] for i in range(3)]  # (in, out)
+    report = checker.check(parse_answer({"dW": dW_in_out}, "a"))
+    assert [d.mistake for d in report.quantities["dW"].diagnoses] == ["dense_dW_transposed"]
+    first_only = [[dZ[0][j] * A[0][i] for i in range(3)] for j in range(2)]  # sample 0's share only
+    report = checker.check(parse_answer({"dW": first_only, "db": dZ[0]}, "a"))
+    for name in ("dW", "db"):
+        (diagnosis,) = report.quantities[name].diagnoses
+        assert diagnosis.mistake == "dense_one_sample" and diagnosis.form == "sample 0"
+
+
+def test_check_names_the_flatten_order_swapped():
+    from convgrad.check import Checker, parse_answer
+
+    A = np.arange(12.0).reshape(1, 3, 2, 2)  # NCHW
+    dZ = np.arange(12.0).reshape(1, 12) - 5
+    checker = Checker(convgrad.backward(A, dZ=dZ, layer="flatten").problem)
+    keras_Z = [[float(A[0, c, h, w]) for h in range(2) for w in range(2) for c in range(3)]]  # (h, w, c) order
+    keras_dA = np.zeros(A.shape)
+    for j, (h, w, c) in enumerate((h, w, c) for h in range(2) for w in range(2) for c in range(3)):
+        keras_dA[0, c, h, w] = dZ[0, j]
+    report = checker.check(parse_answer({"Z": keras_Z, "dA_prev": keras_dA.tolist()}, "a"))
+    for name in ("Z", "dA_prev"):
+        (diagnosis,) = report.quantities[name].diagnoses
+        assert diagnosis.mistake == "flatten_other_order" and "channels-last order (Keras's)" in diagnosis.sentence
