@@ -64,6 +64,8 @@ class LayerChecker(Checker):
         own = super()._diagnose(name, given, expected, wrong)
         complete, partial = [d for d in own if d.complete], [d for d in own if not d.complete]
         for mistake in self._mistakes():
+            if complete and mistake.site == self.number:
+                continue  # the layer's own mistake, already named by the one-layer check
             arrays = mistake.layers[self.number - 1]
             if not arrays or name not in arrays:
                 continue
