@@ -344,3 +344,24 @@ def test_generate_chain_errors(cli, args, message):
     result = cli("generate", *args, "--seed", "1")
     assert result.exit_code == 2
     assert message in result.stderr, result.stderr
+
+
+def test_check_names_the_flatten_order_where_it_carries_back_to_the_convolution():
+    """db of the convolution built by hand with the flatten's dZ reshaped back in Keras' order."""
+    checker = ChainChecker(_fields(TINY_CNN))
+    r = checker.result
+    d_flat = np.asarray(r.layers[3].problem.dZ, dtype=float)  # the dense layer's dA_prev (2, 8), right
+    d_pool_out = d_flat.reshape(2, 2, 2, 2).transpose(0, 3, 1, 2)  # (N, H, W, C) read back: the mistake
+    relu_out = np.asarray(r.forward_layers[1].Z, dtype=float)  # max-pool's input (2, 2, 3, 3)
+    d_relu_out = np.zeros(relu_out.shape)
+    for n, c, i, j in np.ndindex(*d_pool_out.shape):  # 2x2 windows, stride 1: the first maximum gets it
+        window = relu_out[n, c, i : i + 2, j : j + 2]
+        a, b = np.unravel_index(int(np.argmax(window)), (2, 2))
+        d_relu_out[n, c, i + a, j + b] += d_pool_out[n, c, i, j]
+    conv_out = np.asarray(r.forward_layers[0].Z, dtype=float)
+    d_conv = np.where(conv_out > 0, d_relu_out, 0.0)
+    wrong_db = d_conv.sum(axis=(0, 2, 3))
+    report = checker.check({"layers": {"1": {"db": wrong_db.tolist()}}}, "the answer")
+    (diagnosis,) = report.layers[0].quantities["db"].diagnoses
+    assert diagnosis.mistake == "flatten-order-swapped" and diagnosis.complete
+    assert "carries back to layer 1" in diagnosis.sentence
