@@ -59,6 +59,8 @@ from .problem import (
     to_array,
 )
 
+#: The most layers a chain may have (far past any exercise; keeps a hostile file's work bounded).
+MAX_LAYERS = 100
 #: The keys a chain problem holds at its top level (canonical names; aliases are read too).
 CHAIN_FIELDS = ("layers", "loss", "A_prev", "dZ", "layout", "dims", "exact", "symbolic")
 #: Keys that are the chain's, never one layer's.
@@ -152,6 +154,8 @@ def _layer_entries(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
     layers = fields.get("layers")
     if not isinstance(layers, (list, tuple)) or not layers:
         raise InputError('"layers" must be a list of layer objects, such as [{"layer": "relu"}]')
+    if len(layers) > MAX_LAYERS:
+        raise InputError(f'"layers" has {len(layers):,} layers, more than the {MAX_LAYERS} a chain may have')
     entries = []
     for k, entry in enumerate(layers, start=1):
         if not isinstance(entry, Mapping):
