@@ -179,9 +179,12 @@ def _backward_join_text(chain: ChainResult, join: Join) -> str:
         f"each entry of Z reaches the loss only through that input."
     )
     if join.reshaped_from is not None:
+        source = chain.layers[(join.source_layer or 1) - 1].problem
+        order = source.params.get("order")
         text += (
-            f" {join.source_kind} only moves entries, so its dA_prev is its dZ {shape_text(join.reshaped_from)} "
-            f"put back in the shape of its input, {shape_text(join.shape)}, in the order it flattened them."
+            f" Layer {join.source_layer} ({join.source_kind}) only moves entries, so its dA_prev is its dZ "
+            f"{shape_text(join.reshaped_from)} put back in the shape of its input, {shape_text(join.shape)}, "
+            + (f"in its {order} order." if order else "in the order it flattened them.")
         )
     return text
 
