@@ -859,6 +859,26 @@ def generate(
         str | None,
         typer.Option(metavar="DIR", help="The folder for --count's numbered set.", show_default=False),
     ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KINDS",
+            help="A chain of layers instead of one, such as conv,relu,max-pool,flatten,dense.",
+            show_default=False,
+        ),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LOSS",
+            help="--chain's end: softmax-cross-entropy (default after dense), mse, sum, or none (a dZ).",
+            show_default=False,
+        ),
+    ] = None,
+    classes: Annotated[
+        int | None,
+        typer.Option(min=2, help="--chain: the last dense layer's units (default 3).", show_default=False),
+    ] = None,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
@@ -889,6 +909,9 @@ def generate(
             sheet=sheet,
             count=count,
             output_dir=output_dir,
+            chain=chain,
+            loss=loss,
+            classes=classes,
         ),
     )
 

@@ -200,3 +200,6 @@ class GenerateOptions:
     sheet: str | None = None
     count: int | None = None
     output_dir: str | None = None
+    chain: str | None = None  # --chain: the kinds of a chain problem, comma-separated
+    loss: str | None = None  # --chain's end
+    classes: int | None = None  # --chain: the last dense layer's units

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..chain_mistakes import CHAIN_MISTAKE_KEYS
 from ..check import ANSWER_ALIASES, ANSWER_META, IMPRECISE, QUANTITIES, RIGHT, WRONG
 from ..forms import BARE, BATCHED, UNBATCHED
 from ..layers import DEFAULT_KIND, KINDS, Column
@@ -374,7 +375,7 @@ def mistake() -> Schema:
     """A likely mistake, by the key of one of the variants convgrad tries."""
     return record(
         {
-            "mistake": {"enum": [variant.key for variant in ALL_VARIANTS]},
+            "mistake": {"enum": [variant.key for variant in ALL_VARIANTS] + list(CHAIN_MISTAKE_KEYS)},
             "form": {"type": ["string", "null"]},
             "sentence": STRING,
             "explains": COUNT,
@@ -853,7 +854,77 @@ def bodies() -> dict[str, tuple[str, Schema]]:
         ),
     ]
     built["jsonl"] = (title, {"anyOf": [*body["anyOf"], *chain_lines]})
+    for name, chain_body in chain_tool_bodies().items():
+        title, body = built[name]
+        built[name] = (title, {"anyOf": [*body.get("anyOf", [body]), chain_body]})
     return built
+
+
+def chain_tool_bodies() -> dict[str, Schema]:
+    """check, gradcheck and shape of a chain (convgrad/chaincheck.py, chaingrad.py, chainshape.py)."""
+    layer_report = record(
+        {
+            "layer": integer(1),
+            "kind": {"enum": list(KINDS)},
+            "correct": BOOLEAN,
+            "decimals": NULLABLE_DECIMALS,
+            "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
+        }
+    )
+    loss_verdict = record(
+        {
+            "given": ref("number"),
+            "given_text": STRING,
+            "expected": ref("number"),
+            "right": BOOLEAN,
+            "mark": {"enum": [RIGHT, WRONG, IMPRECISE]},
+            "mistakes": array_of({"enum": list(CHAIN_MISTAKE_KEYS)}),
+        }
+    )
+    shape_row = record(
+        {
+            "layer": integer(1),
+            "kind": {"enum": list(KINDS)},
+            "A_prev": integers(),
+            "Z": integers(),
+            "W": nullable(integers()),
+            "b": nullable(integers()),
+            "weights": COUNT,
+            "biases": COUNT,
+            "parameters": COUNT,
+            "overlays": COUNT,
+            "settings": {"type": "object"},
+        }
+    )
+    grad_row = record(
+        {
+            "layer": integer(1),
+            "kind": {"enum": list(KINDS)},
+            "quantity": {"enum": ["dW", "db", "dA_prev"]},
+            "checked": COUNT,
+            "total": COUNT,
+            "skipped": COUNT,
+            "max_abs_error": NUMBER,
+            "max_rel_error": NUMBER,
+            "passed": BOOLEAN,
+            "worst_index": nullable(integers()),
+        }
+    )
+    return {
+        "check": described(
+            "check of a chain: per layer its report (null: not answered), and the loss value (null: not given).",
+            record({"correct": BOOLEAN, "loss": nullable(loss_verdict), "layers": array_of(nullable(layer_report))}),
+        ),
+        "gradcheck": described(
+            "gradcheck of a chain: per layer with weights dW and db, and dA_prev of the chain's input, against "
+            "central differences of the chain's loss (or of sum(dZ·Z) of the last layer).",
+            record({"passed": BOOLEAN, "rtol": NUMBER, "layers": array_of(grad_row)}),
+        ),
+        "shape": described(
+            "shape of a chain: per layer its shapes (user form), parameters and overlays; the totals.",
+            record({"layers": array_of(shape_row), "weights": COUNT, "biases": COUNT, "parameters": COUNT}),
+        ),
+    }
 
 
 def references(schema: Any) -> Iterator[str]:
