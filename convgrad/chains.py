@@ -52,8 +52,6 @@ from .numbers import Domain, SymbolicDomain, describe_value, make_domain
 from .problem import (
     META_FIELDS,
     Problem,
-    _build_problem,
-    _flag_value,
     build_problem,
     canonical_fields,
     fmt_shape,
@@ -61,6 +59,8 @@ from .problem import (
     to_array,
 )
 
+#: The most layers a chain may have (far past any exercise; keeps a hostile file's work bounded).
+MAX_LAYERS = 100
 #: The keys a chain problem holds at its top level (canonical names; aliases are read too).
 CHAIN_FIELDS = ("layers", "loss", "A_prev", "dZ", "layout", "dims", "exact", "symbolic")
 #: Keys that are the chain's, never one layer's.
@@ -140,10 +140,22 @@ class ChainProblem:
         return self.need_dZ
 
 
+def _flag_value(fields: Mapping[str, Any], name: str) -> bool:
+    """exact / symbolic: true, false or not given (false)."""
+    value = fields.get(name)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InputError(f"{name} must be true or false, got {describe_value(value)}")
+    return value
+
+
 def _layer_entries(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
     layers = fields.get("layers")
     if not isinstance(layers, (list, tuple)) or not layers:
         raise InputError('"layers" must be a list of layer objects, such as [{"layer": "relu"}]')
+    if len(layers) > MAX_LAYERS:
+        raise InputError(f'"layers" has {len(layers):,} layers, more than the {MAX_LAYERS} a chain may have')
     entries = []
     for k, entry in enumerate(layers, start=1):
         if not isinstance(entry, Mapping):
@@ -303,9 +315,14 @@ def _own_names(layer_fields: dict[str, Any], k: int) -> None:
 def _build_layer(
     layer_fields: Mapping[str, Any], k: int, domain: Domain, allow_nonfinite: bool, float64: bool, limits: Limits
 ) -> Problem:
-    build = build_problem if k == 1 else _build_problem  # past the first layer A_prev is not the user's to reshape
-    return build(
-        layer_fields, need_dZ=False, domain=domain, allow_nonfinite=allow_nonfinite, float64=float64, limits=limits
+    return build_problem(
+        layer_fields,
+        need_dZ=False,
+        domain=domain,
+        allow_nonfinite=allow_nonfinite,
+        float64=float64,
+        limits=limits,
+        suggest=k == 1,  # past the first layer A_prev is not the user's to reshape
     )
 
 

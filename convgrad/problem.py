@@ -568,12 +568,14 @@ def build_problem(
     allow_nonfinite: bool = False,
     float64: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    suggest: bool = True,
 ) -> Problem:
     """Validate canonical fields (see ``canonical_fields``) into a Problem.
 
     The number domain comes from the "exact" and "symbolic" fields unless given.
     With symbolic numbers a missing dZ or b is named (dz11..., b) rather than refused.
-    Shapes that do not fit are refused with the likely intent when one fits (see ``likely_intent``).
+    Shapes that do not fit are refused with the likely intent when one fits (see ``likely_intent``),
+    unless ``suggest`` is False (a chain's later layer, whose A_prev the user did not type).
     """
     try:
         return _build_problem(
@@ -585,7 +587,7 @@ def build_problem(
             limits=limits,
         )
     except ShapeMismatch as err:
-        intent = likely_intent(fields, need_dZ=need_dZ)
+        intent = likely_intent(fields, need_dZ=need_dZ) if suggest else None
         if intent is None:
             raise
         raise ShapeMismatch(f"{err.message}; did you mean {intent}?", hint=err.hint) from None

@@ -447,3 +447,55 @@ def test_errors_at_the_closing_layers_and_the_loss():
     assert with_(lambda d: d.update(layers=d["layers"][:3])).startswith(
         "loss after layer 3 (max-pool, Z (2, 2, 1, 2)): softmax-cross-entropy needs Z of shape (N, classes)"
     )
+
+
+# -- hostile chains: exit 0, 1 or 2 with one line, never a traceback ------------------------------------------
+
+
+def _mutations(rng):
+    """A chain sample with one value swapped for junk, a layer dropped, doubled or made junk, and so on."""
+    import random
+
+    from fuzzing import JUNK
+
+    for sample in (SANDWICH, TINY):
+        doc = json.loads(sample.read_text())
+        for _ in range(40):
+            bad = json.loads(json.dumps(doc))
+            op = rng.choice(["value", "layer", "top", "drop", "double", "loss"])
+            junk = rng.choice(JUNK)
+            if op == "value":
+                layer = rng.choice(bad["layers"])
+                layer[rng.choice([*layer, "stride", "size", "order"])] = junk
+            elif op == "layer":
+                bad["layers"][rng.randrange(len(bad["layers"]))] = junk
+            elif op == "top":
+                bad[rng.choice(["A_prev", "dZ", "loss", "layers", "layout", "dims", "exact", "W"])] = junk
+            elif op == "drop":
+                del bad["layers"][rng.randrange(len(bad["layers"]))]
+            elif op == "double":
+                i = rng.randrange(len(bad["layers"]))
+                bad["layers"].insert(i, bad["layers"][i])
+            else:
+                bad["loss"] = {"kind": rng.choice(["sum", "mse", "softmax-cross-entropy", junk]), "labels": junk}
+                bad.pop("dZ", None)
+            yield json.dumps(bad, ensure_ascii=False), rng.choice([[], ["--json"], ["--exact"], ["--symbolic"]])
+    assert isinstance(rng, random.Random)
+
+
+def test_hostile_chains_are_refused_in_one_line():
+    import random
+
+    from conftest import make_runner
+    from fuzzing import run_case
+
+    from convgrad.cli import app
+
+    runner = make_runner()
+    verdicts = []
+    for text, flags in _mutations(random.Random(13)):
+        outcome = run_case(runner, app, text, ["backward", "-", "--overlays", "none", *flags])
+        assert outcome.verdict in ("ok", "refused"), (text[:300], flags, outcome.stderr[-500:])
+        verdicts.append(outcome.verdict)
+    assert "refused" in verdicts and "ok" in verdicts
+    assert "more than the 100 a chain may have" in _error({"A_prev": [1], "layers": [{"layer": "relu"}] * 101})

@@ -22,7 +22,6 @@ from rich.text import Text
 from ..api import Result
 from ..chains import ChainResult, Join, join_object
 from ..forms import BARE
-from .columns import _grid_text
 from .jsonout import dumps, overlay_texts, totals_object
 from .text import Style, shape_text
 
@@ -132,13 +131,27 @@ def _loss_section(chain: ChainResult, precision: int | None, width: int, explain
         yield Rule("The chain's dZ (given)", align="left", style="dim")
         yield Text(f"dZ of layer {n} ({chain.kinds[-1]}), the upstream gradient of the chain's output:")
         assert chain.dZ is not None
-        yield Text(_grid_text(np.asarray(chain.dZ, dtype=object), style))
+        yield Text(grid_text(np.asarray(chain.dZ, dtype=object), style))
         return
     yield Rule(f"Loss: {loss_words(loss)}", align="left", style="dim")
     yield Text(loss.sentence, style="italic")
     yield Text(f"L = {domain.format(chain.loss, precision)}", style="bold")
     yield Text(f"dL/dZ of layer {n} ({chain.kinds[-1]}):")
-    yield Text(_grid_text(np.asarray(chain.loss_gradient, dtype=object), style))
+    yield Text(grid_text(np.asarray(chain.loss_gradient, dtype=object), style))
+
+
+def grid_text(array: np.ndarray, style: Style) -> str:
+    """Rows of the last axis, right-aligned; leading axes as [i, j] headings; a vector on one line."""
+    if array.ndim <= 1:
+        return "  ".join(style.fmt(v) for v in array.reshape(-1))
+    cells = np.vectorize(style.fmt, otypes=[object])(array)
+    width = max(len(cell) for cell in cells.reshape(-1))
+    lines = []
+    for lead in np.ndindex(*array.shape[:-2]):
+        if lead:
+            lines.append(f"[{', '.join(map(str, lead))}]")
+        lines.extend("  ".join(cell.rjust(width) for cell in row) for row in cells[lead])
+    return "\n".join(lines)
 
 
 def _forward_join_text(chain: ChainResult, i: int) -> str:
@@ -166,9 +179,12 @@ def _backward_join_text(chain: ChainResult, join: Join) -> str:
         f"each entry of Z reaches the loss only through that input."
     )
     if join.reshaped_from is not None:
+        source = chain.layers[(join.source_layer or 1) - 1].problem
+        order = source.params.get("order")
         text += (
-            f" {join.source_kind} only moves entries, so its dA_prev is its dZ {shape_text(join.reshaped_from)} "
-            f"put back in the shape of its input, {shape_text(join.shape)}, in the order it flattened them."
+            f" Layer {join.source_layer} ({join.source_kind}) only moves entries, so its dA_prev is its dZ "
+            f"{shape_text(join.reshaped_from)} put back in the shape of its input, {shape_text(join.shape)}, "
+            + (f"in its {order} order." if order else "in the order it flattened them.")
         )
     return text
 
