@@ -1,4 +1,4 @@
-"""convgrad: forward and backward through a convolution layer, overlay by overlay.
+"""convgrad: forward and backward through the layers of a CNN, overlay by overlay.
 
     >>> import convgrad
     >>> r = convgrad.backward([1, 2, 3], [0.3, 0.5], dZ=[-0.1, 0.2], exact=True)
@@ -11,12 +11,16 @@ forward(A_prev, W, b, **settings)
     The forward pass: a Result with Z.
 backward(A_prev, W, dZ, b, **settings)
     Forward and backward: a Result with Z, dW, db and dA_prev.
+chain(A_prev, layers=[...], dZ=... or loss=..., **settings)
+    A chain of layers down to a loss: a ChainResult with one Result per layer.
 
 Types
 -----
 Result
     What forward and backward return: numpy arrays, overlays(), table(), explain(), cell(),
     to_dict(), save(); it shows itself in rich consoles and Jupyter.
+ChainResult
+    What chain returns: .layers (one Result each), .loss, .joins, to_dict().
 Overlay
     One overlay: the window, the kernel, its product and its gradient shares.
 ConvgradError, InputError, UsageError
@@ -31,12 +35,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
-__all__ = ["ConvgradError", "InputError", "Overlay", "Result", "UsageError", "backward", "forward"]
+__all__ = [
+    "ChainResult",
+    "ConvgradError",
+    "InputError",
+    "Overlay",
+    "Result",
+    "UsageError",
+    "backward",
+    "chain",
+    "forward",
+]
 
 _LOCATIONS = {
     "forward": "render.notebook",
     "backward": "render.notebook",
     "Result": "render.notebook",
+    "chain": "chains",
+    "ChainResult": "chains",
     "Overlay": "layers.base",
     "ConvgradError": "errors",
     "InputError": "errors",
@@ -44,6 +60,7 @@ _LOCATIONS = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .chains import ChainResult, chain
     from .errors import ConvgradError, InputError, UsageError
     from .layers.base import Overlay
     from .render.notebook import Result, backward, forward

@@ -223,6 +223,15 @@ OverlaysOpt = Annotated[
         show_default=False,
     ),
 ]
+LayersOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layers",
+        metavar="WHICH",
+        help="A chain's layers to show (all are computed): numbers (1,3 or 2-4) or kinds (conv).",
+        show_default=False,
+    ),
+]
 ViewOpt = Annotated[
     View,
     typer.Option(
@@ -400,6 +409,7 @@ def forward(
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
+    layers: LayersOpt = None,
     view: ViewOpt = View.auto,
     explain: ExplainOpt = False,
     cell: CellOpt = None,
@@ -454,6 +464,7 @@ def forward(
         html=html,
         html_record=html_record,
         save=save,
+        layers=layers,
     )
     limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
     guarded(solve.run, "forward", problem, output, limits)
@@ -480,6 +491,7 @@ def backward(
     format: ExportOpt = None,
     precision: PrecisionOpt = None,
     overlays: OverlaysOpt = None,
+    layers: LayersOpt = None,
     view: ViewOpt = View.auto,
     explain: ExplainOpt = False,
     cell: CellOpt = None,
@@ -537,6 +549,7 @@ def backward(
         html=html,
         html_record=html_record,
         save=save,
+        layers=layers,
     )
     limits = Limits.from_options(max_input_mb=max_input_mb, max_elements=max_elements, max_output_mb=max_output_mb)
     guarded(solve.run, "backward", problem, output, limits)
@@ -848,6 +861,26 @@ def generate(
         str | None,
         typer.Option(metavar="DIR", help="The folder for --count's numbered set.", show_default=False),
     ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(
+            metavar="KINDS",
+            help="A chain of layers instead of one, such as conv,relu,max-pool,flatten,dense.",
+            show_default=False,
+        ),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LOSS",
+            help="--chain's end: softmax-cross-entropy (default after dense), mse, sum, or none (a dZ).",
+            show_default=False,
+        ),
+    ] = None,
+    classes: Annotated[
+        int | None,
+        typer.Option(min=2, help="--chain: the last dense layer's units (default 3).", show_default=False),
+    ] = None,
 ) -> None:
     """A random problem in the format backward reads, reproducible from --seed, with an optional answer key."""
     from .commands import generate as command
@@ -878,6 +911,9 @@ def generate(
             sheet=sheet,
             count=count,
             output_dir=output_dir,
+            chain=chain,
+            loss=loss,
+            classes=classes,
         ),
     )
 

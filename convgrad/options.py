@@ -124,7 +124,7 @@ class OutputOptions:
     """How the result is shown. json/format: --json and --format (they must agree); the rest
     only forward and backward have: precision (None: DEFAULT_PRECISION, float32 its own digits),
     overlays (a selection's text), view, explain, cell, and the files svg, html (the interactive
-    page), html_record (what the terminal shows, as HTML), save."""
+    page), html_record (what the terminal shows, as HTML), save; layers (a chain's layers to show)."""
 
     json: bool = False
     format: ExportFormat | OutputFormat | None = None
@@ -137,6 +137,7 @@ class OutputOptions:
     html: str | None = None
     html_record: str | None = None
     save: str | None = None
+    layers: str | None = None  # a chain's layers to show ("1,3", "2-4", "conv"); None: all
 
 
 @dataclass(frozen=True)
@@ -201,3 +202,6 @@ class GenerateOptions:
     sheet: str | None = None
     count: int | None = None
     output_dir: str | None = None
+    chain: str | None = None  # --chain: the kinds of a chain problem, comma-separated
+    loss: str | None = None  # --chain's end
+    classes: int | None = None  # --chain: the last dense layer's units

@@ -57,6 +57,8 @@ CONFIG_FIELDS = (
     "ceil_mode",
     "ties",
     "count_padding",
+    "order",
+    "W_layout",
 )
 #: Keys every kind takes: the arrays' layout and rank, the number domain, the kind itself.
 SHARED_FIELDS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic", "layer")
@@ -78,6 +80,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "output_padding": ("out_padding", "outpadding"),
     "size": ("kernel_size", "pool_size", "ksize", "window", "f"),
     "count_padding": ("count_include_pad",),
+    "order": ("flatten_order",),
+    "W_layout": ("w_layout", "weight_layout"),
 }
 _CANONICAL = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
 #: Every accepted key's canonical name.
@@ -618,12 +622,14 @@ def build_problem(
     allow_nonfinite: bool = False,
     float64: bool = False,
     limits: Limits = DEFAULT_LIMITS,
+    suggest: bool = True,
 ) -> Problem:
     """Validate canonical fields (see ``canonical_fields``) into a Problem.
 
     The number domain comes from the "exact" and "symbolic" fields unless given.
     With symbolic numbers a missing dZ or b is named (dz11..., b) rather than refused.
-    Shapes that do not fit are refused with the likely intent when one fits (see ``likely_intent``).
+    Shapes that do not fit are refused with the likely intent when one fits (see ``likely_intent``),
+    unless ``suggest`` is False (a chain's later layer, whose A_prev the user did not type).
     """
     try:
         return _build_problem(
@@ -635,7 +641,7 @@ def build_problem(
             limits=limits,
         )
     except ShapeMismatch as err:
-        intent = likely_intent(fields, need_dZ=need_dZ)
+        intent = likely_intent(fields, need_dZ=need_dZ) if suggest else None
         if intent is None:
             raise
         raise ShapeMismatch(f"{err.template}; did you mean {intent}?", hint=err.hint_template) from None
@@ -727,6 +733,8 @@ def _build_problem(
     float64: bool = False,
     limits: Limits = DEFAULT_LIMITS,
 ) -> Problem:
+    if "layers" in fields:
+        raise InputError('this is a chain problem ("layers"): forward and backward read chains, this reads one layer')
     if domain is None:
         domain = make_domain(exact=_flag_value(fields, "exact"), symbolic=_flag_value(fields, "symbolic"))
     layer = parse_layer(fields.get("layer"))
@@ -946,6 +954,16 @@ def build_kind_problem(
 ) -> Problem:
     """The shared parser for a kind that declares what it takes: A_prev, the layout, the number
     domain and limits here; the kind's own keys by ``kind.configure``; dZ against its Z shape."""
+    if hasattr(kind, "user_form"):  # W a matrix and no spatial axes (dense)
+        return _build_matrix(
+            kind,
+            fields,
+            need_dZ=need_dZ,
+            domain=domain,
+            allow_nonfinite=allow_nonfinite,
+            float64=float64,
+            limits=limits,
+        )
     if kind.takes.weights:
         return _build_weighted(
             kind,
@@ -963,6 +981,7 @@ def build_kind_problem(
     channels_last = parse_layout_field(fields["layout"]) if fields.get("layout") is not None else False
     dims = _whole(fields["dims"], "dims", 1) if fields.get("dims") is not None else None
     form = infer_entrywise_form(A_user.shape, dims, channels_last)
+    form = getattr(kind, "adjust_form", lambda given: given)(form)  # flatten reads a bare input as one sample
     A = form.activation_to_canonical(A_user)
     if 0 in A.shape:
         raise InputError(f"A_prev {_fmt_shape(A_user.shape)} must not be empty")
@@ -1086,6 +1105,66 @@ def _build_weighted(
         b = None if b is None else b.astype(dtype, copy=False)
         dZ = None if dZ is None else dZ.astype(dtype, copy=False)
     problem = Problem(A, W, b, dZ, geom, form, domain, params["mode"], allow_nonfinite, kind.name, params)
+    if domain.dtype == object:
+        check_exact_work(problem, limits)
+    return problem
+
+
+def _build_matrix(
+    kind: ColumnKind,
+    fields: Mapping[str, Any],
+    *,
+    need_dZ: bool,
+    domain: Domain,
+    allow_nonfinite: bool,
+    float64: bool,
+    limits: Limits,
+) -> Problem:
+    """A kind whose W is a matrix over features (dense): A_prev (N, in) or (in,), W as the kind reads
+    it (``kind.user_form`` gives the form from A_prev's shape and the W layout, ``kind.canonical_W``
+    brings W to (out, in)), b (out,) or one number; ``kind.configure`` checks the sizes."""
+    for key in ("A_prev", "W"):
+        if fields.get(key) is None:
+            raise InputError(f"{key} is missing: give it in the input JSON or with --{_flag(key)}")
+    symbolic = isinstance(domain, SymbolicDomain)
+    A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
+    W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)
+    if fields.get("layout") is not None:
+        parse_layout_field(fields["layout"])  # checked, though (N, features) reads the same either way
+    if 0 in A_user.shape or 0 in W_user.shape:
+        raise InputError(f"A_prev {_fmt_shape(A_user.shape)} and W {_fmt_shape(W_user.shape)} must not be empty")
+    layout = kind.parse_W_layout(fields.get("W_layout"))  # type: ignore[attr-defined]
+    form = kind.user_form(A_user.shape, layout)  # type: ignore[attr-defined]
+    A = form.activation_to_canonical(A_user)
+    spec = {"W_layout": layout, "A_shape": A.shape, "W_shape": W_user.shape}
+    params = kind.configure(spec, domain)
+    W = kind.canonical_W(W_user, layout)  # type: ignore[attr-defined]
+    kind.accept(A_user)
+    geom = kind.geometry(A.shape, params)
+    out = geom.out_channels
+    b = None
+    b_value = fields.get("b")
+    if b_value is None and symbolic:
+        b_value = {"shape": [out]}
+    if b_value is not None:
+        b_user = _bias_array(b_value, domain, allow_nonfinite, limits)
+        if b_user.ndim == 0:
+            b = np.full(out, b_user[()], dtype=b_user.dtype)
+        elif b_user.shape == (out,):
+            b = b_user
+        else:
+            raise InputError(
+                f"{kind.name}: b has shape {_fmt_shape(b_user.shape)} but W {_fmt_shape(W_user.shape)} has "
+                f"{out} output unit{'s' if out != 1 else ''}: b needs one value per unit, ({out},)"
+            )
+    dZ = _upstream(fields, form, geom, domain, need_dZ, allow_nonfinite, limits)
+    if domain.dtype != object:
+        single = not float64 and all(x.dtype == np.float32 for x in (A, W, b, dZ) if x is not None)
+        dtype = np.float32 if single else np.float64
+        A, W = A.astype(dtype, copy=False), W.astype(dtype, copy=False)
+        b = None if b is None else b.astype(dtype, copy=False)
+        dZ = None if dZ is None else dZ.astype(dtype, copy=False)
+    problem = Problem(A, W, b, dZ, geom, form, domain, kind.name, allow_nonfinite, kind.name, params)
     if domain.dtype == object:
         check_exact_work(problem, limits)
     return problem

@@ -826,6 +826,12 @@ NOT_DIVIDED = Variant("not_divided_by_count", _not_divided, _not_divided_sentenc
 WRONG_COUNT = Variant("wrong_count_at_padding", _wrong_count, _wrong_count_sentence)
 
 #: Each kind's named mistakes; convolution's are VARIANTS above.
+from . import kind_variants as _kinds  # noqa: E402 - flatten's and dense's mistakes
+
+FLATTEN_OTHER_ORDER = Variant("flatten_other_order", _kinds.flatten_other_order, _kinds.flatten_other_order_sentence)
+DENSE_DW_TRANSPOSED = Variant("dense_dW_transposed", _kinds.dense_dW_transposed, _kinds.dense_dW_transposed_sentence)
+DENSE_ONE_SAMPLE = Variant("dense_one_sample", _kinds.dense_one_sample, _kinds.dense_one_sample_sentence)
+
 VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
     "conv": VARIANTS,
     "relu": (PASSES_NEGATIVE,),
@@ -835,6 +841,8 @@ VARIANTS_BY_KIND: dict[str, tuple[Variant, ...]] = {
     "conv-transpose": (OUTPUT_PADDING_IGNORED, CHANNEL_AXES_SWAPPED, CROP_WRONG_SIDE, KERNEL_NOT_FLIPPED),
     "max-pool": (WHOLE_WINDOW, TIE_RULE, NOT_ACCUMULATED),
     "avg-pool": (NOT_DIVIDED, WRONG_COUNT, NOT_ACCUMULATED),
+    "flatten": (FLATTEN_OTHER_ORDER,),
+    "dense": (DENSE_DW_TRANSPOSED, DENSE_ONE_SAMPLE),
 }
 
 #: Every variant of every kind, each key once (for the schema's list of mistakes).

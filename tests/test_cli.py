@@ -363,7 +363,7 @@ STDIN_ERRORS = [
     ('{"A_prev": [1,2,3], "W": [1], "dZ": [1,2,3], "Bias": 1}', "unknown key 'Bias' in stdin: did you mean 'b'?"),
     (
         '{"A_prev": [1,2,3], "W": [1], "dZ": [1,2,3], "zzz": 1}',
-        "unknown key 'zzz' in stdin (known keys: A_prev, W, b, dZ, stride, padding, dilation, groups, layout, mode, dims, exact, symbolic, layer, slope, output_padding, size, ceil_mode, ties, count_padding)",
+        "unknown key 'zzz' in stdin (known keys: A_prev, W, b, dZ, stride, padding, dilation, groups, layout, mode, dims, exact, symbolic, layer, slope, output_padding, size, ceil_mode, ties, count_padding, order, W_layout)",
     ),
     ('{"A_prev": [1,2,3], "W": [1], "dZ": [1,2,3], "x": 1}', "A_prev is given twice in stdin, as 'A_prev' and 'x'"),
     (

@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
-SAMPLE_NAMES = sorted(p.stem for p in (ROOT / "samples").glob("*.json"))
+SAMPLE_NAMES = sorted(p.stem for p in (ROOT / "samples").glob("*.json") if '"layers"' not in p.read_text())
+CHAIN_NAMES = sorted(p.stem for p in (ROOT / "samples").glob("*.json") if '"layers"' in p.read_text())
 
 # (label, argv after the sample path) for each sample
 VIEWS: list[tuple[str, list[str]]] = [
@@ -32,6 +33,17 @@ VIEWS: list[tuple[str, list[str]]] = [
     ("explain", ["backward", "--explain"]),
     ("gradcheck", ["gradcheck"]),
     ("gradcheck-json", ["gradcheck", "--json"]),
+]
+# a chain's views (samples with "layers")
+CHAIN_VIEWS: list[tuple[str, list[str]]] = [
+    ("forward", ["forward"]),
+    ("backward", ["backward"]),
+    ("backward-totals", ["backward", "--overlays", "none"]),
+    ("backward-json", ["backward", "--json"]),
+    ("backward-jsonl", ["backward", "--format", "jsonl", "--overlays", "all"]),
+    ("backward-exact", ["backward", "--exact", "--overlays", "none"]),
+    ("explain", ["backward", "--explain", "--overlays", "1-2"]),
+    ("layers-1", ["backward", "--layers", "1", "--overlays", "1-3"]),
 ]
 # answers are checked against the seed sample
 CHECKS: list[tuple[str, list[str]]] = [
@@ -57,6 +69,9 @@ def cases() -> list[tuple[str, list[str]]]:
     out = []
     for sample in SAMPLE_NAMES:
         for label, argv in VIEWS:
+            out.append((f"{sample}.{label}", [argv[0], f"samples/{sample}.json", *argv[1:]]))
+    for sample in CHAIN_NAMES:
+        for label, argv in CHAIN_VIEWS:
             out.append((f"{sample}.{label}", [argv[0], f"samples/{sample}.json", *argv[1:]]))
     out.extend(CHECKS)
     return out

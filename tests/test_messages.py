@@ -157,7 +157,7 @@ def test_check_applies_max_input_mb_to_answer_files(cli, tmp_path):
 def test_unknown_keys_are_echoed_capped(cli, tmp_path):
     key = "k" * 1_000_000
     result = cli("forward", "-", input=json.dumps({"A_prev": [1, 2], "W": [1], key: 1}))
-    assert result.exit_code == 2 and len(result.stderr) < 300
+    assert result.exit_code == 2 and len(result.stderr) < 400  # the key is cut; the message lists every known key
     assert "1,000,000 characters" in result.stderr
     answer = tmp_path / "a.json"
     answer.write_text(json.dumps({key: [1]}))

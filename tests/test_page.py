@@ -16,6 +16,7 @@ from browser import Browser
 from conftest import ROOT, SEED
 
 SAMPLES = ROOT / "samples"
+ALL_SAMPLES = sorted(SAMPLES.glob("*.json"))
 #: Channels-first samples stepped through overlay by overlay (seed, a 2-D multi-channel batch, padding, groups, dilation).
 STEPPED = ["seed_1d.json", "batch_channels.json", "stride2_pad1.json", "grouped.json", "dilation.json"]
 
@@ -37,9 +38,10 @@ def make_page(cli, tmp_path: Path, sample: Path, command: str = "backward", *ext
 # -- without a browser ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("sample", ALL_SAMPLES, ids=lambda p: p.stem)
 def test_page_embeds_the_json_document_and_needs_no_network(cli, tmp_path, sample):
-    if json.loads(sample.read_text()).get("layer", "conv") != "conv":
+    doc = json.loads(sample.read_text())
+    if "layers" in doc or doc.get("layer", "conv") != "conv":
         refused = cli("backward", sample, "--html", tmp_path / "p.html")
         assert refused.exit_code == 2 and "--html draws convolution layers only so far" in refused.stderr
         assert not (tmp_path / "p.html").exists()

@@ -68,8 +68,11 @@ def is_answer_file(path: Path, pattern: str | None) -> bool:
     return pattern is not None or path.suffix.lower() == ".json"
 
 
-def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) -> Any:
-    """The problem solved exactly when that takes seconds at most, else in float64 (said on stderr)."""
+def build_checker(
+    options: ProblemOptions, check: CheckOptions, limits: Limits, fields: dict[str, Any] | None = None
+) -> Any:
+    """The problem solved exactly when that takes seconds at most, else in float64 (said on stderr);
+    ``fields`` as ``gather_fields`` read them (None: read them here)."""
     from ..check import Checker, Tolerance
     from ..limits import exact_terms
     from ..numbers import ExactDomain, check_option_number
@@ -78,7 +81,7 @@ def build_checker(options: ProblemOptions, check: CheckOptions, limits: Limits) 
     check_option_number(check.rtol, "--rtol", 0, 1)
     check_option_number(check.atol, "--atol", 0, 1e300)
 
-    fields = gather_fields(options, limits)
+    fields = dict(gather_fields(options, limits) if fields is None else fields)
     if fields.get("symbolic"):
         raise InputError("check compares numbers: a symbolic problem has formulas, not numeric answers")
     fields.pop("exact", None)
@@ -241,6 +244,12 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
     spec = check.answer
     if spec == "-" and "-" in (options.input, options.file):
         raise UsageError("the problem and the answer cannot both come from stdin")
+    fields = gather_fields(options, limits)  # read once: the problem may come from stdin
+    if "layers" in fields:  # a chain of layers: answers per layer and the loss
+        from .chaintools import run_check
+
+        run_check(fields, output, check, limits, folder=answer_files(check.answer) is not None)
+        return
     fmt = json_format(output)
     policy = build_policy(check)
     files = answer_files(spec, policy.pattern)
@@ -252,7 +261,7 @@ def run(options: ProblemOptions, output: OutputOptions, check: CheckOptions, lim
             check_writable(check.gradebook, "--gradebook")
         if check.feedback_dir is not None:
             _check_feedback_dir(check.feedback_dir)
-    checker = build_checker(options, check, limits)
+    checker = build_checker(options, check, limits, fields)
     if files is None:
         _one(checker, spec, fmt, policy, explicit=_explicit(check), limits=limits)
     else:

@@ -46,7 +46,14 @@ def gather_fields(options: ProblemOptions, limits: Limits, *, require: bool = Tr
     fields: dict[str, Any] = {}
     _inputs_read.clear()
     if path is not None:
-        fields = canonical_fields(read_problem(path, limits), source="stdin" if path == "-" else path)
+        document = read_problem(path, limits)
+        source = "stdin" if path == "-" else path
+        if "layers" in document:  # a chain: its top-level keys only, each layer's are read in chains
+            from ..chains import chain_fields
+
+            fields = chain_fields(document, source=source)
+        else:
+            fields = canonical_fields(document, source=source)
     values = options.flag_values()
     for name, flag in FIELD_FLAGS.items():
         text = values[name]

@@ -178,6 +178,13 @@ def run(options: GenerateOptions) -> None:
 
     Every output path is checked, and the key and sheet are made, before anything is written: if any
     of them fails, nothing is."""
+    if options.chain is not None:  # a chain of layers
+        from .chaintools import run_generate
+
+        run_generate(options)
+        return
+    if options.loss is not None or options.classes is not None:
+        raise UsageError("--loss and --classes go with --chain")
     if options.count is not None:
         run_set(options)
         return

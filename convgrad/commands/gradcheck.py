@@ -22,6 +22,11 @@ def run(options: ProblemOptions, output: OutputOptions, check: GradcheckOptions,
 
     fmt = json_format(output)
     fields = gather_fields(options, limits)
+    if "layers" in fields:  # a chain of layers: the loss against every layer's gradients
+        from .chaintools import run_gradcheck
+
+        run_gradcheck(fields, output, check, limits)
+        return
     if fields.get("symbolic"):
         raise UsageError("gradcheck compares numbers: give numbers, not names")
     exact = bool(fields.pop("exact", False)) or check.exact

@@ -39,6 +39,11 @@ def run(options: ProblemOptions, output: OutputOptions, limits: Limits, shape_el
 
     fmt = json_format(output)
     fields = gather_fields(options, limits, require=False)
+    if "layers" in fields:  # a chain of layers: the shapes through the network
+        from .chaintools import run_shape
+
+        run_shape(fields, output, Limits(max_elements=shape_elements))
+        return
     if fields.get("layer") not in (None, "conv") and fields.get("A_prev") is not None:
         problem = build_problem(_zeros_for_shapes(fields), need_dZ=False, limits=Limits(max_elements=shape_elements))
         from ..render.shapeview import kind_shape_object, kind_shape_renderables

@@ -50,8 +50,15 @@ def run(command: str, options: ProblemOptions, output: OutputOptions, limits: Li
     from ..selection import AUTO, parse_selection
 
     fmt = json_format(output)
-    refuse_inapplicable(fmt, output)
     fields = gather_fields(options, limits)
+    if "layers" in fields:  # a chain of layers
+        from . import chainsolve
+
+        chainsolve.run(command, fields, options, output, fmt, limits)
+        return
+    if output.layers is not None:
+        raise UsageError('--layers picks layers of a chain: this problem has one layer (no "layers")')
+    refuse_inapplicable(fmt, output)
     outputs = [
         ("--svg", output.svg),
         ("--html", output.html),

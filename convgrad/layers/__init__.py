@@ -3,7 +3,7 @@ docs/adding-a-layer-kind.md), and the registry of them by name."""
 
 from __future__ import annotations
 
-from . import conv, conv_transpose
+from . import conv, conv_transpose, dense, flatten
 from .activation import ACTIVATIONS, Activation
 from .base import (
     Column,
@@ -25,6 +25,8 @@ KINDS: dict[str, LayerKind | ColumnKind] = {
     **{kind.name: kind for kind in ACTIVATIONS},
     conv_transpose.name: conv_transpose,
     **{kind.name: kind for kind in POOLS},
+    flatten.name: flatten,
+    dense.name: dense,
 }
 """Every layer kind by its name, the value of a problem's "layer" key (default "conv").
 
@@ -58,5 +60,7 @@ __all__ = [
     "Totals",
     "conv",
     "conv_transpose",
+    "dense",
+    "flatten",
     "kind_names",
 ]

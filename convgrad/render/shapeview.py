@@ -155,7 +155,9 @@ def kind_shape_object(problem: Problem) -> dict[str, Any]:
         }
     return {
         "output_size": list(g.output_size),
-        "formulas": _kind_formulas(problem) or [f"{problem.layer} is element-wise: Z has A_prev's shape"],
+        "formulas": _kind_formulas(problem)
+        or list(getattr(problem.kind, "shape_sentences", lambda g, p: [])(g, problem.params))
+        or [f"{problem.layer} is element-wise: Z has A_prev's shape"],
         "padding": [],
         "overlays": g.overlay_count,
         "weights": none,
@@ -186,8 +188,22 @@ def kind_shape_renderables(problem: Problem) -> list[RenderableType]:
         shown += [Text(line) for line in formulas(g)]
         shown += [Text(line) for line in problem.kind.output_padding_notes(g)]  # type: ignore[union-attr]
         params = int(problem.W.size) + (g.out_channels if problem.b is not None else 0)
-        shown.append(Text(f"{_plural(count, 'overlay')}, one per entry of A_prev; {_plural(params, 'parameter')}."))
+        unit = getattr(problem.kind, "overlay_unit", "one per entry of A_prev")
+        shown.append(Text(f"{_plural(count, 'overlay')}, {unit}; {_plural(params, 'parameter')}."))
         return shown
+    sentences = getattr(problem.kind, "shape_sentences", None)  # a kind that reshapes (flatten) says how
+    if sentences is not None:
+        return [
+            Text(
+                f"{problem.layer}: A_prev {shape_text(shapes['A_prev'])} → Z {shape_text(shapes['Z'])}; "
+                "dZ has Z's shape, dA_prev A_prev's."
+            ),
+            *(Text(line) for line in sentences(problem.geom, problem.params)),
+            Text(
+                f"{_plural(count, 'overlay')}, {getattr(problem.kind, 'overlay_unit', 'one per entry')}; "
+                "no weights and no bias (0 parameters)."
+            ),
+        ]
     formulas = _kind_formulas(problem)
     if formulas:
         return [

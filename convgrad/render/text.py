@@ -127,7 +127,7 @@ def labelled_slices(array: Any, names: Iterable[str], spatial_dims: int) -> list
     of the labels: "n 0, c 1", "c_out 2, depth 0", or "" when nothing needs naming.
     """
     array = np.asarray(array, dtype=object)
-    grid_dims = min(spatial_dims, 2, array.ndim)
+    grid_dims = min(spatial_dims or 2, 2, array.ndim)  # no spatial axes (dense): (N, features) as one matrix
     lead = array.ndim - grid_dims
     labels: list[str | None] = [name if size > 1 else None for name, size in zip(names, array.shape[:lead])]
     labels += ["depth"] * (lead - len(labels))

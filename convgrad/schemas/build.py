@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..chain_mistakes import CHAIN_MISTAKE_KEYS
 from ..check import ANSWER_ALIASES, ANSWER_META, IMPRECISE, QUANTITIES, RIGHT, WRONG
 from ..forms import BARE, BATCHED, UNBATCHED
 from ..layers import DEFAULT_KIND, KINDS, Column
@@ -172,6 +173,19 @@ PROBLEM_FIELDS: dict[str, Schema] = {
     "count_padding": nullable(
         described("avg-pool: divide by the window size (true) or by its taps inside A_prev (false)", BOOLEAN)
     ),
+    "order": nullable(
+        described(
+            "flatten: channels-first (PyTorch: C, H, W per sample) or channels-last (Keras: H, W, C); "
+            "default from the layout (also NCHW / NHWC-style names, pytorch, keras)",
+            STRING,
+        )
+    ),
+    "W_layout": nullable(
+        described(
+            "dense: out-in (PyTorch nn.Linear: W (out, in), the default) or in-out (CS231n, Keras: W (in, out))",
+            STRING,
+        )
+    ),
     "description": STRING,
     "generated_by": {
         "type": "object",
@@ -263,13 +277,15 @@ KIND_KEY_SCHEMAS: dict[str, Schema] = {
     "output_padding": integers(0),
     "groups": integer(1),
     "mode": {"enum": list(MODE_NAMES)},
+    "order": {"enum": ["channels-first", "channels-last"]},
+    "W_layout": {"enum": ["out-in", "in-out"]},
 }
 KIND_CONFIG = record(
     {
         "layer": {"enum": [name for name in KINDS if name != DEFAULT_KIND]},
         "form": {"enum": [BARE, UNBATCHED, BATCHED]},
         "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
-        "dims": integer(1),
+        "dims": integer(0),
         "batch": integer(1),
         "channels": integer(1),
         "input_size": integers(),
@@ -277,11 +293,13 @@ KIND_CONFIG = record(
         **{key: KIND_KEY_SCHEMAS.get(key, ref("number")) for key in KIND_OWN_KEYS},
         "kernel_size": integers(),
         "out_channels": integer(1),
+        "in_features": integer(1),
+        "out_features": integer(1),
         "shapes": {"type": "object", "additionalProperties": integers()},
         "overlay_count": COUNT,
         "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
     },
-    optional=(*KIND_OWN_KEYS, "kernel_size", "out_channels"),
+    optional=(*KIND_OWN_KEYS, "kernel_size", "out_channels", "in_features", "out_features"),
 )
 STRIDE_LEFTOVER = record({"axis": integer(0), "indices": integers(), "output_size": STRING})
 PADDING_CROP = record({"padded_gradient": ref("array"), "discarded_magnitude": ref("number")})
@@ -357,7 +375,7 @@ def mistake() -> Schema:
     """A likely mistake, by the key of one of the variants convgrad tries."""
     return record(
         {
-            "mistake": {"enum": [variant.key for variant in ALL_VARIANTS]},
+            "mistake": {"enum": [variant.key for variant in ALL_VARIANTS] + list(CHAIN_MISTAKE_KEYS)},
             "form": {"type": ["string", "null"]},
             "sentence": STRING,
             "explains": COUNT,
@@ -511,8 +529,8 @@ def definitions() -> dict[str, Schema]:
 # -- the published schemas ------------------------------------------------------------------------------
 
 
-def bodies() -> dict[str, tuple[str, Schema]]:
-    """Each published schema's title and body, by name."""
+def layer_bodies() -> dict[str, tuple[str, Schema]]:
+    """Each published schema's title and body for one layer, by name (``bodies`` adds the chains)."""
     problem = problem_properties()
     return {
         "input": (
@@ -694,6 +712,217 @@ def bodies() -> dict[str, tuple[str, Schema]]:
                 },
                 optional=("unreached",),
             ),
+        ),
+    }
+
+
+# -- chains of layers (convgrad/chains.py) -----------------------------------------------------------
+
+#: The keys a chain problem holds at its top level; each layer's own keys are a problem's.
+CHAIN_ONLY_KEYS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic")
+LOSS_KINDS_DESCRIPTION = (
+    'The end of the chain instead of dZ: "sum", "mse" or "softmax-cross-entropy" (a bare string takes the '
+    'defaults), or an object {"kind": ..., "reduction": "mean" or "sum", "target": ... (mse, or one-hot for '
+    'cross-entropy), "labels": [...] (cross-entropy: one class per sample)}.'
+)
+LOSS_INPUT = described(
+    LOSS_KINDS_DESCRIPTION,
+    either(STRING, {"type": "object", "required": ["kind"], "properties": {"kind": STRING}}),
+)
+CHAIN_JOIN = described(
+    "Where this layer's dZ came from: the loss, the dZ given, or dA_prev of the next layer (reshaped_from: "
+    "the shape that layer received before reshaping, a flatten's dZ).",
+    record(
+        {
+            "source": {"enum": ["loss", "dZ", "layer"]},
+            "layer": nullable(integer(1)),
+            "kind": nullable(STRING),
+            "shape": integers(),
+            "reshaped_from": nullable(integers()),
+        }
+    ),
+)
+CHAIN_LOSS = described(
+    "The loss: its kind, reduction, value and gradient dL/dZ of the last layer (null: the chain ends in a "
+    "given dZ, or a forward pass).",
+    nullable(
+        record(
+            {
+                "kind": nullable(STRING),
+                "reduction": nullable(STRING),
+                "value": ref("number"),
+                "gradient": ref("array"),
+            }
+        )
+    ),
+)
+CHAIN_CONFIG = record(
+    {
+        "layer_count": integer(1),
+        "kinds": array_of({"enum": list(KINDS)}),
+        "form": {"enum": [BARE, UNBATCHED, BATCHED]},
+        "layout": {"type": "string", "pattern": "^N[A-Z]+$"},
+        "numbers": {"enum": [FloatDomain.name, ExactDomain.name, SymbolicDomain.name]},
+    }
+)
+
+
+def chain_layer(backward: bool) -> Schema:
+    """One layer of a chain's JSON: its number and kind, totals, where its dZ came from, config, overlays."""
+    names = ["Z", "dW", "db", "dA_prev"] if backward else ["Z"]
+    fields: dict[str, Schema] = {"layer": integer(1), "kind": {"enum": list(KINDS)}, **totals(names)}
+    if backward:
+        fields["dZ_from"] = CHAIN_JOIN
+    which = "backward" if backward else "forward"
+    fields["config"] = either(ref("config"), ref("kind_config"))
+    fields["overlays"] = array_of(either(ref(f"{which}_overlay"), ref(f"{which}_kind_overlay")))
+    return record(fields, optional=["dW", "db"] if backward else [])
+
+
+def chain_document(backward: bool) -> Schema:
+    return described(
+        'A chain of layers (a problem with "layers"): every layer in order, overlays only of those --layers '
+        "shows; a kind without weights omits dW and db.",
+        record({"loss": CHAIN_LOSS, "config": CHAIN_CONFIG, "layers": array_of(chain_layer(backward))}),
+    )
+
+
+def tagged(schema: Schema) -> Schema:
+    """An overlay's schema with the "layer" number a chain's JSON lines add in front."""
+    properties = {"layer": integer(1), **schema["properties"]}
+    return {**schema, "required": ["layer", *schema.get("required", [])], "properties": properties}
+
+
+def chain_problem() -> Schema:
+    """A chain problem: "layers" (each a problem's layer keys, without the chain's), A_prev, dZ or loss."""
+    own = {
+        key: value for key, value in problem_properties().items() if CANONICAL_OF.get(key, key) not in CHAIN_ONLY_KEYS
+    }
+    layer = record(own, optional=own)
+    fields = {
+        "layers": {"type": "array", "minItems": 1, "items": layer},
+        "loss": LOSS_INPUT,
+        **{key: PROBLEM_FIELDS[key] for key in CHAIN_ONLY_KEYS},
+        **{
+            alias: PROBLEM_FIELDS[name]
+            for name, aliases in ALIASES.items()
+            if name in CHAIN_ONLY_KEYS
+            for alias in aliases
+        },
+        **{key: PROBLEM_FIELDS[key] for key in META_FIELDS},
+    }
+    return described(
+        "A chain of layers: the chain's input A_prev, the layers in order, and dZ or a loss at the end.",
+        record(fields, optional=[key for key in fields if key not in ("layers", "A_prev")]),
+    )
+
+
+CANONICAL_OF = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+
+
+def bodies() -> dict[str, tuple[str, Schema]]:
+    """Each published schema's title and body, by name: one layer's, with a chain's as an alternative."""
+    built = layer_bodies()
+    title, body = built["input"]
+    description = body.pop("description")
+    built["input"] = (title, {"description": description, "anyOf": [body, chain_problem()]})
+    for name, backward in (("forward", False), ("backward", True)):
+        title, body = built[name]
+        built[name] = (title, {"anyOf": [*body["anyOf"], chain_document(backward)]})
+    title, body = built["jsonl"]
+    chain_lines = [
+        tagged(overlay(backward=False)),
+        tagged(overlay(backward=True)),
+        tagged(kind_overlay(backward=False)),
+        tagged(kind_overlay(backward=True)),
+        described(
+            "A chain's layer, after its overlays: its totals, configuration and where its dZ came from.",
+            record(
+                {
+                    "layer": integer(1),
+                    "kind": {"enum": list(KINDS)},
+                    "totals": record(totals(), optional=GRADIENTS),
+                    "config": either(ref("config"), ref("kind_config")),
+                    "dZ_from": CHAIN_JOIN,
+                },
+                optional=["dZ_from"],
+            ),
+        ),
+        described(
+            "A chain's last line: the loss and the chain's configuration.",
+            record({"loss": CHAIN_LOSS, "config": CHAIN_CONFIG}),
+        ),
+    ]
+    built["jsonl"] = (title, {"anyOf": [*body["anyOf"], *chain_lines]})
+    for name, chain_body in chain_tool_bodies().items():
+        title, body = built[name]
+        built[name] = (title, {"anyOf": [*body.get("anyOf", [body]), chain_body]})
+    return built
+
+
+def chain_tool_bodies() -> dict[str, Schema]:
+    """check, gradcheck and shape of a chain (convgrad/chaincheck.py, chaingrad.py, chainshape.py)."""
+    layer_report = record(
+        {
+            "layer": integer(1),
+            "kind": {"enum": list(KINDS)},
+            "correct": BOOLEAN,
+            "decimals": NULLABLE_DECIMALS,
+            "quantities": per_quantity(QUANTITIES, "quantity_verdict"),
+        }
+    )
+    loss_verdict = record(
+        {
+            "given": ref("number"),
+            "given_text": STRING,
+            "expected": ref("number"),
+            "right": BOOLEAN,
+            "mark": {"enum": [RIGHT, WRONG, IMPRECISE]},
+            "mistakes": array_of({"enum": list(CHAIN_MISTAKE_KEYS)}),
+        }
+    )
+    shape_row = record(
+        {
+            "layer": integer(1),
+            "kind": {"enum": list(KINDS)},
+            "A_prev": integers(),
+            "Z": integers(),
+            "W": nullable(integers()),
+            "b": nullable(integers()),
+            "weights": COUNT,
+            "biases": COUNT,
+            "parameters": COUNT,
+            "overlays": COUNT,
+            "settings": {"type": "object"},
+        }
+    )
+    grad_row = record(
+        {
+            "layer": integer(1),
+            "kind": {"enum": list(KINDS)},
+            "quantity": {"enum": ["dW", "db", "dA_prev"]},
+            "checked": COUNT,
+            "total": COUNT,
+            "skipped": COUNT,
+            "max_abs_error": NUMBER,
+            "max_rel_error": NUMBER,
+            "passed": BOOLEAN,
+            "worst_index": nullable(integers()),
+        }
+    )
+    return {
+        "check": described(
+            "check of a chain: per layer its report (null: not answered), and the loss value (null: not given).",
+            record({"correct": BOOLEAN, "loss": nullable(loss_verdict), "layers": array_of(nullable(layer_report))}),
+        ),
+        "gradcheck": described(
+            "gradcheck of a chain: per layer with weights dW and db, and dA_prev of the chain's input, against "
+            "central differences of the chain's loss (or of sum(dZ·Z) of the last layer).",
+            record({"passed": BOOLEAN, "rtol": NUMBER, "layers": array_of(grad_row)}),
+        ),
+        "shape": described(
+            "shape of a chain: per layer its shapes (user form), parameters and overlays; the totals.",
+            record({"layers": array_of(shape_row), "weights": COUNT, "biases": COUNT, "parameters": COUNT}),
         ),
     }
 
