@@ -51,8 +51,8 @@ _LOCATIONS = {
     "forward": "render.notebook",
     "backward": "render.notebook",
     "Result": "render.notebook",
-    "chain": "chains",
-    "ChainResult": "chains",
+    "chain": "render.notebook",
+    "ChainResult": "render.notebook",
     "Overlay": "layers.base",
     "ConvgradError": "errors",
     "InputError": "errors",
@@ -60,10 +60,9 @@ _LOCATIONS = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .chains import ChainResult, chain
     from .errors import ConvgradError, InputError, UsageError
     from .layers.base import Overlay
-    from .render.notebook import Result, backward, forward
+    from .render.notebook import ChainResult, Result, backward, chain, forward
 
 
 def __getattr__(name: str) -> Any:

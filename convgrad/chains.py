@@ -38,7 +38,7 @@ The interface (stable; other code builds on it):
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -511,6 +511,28 @@ def chain(
     except RecursionError:
         raise InputError("an argument is nested too deeply to read") from None
     return solve_chain(problem)
+
+
+def overlay_chooser(
+    chain: ChainResult, shown: Sequence[int], selection: Any, table: bool, limit: int, first: int
+) -> tuple[Callable[[int, Any], Iterable[int]], list[int]]:
+    """Which overlays each layer shows, and the layers (numbered from 1) cut to their ``first``.
+
+    As for one layer, the automatic selection of a table shows a layer whole up to ``limit``
+    overlays and its first ``first`` beyond; any other selection applies to every layer."""
+    from .selection import AUTO
+
+    capped = [
+        i + 1 for i in shown if selection is AUTO and table and chain.layers[i].problem.geom.overlay_count > limit
+    ]
+
+    def choose(k: int, layer: Any) -> Iterable[int]:
+        if k in capped:
+            return range(first)
+        indices: Iterable[int] = selection.indices(layer.problem.geom)
+        return indices
+
+    return choose, capped
 
 
 def select_layers(text: str, kinds: Sequence[str]) -> list[int]:

@@ -1125,7 +1125,7 @@ def _build_matrix(
     brings W to (out, in)), b (out,) or one number; ``kind.configure`` checks the sizes."""
     for key in ("A_prev", "W"):
         if fields.get(key) is None:
-            raise InputError(f"{key} is missing: give it in the input JSON or with --{_flag(key)}")
+            raise InputError(f"{key} is missing: give it in the input JSON or with {option(key)}")
     symbolic = isinstance(domain, SymbolicDomain)
     A_user = to_array(fields["A_prev"], "A_prev", domain, allow_nonfinite, limits)
     W_user = to_array(fields["W"], "W", domain, allow_nonfinite, limits)

@@ -205,7 +205,7 @@ def test_the_api_result_has_every_layers_fields_and_the_joins():
     assert np.array_equal(pool.dA_prev, relu.problem.dZ)
     d = r.to_dict()
     assert d["loss"] is None and [layer["kind"] for layer in d["layers"]] == ["conv", "relu", "max-pool"]
-    assert set(d["layers"][0]) == {"layer", "kind", "Z", "dW", "db", "dA_prev", "dZ_from", "config"}
+    assert set(d["layers"][0]) == {"layer", "kind", "Z", "dW", "db", "dA_prev", "dZ_from", "config", "overlays"}
     assert d["layers"][1]["dZ_from"] == {
         "source": "layer",
         "layer": 3,

@@ -42,9 +42,9 @@ def run(
     limits: Limits,
 ) -> None:
     """Build and solve the chain in ``fields`` (command: forward or backward) and write it."""
-    from ..chains import CHAIN_FIELDS, build_chain, select_layers, solve_chain
+    from ..chains import CHAIN_FIELDS, build_chain, overlay_chooser, select_layers, solve_chain
     from ..problem import META_FIELDS
-    from ..selection import AUTO, parse_selection
+    from ..selection import parse_selection
     from .common import check_outputs
 
     refuse_for_chains(fmt, output)
@@ -69,20 +69,7 @@ def run(
     for message in result.notes:
         note(message)
     shown = select_layers(output.layers, result.kinds) if output.layers is not None else list(range(len(result.kinds)))
-    capped = [
-        k
-        for k in range(1, len(result.kinds) + 1)
-        if k - 1 in shown
-        and selection is AUTO
-        and fmt == "table"
-        and result.layers[k - 1].problem.geom.overlay_count > AUTO_OVERLAY_LIMIT
-    ]
-
-    def choose(k: int, layer: Any) -> Any:
-        if k in capped:
-            return range(AUTO_OVERLAYS_SHOWN)
-        return selection.indices(layer.problem.geom)
-
+    choose, capped = overlay_chooser(result, shown, selection, fmt == "table", AUTO_OVERLAY_LIMIT, AUTO_OVERLAYS_SHOWN)
     if fmt != "jsonl":
         for i in shown:
             layer = result.layers[i]

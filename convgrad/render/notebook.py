@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .. import api
+from .. import api, chains
 
 #: The width the text views use unless told (the CLI's when COLUMNS=100).
 TEXT_WIDTH = 100
@@ -482,3 +482,234 @@ def backward(
     )
     solved = api.backward(A_prev, W, dZ, b, allow_nonfinite=allow_nonfinite, max_elements=max_elements, **config)
     return Result(solved.problem)
+
+
+class ChainResult(chains.ChainResult):
+    """A chain's forward walk, loss and backward walk, with the same displays as ``Result``.
+
+    Attributes
+    ----------
+    layers : tuple of Result
+        One per layer, first to last: ``Z``, ``dW``, ``db`` and ``dA_prev`` (after a backward
+        walk), ``config``, ``overlays()``, and every display of a one-layer ``Result``.
+    forward_layers : tuple of Result
+        The forward walk's results (the same Z; no gradients).
+    kinds : tuple of str
+        The layers' kinds in order: ``("conv", "relu", "max-pool")``.
+    loss : float, fractions.Fraction or None
+        The loss value; None when the chain ends in a given ``dZ`` or after ``forward`` only.
+    loss_gradient : numpy.ndarray or None
+        dL/dZ of the last layer, as the loss gives it.
+    joins : tuple of Join
+        Where each layer's dZ came from: ``joins[k].sentence(kinds)`` says it in words.
+    notes : tuple of str
+        Sentences the command line writes to stderr (why a chain runs in floats).
+
+    Examples
+    --------
+    >>> import convgrad
+    >>> r = convgrad.chain([[1, -2, 3]], layers=[{"layer": "dense", "W": [[1, 0, 1], [0, 1, 0]]},
+    ...                                          {"layer": "relu"}], loss="sum", exact=True)
+    >>> r.kinds, str(r.loss)
+    (('dense', 'relu'), '4')
+    >>> [str(x) for x in r.layers[0].dW.ravel()]
+    ['1', '-2', '3', '0', '0', '0']
+    >>> print(r.joins[0].sentence(r.kinds))
+    dZ of layer 1 (dense) = dA_prev of layer 2 (relu), shape (1, 2)
+    """
+
+    def __init__(self, solved: chains.ChainResult) -> None:
+        layers = tuple(Result(layer.problem) if layer is not None else None for layer in solved.layers)
+        object.__setattr__(self, "_forward", tuple(Result(layer.problem) for layer in solved.forward_layers))
+        super().__init__(solved.chain, layers, solved.joins, solved.loss, solved.loss_gradient)
+
+    @property
+    def forward_layers(self) -> tuple[Any, ...]:
+        forward: tuple[Any, ...] = object.__getattribute__(self, "_forward")
+        return forward
+
+    def table(
+        self,
+        overlays: str = "auto",
+        *,
+        layers: str | None = None,
+        precision: int | None = None,
+        view: str = "auto",
+        width: int = TEXT_WIDTH,
+    ) -> str:
+        """The chain as the command line prints it: the forward walk, the loss, the backward walk,
+        the summary.
+
+        Parameters
+        ----------
+        overlays : str, default "auto"
+            Which overlays each layer shows, as in ``Result.table`` ("auto": a layer of more than
+            50 overlays shows its first 10).
+        layers : str, optional
+            Which layers to show (all are computed): "1", "1,3", "2-4", a kind ("conv").
+        precision, view, width
+            As in ``Result.table``.
+
+        Examples
+        --------
+        >>> import convgrad
+        >>> r = convgrad.chain([1, -2, 3], layers=[{"layer": "relu"}], dZ=[1, 1, 1])
+        >>> print(r.table(overlays="none").splitlines()[0])
+        backward · chain of 1 layers · relu
+        """
+        return self._text(overlays, layers=layers, precision=precision, view=view, width=width)
+
+    def explain(
+        self,
+        overlays: str = "auto",
+        *,
+        layers: str | None = None,
+        precision: int | None = None,
+        width: int = TEXT_WIDTH,
+    ) -> str:
+        """The chain told in sentences, each join included: what the CLI prints with ``--explain``."""
+        return self._text(overlays, layers=layers, precision=precision, width=width, explain=True)
+
+    def _text(self, overlays: str, *, width: int, **options: Any) -> str:
+        import io
+
+        from rich.console import Console
+
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer, width=width, highlight=False, soft_wrap=False, color_system=None, force_terminal=False
+        )
+        for renderable in self._renderables(console, overlays, **options):
+            console.print(renderable, crop=False)
+        return "".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines())
+
+    def _renderables(self, console: Any, overlays: str = "auto", layers: str | None = None, **options: Any) -> Any:
+        from ..selection import parse_selection
+        from .chainview import render
+
+        shown = chains.select_layers(layers, self.kinds) if layers is not None else list(range(len(self.kinds)))
+        choose, _ = chains.overlay_chooser(self, shown, parse_selection(overlays), True, _auto_limit(), _auto_shown())
+        command = "backward" if self.is_backward else "forward"
+        return render(self, shown, choose, console, command=command, **options)
+
+    def __repr__(self) -> str:
+        command = "backward" if self.is_backward else "forward"
+        lines = [f"<convgrad.ChainResult {command}: {len(self.kinds)} layers, {' → '.join(self.kinds)}"]
+        if self.loss is not None and self.chain.loss is not None:
+            lines.append(f"  loss {self.chain.loss.kind} ({self.chain.loss.reduction}) = {self.loss}")
+        for k, layer in enumerate(self.layers, start=1):
+            shapes = layer.problem.user_shapes
+            grads = (" · dW, db, dA_prev" if layer.problem.has_weights else " · dA_prev") if self.is_backward else ""
+            lines.append(f"  {k} {self.kinds[k - 1]}: A_prev {tuple(shapes['A_prev'])} → Z {tuple(shapes['Z'])}{grads}")
+        lines.append("  (r.layers[k] is each layer's Result; r.table() prints the whole walk)")
+        return "\n".join(lines) + ">"
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The chain as ``convgrad backward`` draws it (a big layer's first overlays)."""
+        yield from self._renderables(console)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the summary and the walk with every layer's totals (no overlays)."""
+        text = self.table(overlays="none")
+        if len(text) > HTML_TEXT_LIMIT:
+            text = text[:HTML_TEXT_LIMIT] + "\n..."
+        summary = html.escape(repr(self).splitlines()[0].lstrip("<"))
+        note = (
+            'See each layer\'s overlays with <code>result.table(overlays="all")</code> (or '
+            '<code>layers="1"</code> for one layer), sentences with <code>result.explain()</code>, '
+            "and each layer's own displays in <code>result.layers[k]</code>."
+        )
+        return (
+            '<div class="convgrad-result">'
+            f"<p><b>{summary}</b></p>"
+            f'<pre style="font-size: 12px; line-height: 1.25">{html.escape(text)}</pre>'
+            f"<p><small>{note}</small></p></div>"
+        )
+
+    def to_dict(self, overlays: str = "all") -> dict[str, Any]:
+        """The JSON document ``--json`` prints for the chain, as Python values (the same writer).
+
+        Examples
+        --------
+        >>> import convgrad
+        >>> d = convgrad.chain([1, -2, 3], layers=[{"layer": "relu"}], loss="sum").to_dict()
+        >>> d["loss"]["value"], d["layers"][0]["dA_prev"]
+        (4.0, [1.0, 0.0, 1.0])
+        """
+        import json
+
+        from ..selection import parse_selection
+        from .chainview import document_chunks
+
+        choose, _ = chains.overlay_chooser(
+            self, range(len(self.kinds)), parse_selection(overlays), False, _auto_limit(), _auto_shown()
+        )
+        document: dict[str, Any] = json.loads("".join(document_chunks(self, range(len(self.kinds)), choose)))
+        return document
+
+
+def chain(
+    A_prev: Any,
+    layers: Any,
+    dZ: Any = None,
+    loss: Any = None,
+    *,
+    layout: str | None = None,
+    dims: int | None = None,
+    exact: bool | None = None,
+    symbolic: bool | None = None,
+    allow_nonfinite: bool = False,
+) -> ChainResult:
+    """A chain of layers: forward first to last, then (given ``dZ`` or ``loss``) backward.
+
+    Parameters
+    ----------
+    A_prev : array_like
+        The chain's input, in any form ``forward`` takes (nested lists, numpy, a tensor).
+    layers : sequence of dict
+        One dict per layer, as in a problem file: ``{"layer": "conv", "W": ..., "b": ...,
+        "stride": 1, "padding": 1}``, ``{"layer": "relu"}``, ``{"layer": "max-pool", "size": 2}``,
+        ``{"layer": "flatten"}`` (``"order"``: "channels-first" as PyTorch, "channels-last" as
+        Keras; default from the layout), ``{"layer": "dense", "W": ..., "b": ...}`` (W ``(out, in)``
+        as ``nn.Linear``, or ``(in, out)`` with ``"W_layout": "in-out"``). Each layer's input is
+        the previous layer's Z.
+    dZ : array_like, optional
+        The upstream gradient of the last layer's Z.
+    loss : str or dict, optional
+        Instead of ``dZ``: ``"sum"``, ``{"kind": "mse", "target": T}`` or
+        ``{"kind": "softmax-cross-entropy", "labels": [...]}`` (an integer class per sample; a
+        one-hot ``"target"`` also works), each with ``"reduction"``: "mean" (default for mse,
+        over every entry, and cross-entropy, over the batch) or "sum".
+    layout, dims, exact, symbolic, allow_nonfinite
+        As in ``forward``, shared by every layer. A sigmoid, tanh or softmax-cross-entropy makes
+        an ``exact`` chain run in floats (said in ``notes``).
+
+    Returns
+    -------
+    ChainResult
+        ``layers`` (one ``Result`` each), ``loss``, ``joins``; ``table()``, ``explain()``,
+        ``to_dict()``.
+
+    Raises
+    ------
+    InputError
+        One sentence naming the layer number, its kind and the shapes at the join.
+
+    Examples
+    --------
+    >>> import convgrad
+    >>> r = convgrad.chain(
+    ...     [[[[1, 2], [3, 4]]]],
+    ...     layers=[{"layer": "conv", "W": [[[[1, 0], [0, -1]]]]}, {"layer": "flatten"},
+    ...             {"layer": "dense", "W": [[2], [1]]}],
+    ...     loss={"kind": "softmax-cross-entropy", "labels": [0]},
+    ... )
+    >>> [layer.Z.shape for layer in r.layers]
+    [(1, 1, 1, 1), (1, 1), (1, 2)]
+    >>> round(float(r.loss), 6), r.layers[0].dW.round(6).tolist()
+    (3.048587, [[[[-0.952574, -1.905148], [-2.857722, -3.810297]]]])
+    """
+    settings = {"layout": layout, "dims": dims, "exact": exact, "symbolic": symbolic}
+    config = {key: value for key, value in settings.items() if value is not None}
+    solved = chains.chain(A_prev, layers, dZ=dZ, loss=loss, allow_nonfinite=allow_nonfinite, **config)
+    return ChainResult(solved)
