@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-VALID = [json.loads(p.read_text()) for p in sorted((ROOT / "samples").glob("*.json")) if '"layers"' not in p.read_text()]
+VALID = [
+    json.loads(p.read_text()) for p in sorted((ROOT / "samples").glob("*.json")) if '"layers"' not in p.read_text()
+]
 
 JUNK: list[Any] = [
     None,
