@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,30 @@ MAX_TERMS_SHOWN = 32
 def formatter(result: Result, precision: int | None = None) -> Formatter:
     """The result's number formatter: value (and optional noise scale) to text, at ``precision``."""
     domain = result.problem.domain
-    return lambda x, scale=None: domain.format(x, precision, scale)
+    shown: dict[tuple[type, Any], str] = {}  # each distinct number formatted once (no domain reads the scale)
+
+    def fmt(x: Any, scale: Any = None) -> str:
+        kind = type(x)
+        if kind not in CACHED_TYPES:  # a formula: formatted each time
+            return domain.format(x, precision, scale)
+        # The type too: a float32 shows fewer digits than the same float64. A fraction by its two
+        # integers, which hash faster than the Fraction does.
+        key = (kind, (x.numerator, x.denominator) if kind is Fraction else x)
+        text = shown.get(key)
+        if text is None:
+            text = domain.format(x, precision, scale)
+            if len(shown) < MAX_CACHED:
+                shown[key] = text
+        return text
+
+    return fmt
+
+
+#: The number types whose text a formatter remembers (equal values of one type show alike; NaN
+#: never equals itself, so it is simply formatted each time).
+CACHED_TYPES = frozenset([int, float, Fraction, np.float64, np.float32, np.float16, np.int64, np.int32])
+#: How many distinct numbers a formatter remembers.
+MAX_CACHED = 200_000
 
 
 @dataclass
