@@ -10,7 +10,7 @@ A leaf of render/: it imports no view.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -240,21 +240,75 @@ def stacked_lines(
 @dataclass
 class Picture:
     """Cells whose leading axes are labelled (see stacked), drawn on demand: as styled Text for
-    rich, or as plain lines for the layout engine. Both come from the same pieces."""
+    rich, or as plain lines for the layout engine, laid out from the same column widths.
 
-    cells: np.ndarray
+    A picture of plain numbers (no style, no mark) may be given by its texts alone (``texts``, flat,
+    and ``shape``); its Cells are then made only if rich draws it.
+    """
+
+    cells: np.ndarray | None
     labels: Sequence[str | None]
     width: int | None = None
     offsets: Sequence[int] | None = None
+    texts: list[str] | None = None
+    shape: tuple[int, ...] = ()
+    drawn: list[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of_texts(
+        cls, texts: list[str], shape: tuple[int, ...], labels: Sequence[str | None], offsets: Sequence[int] | None
+    ) -> Picture:
+        return cls(None, labels, offsets=offsets, texts=texts, shape=shape)
+
+    def all_cells(self) -> np.ndarray:
+        if self.cells is None:
+            assert self.texts is not None
+            flat = np.empty(len(self.texts), dtype=object)
+            flat[:] = [Cell(text) for text in self.texts]
+            self.cells = flat.reshape(self.shape)
+        return self.cells
 
     def pieces(self) -> Iterator[Piece]:
-        return stacked_pieces(self.cells, self.labels, self.width, self.offsets)
+        return stacked_pieces(self.all_cells(), self.labels, self.width, self.offsets)
 
     def text(self) -> Text:
-        return stacked(self.cells, self.labels, self.width, self.offsets)
+        return stacked(self.all_cells(), self.labels, self.width, self.offsets)
 
     def lines(self) -> list[str]:
-        return stacked_lines(self.cells, self.labels, self.width, self.offsets)
+        """The plain lines, laid out once (a table and a block of the same overlay share them)."""
+        if self.drawn is None:
+            if self.texts is not None and len(self.shape) == len(self.labels) + 2:
+                self.drawn = _matrices_lines(self.texts, self.shape, self.labels, self.width, self.offsets)
+            if self.drawn is None:
+                self.drawn = stacked_lines(self.all_cells(), self.labels, self.width, self.offsets)
+        return self.drawn
+
+
+def _matrices_lines(
+    texts: list[str],
+    shape: tuple[int, ...],
+    labels: Sequence[str | None],
+    width: int | None,
+    offsets: Sequence[int] | None,
+) -> list[str] | None:
+    """Labelled matrices of plain texts (no marks) as lines, as stacked_lines draws them; None when
+    one is wider than ``width`` (then it is cut into column chunks by the general path)."""
+    lead = len(labels)
+    rows, cols = shape[-2:]
+    per = rows * cols
+    shifts = list(offsets or []) + [0] * lead
+    lines = []
+    for k, index in enumerate(np.ndindex(*shape[:lead])):
+        parts = [f"{name} {i + o}" for name, i, o in zip(labels, index, shifts) if name is not None]
+        if parts:
+            lines.append(", ".join(parts) + ":")
+        block = texts[k * per : (k + 1) * per]
+        matrix = [block[r * cols : (r + 1) * cols] for r in range(rows)]
+        col_width = [max(map(len, column)) for column in zip(*matrix)]
+        if width is not None and sum(col_width) + 2 * (cols - 1) > width:
+            return None
+        lines += ["  ".join([t.rjust(w) for t, w in zip(row, col_width)]) for row in matrix]
+    return lines
 
 
 def spatial_labels(names: Sequence[str], sizes: Sequence[int], spatial_dims: int) -> list[str | None]:
@@ -346,6 +400,9 @@ def window_array_picture(
     scales: np.ndarray | None = None,
 ) -> Picture:
     """The picture of ``window_array``."""
+    labels = spatial_labels(["c"], [array.shape[0]], geom.dims)
+    if (in_input is None or in_input.all()) and scales is None:  # plain numbers: their texts suffice
+        return Picture.of_texts([fmt(value) for value in array.flat], array.shape, labels, [first_channel])
     cells = cells_of(array, fmt, scales)
     if in_input is not None and not in_input.all():
         for index in np.ndindex(*array.shape):
@@ -353,7 +410,6 @@ def window_array_picture(
                 cell = cells[index]
                 cell.text = f"({cell.text})"
                 cell.style = DISCARDED_STYLE
-    labels = spatial_labels(["c"], [array.shape[0]], geom.dims)
     return Picture(cells, labels, offsets=[first_channel])
 
 
@@ -380,4 +436,6 @@ def activation_picture(
     """The picture of ``activation_text``."""
     lead = array.ndim - geom.dims
     labels = spatial_labels(list(names)[len(names) - lead :] if lead else [], array.shape[:lead], geom.dims)
+    if scales is None and width is None:  # plain numbers: their texts suffice
+        return Picture.of_texts([fmt(value) for value in array.flat], array.shape, labels, None)
     return Picture(cells_of(array, fmt, scales), labels, width)

@@ -97,8 +97,15 @@ def wrap(text: str, width: int, justify: str = "default", overflow: str = "fold"
     overflow: "fold" or "ellipsis" (a word longer than the line is cut, with "…").
     """
     _check(text)
+    lines = text.split("\n")
+    if text.isascii() and max(map(len, lines)) <= width:  # the common case: every line fits as it is
+        if justify == "left":
+            return [line.ljust(width) for line in lines]
+        if justify == "right":
+            return [line.rstrip().rjust(width) for line in lines]
+        return lines
     out = []
-    for line in text.split("\n"):
+    for line in lines:
         if no_wrap:
             pieces = [line]
         else:
@@ -273,27 +280,41 @@ class Table:
         """Column ``i`` at ``width`` (with its padding): the header's lines, then each cell's."""
         key = (i, width)
         if key not in self._drawn:
-            column, last = self.columns[i], len(self.columns) - 1
-            left, right = (0 if i == 0 else 1), (0 if i == last else 1)
-            inner = width - left - right
-            if inner < 1:
-                raise NoRoom(f"column {i} has {width} cells")
+            left, right, inner = self._room(i, width)
             self._drawn[key] = [
-                [" " * left + line + " " * right for line in wrap(text, inner, **column.wrapping())]
-                for text in [column.header, *(row[i] for row in self.rows)]
+                [" " * left + line + " " * right for line in wrap(text, inner, **self.columns[i].wrapping())]
+                for text in self._texts(i)
             ]
         return self._drawn[key]
 
+    def _room(self, i: int, width: int) -> tuple[int, int, int]:
+        """Column ``i``'s left and right padding and the room left for its text at ``width``."""
+        left, right = (0 if i == 0 else 1), (0 if i == len(self.columns) - 1 else 1)
+        inner = width - left - right
+        if inner < 1:
+            raise NoRoom(f"column {i} has {width} cells")
+        return left, right, inner
+
+    def _texts(self, i: int) -> list[str]:
+        return [self.columns[i].header, *(row[i] for row in self.rows)]
+
     def fits(self, width: int) -> bool:
         """Whether it draws at ``width`` with nothing cut: no cell shows "…", and no column is
-        squeezed narrower than its padding (rich would draw such a column empty, its cells gone)."""
+        squeezed narrower than its padding (rich would draw such a column empty, its cells gone).
+        Decided at the first cut cell."""
         if "…" in self.title:
             return False
         for i, w in enumerate(self.widths(width)):
             try:
-                if any("…" in line for cell in self._column(i, w) for line in cell):
-                    return False
+                _, _, inner = self._room(i, w)
             except NoRoom:  # no room at all for this column's cells
+                return False
+            if w == self.natural[i]:  # each cell as wide as it needs: cut only if it holds "…"
+                if any("…" in text for text in self._texts(i)):
+                    return False
+                continue
+            wrapping = self.columns[i].wrapping()
+            if any("…" in line for text in self._texts(i) for line in wrap(text, inner, **wrapping)):
                 return False
         return True
 

@@ -67,12 +67,28 @@ class OverlayRow:
     output: Picture | None = None
 
 
-def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result, style: Style) -> OverlayRow:
+def overlay_row(
+    overlay: Overlay,
+    running: RunningTotals | None,
+    result: Result,
+    style: Style,
+    shared: dict[tuple[Any, ...], Picture] | None = None,
+) -> OverlayRow:
+    """One overlay's row. ``shared`` keeps the pictures that overlays have in common between calls:
+    a filter's kernel (the same in every overlay of that filter) and a window's A_slice (the same
+    for every filter that reads that window)."""
     p = result.problem
     g, fmt = p.geom, style.fmt
     small = is_small(result)
     where = window_words(overlay, g)
     first = overlay.channels.start
+    shared = {} if shared is None else shared
+
+    def kept(key: tuple[Any, ...], array: np.ndarray) -> Picture:
+        if key not in shared:
+            shared[key] = window_array_picture(array, g, fmt, first_channel=first)
+        return shared[key]
+
     row = OverlayRow(
         number=overlay.index + 1,
         n=overlay.n,
@@ -80,8 +96,8 @@ def overlay_row(overlay: Overlay, running: RunningTotals | None, result: Result,
         position=position_text(overlay.position),
         window=window_picture(overlay, result, style) if small else where,
         where=where,
-        A_slice=window_array_picture(overlay.A_slice, g, fmt, first_channel=first),
-        kernel=window_array_picture(overlay.kernel, g, fmt, first_channel=first),
+        A_slice=kept(("A_slice", overlay.n, first, overlay.window_start), overlay.A_slice),
+        kernel=kept(("kernel", overlay.c_out, first), overlay.kernel),
         Z=z_expression(overlay, fmt, style.symbolic),
     )
     if small and g.dims <= 2 and not style.symbolic:  # formulas are too long for a grid of outputs
@@ -410,7 +426,8 @@ def overlay_section(
         pairs = result.walk(indices)
     else:
         pairs = ((o, None) for o in result.canonical_overlays(indices))
-    rows = [overlay_row(o, running, result, style) for o, running in pairs]
+    shared: dict[tuple[Any, ...], Picture] = {}
+    rows = [overlay_row(o, running, result, style, shared) for o, running in pairs]
     if not rows:
         return
     width = console.width
@@ -443,18 +460,19 @@ def _table_lines(
     """Each table's lines as printed (at the width, or whole when it is too wide and asked for) and
     whether it fits the width; None where the layout engine leaves the tables to rich. In the auto
     view one table that does not fit decides for blocks: no line is laid out then."""
+    tables: list[layout.Table] = []
+    verdicts: list[bool | None] = []
     try:
-        tables = [plain_table(spec, rows, console) for spec in table_specs(result)]
+        for spec in table_specs(result):
+            tables.append(plain_table(spec, rows, console))
+            try:
+                verdicts.append(tables[-1].fits(console.width))
+            except layout.Unsupported:
+                verdicts.append(None)
+            if view == "auto" and verdicts[-1] is False:  # blocks: no other table matters
+                return [([], False)]
     except layout.Unsupported:
         return None
-    verdicts: list[bool | None] = []
-    for table in tables:
-        try:
-            verdicts.append(table.fits(console.width))
-        except layout.Unsupported:
-            verdicts.append(None)
-    if view == "auto" and False in verdicts:
-        return [([], False) for _ in tables]
     if None in verdicts:
         return None
     out = []

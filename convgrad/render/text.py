@@ -32,15 +32,16 @@ MAX_TERMS_SHOWN = 32
 def formatter(result: Result, precision: int | None = None) -> Formatter:
     """The result's number formatter: value (and optional noise scale) to text, at ``precision``."""
     domain = result.problem.domain
-    shown: dict[tuple[type, Any], str] = {}  # each distinct number formatted once (no domain reads the scale)
+    shown: dict[tuple[Any, Any], str] = {}  # each distinct number formatted once (no domain reads the scale)
 
     def fmt(x: Any, scale: Any = None) -> str:
         kind = type(x)
-        if kind not in CACHED_TYPES:  # a formula: formatted each time
+        if kind is Fraction:  # by its two integers, which hash faster than the Fraction does
+            key: Any = (x.numerator, x.denominator)
+        elif kind in CACHED_TYPES:  # with its type: a float32 shows fewer digits than the same float64
+            key = (kind, x)
+        else:  # a formula: formatted each time
             return domain.format(x, precision, scale)
-        # The type too: a float32 shows fewer digits than the same float64. A fraction by its two
-        # integers, which hash faster than the Fraction does.
-        key = (kind, (x.numerator, x.denominator) if kind is Fraction else x)
         text = shown.get(key)
         if text is None:
             text = domain.format(x, precision, scale)
@@ -53,7 +54,7 @@ def formatter(result: Result, precision: int | None = None) -> Formatter:
 
 #: The number types whose text a formatter remembers (equal values of one type show alike; NaN
 #: never equals itself, so it is simply formatted each time).
-CACHED_TYPES = frozenset([int, float, Fraction, np.float64, np.float32, np.float16, np.int64, np.int32])
+CACHED_TYPES = frozenset([int, float, np.float64, np.float32, np.float16, np.int64, np.int32])
 #: How many distinct numbers a formatter remembers.
 MAX_CACHED = 200_000
 
