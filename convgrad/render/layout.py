@@ -57,6 +57,8 @@ def _break(line: str, width: int, fold: bool) -> list[str]:
     """One line cut into pieces at word starts so each fits ``width`` (rich's divide_line)."""
     if width_of(line) <= width:  # every word fits where it is
         return [line]
+    if single_cell(line) and line.isprintable() and line == line.strip(" ") and "  " not in line:
+        return _break_words(line, width, fold)
     measure = len if single_cell(line) else cell_len
     starts: list[int] = []
     offset = 0
@@ -76,6 +78,28 @@ def _break(line: str, width: int, fold: bool) -> list[str]:
             offset = measure(word)
     bounds = [0, *starts, len(line)]
     return [line[a:b] for a, b in pairwise(bounds)]
+
+
+def _break_words(line: str, width: int, fold: bool) -> list[str]:
+    """``_break`` for a line of words one space apart, each character one cell wide."""
+    pieces, start, offset, position = [], 0, 0, 0
+    for word in line.split(" "):
+        length = len(word)
+        if width - offset >= length:
+            offset += length + 1
+        elif length > width:
+            if fold:
+                raise Unsupported(word)
+            if position:
+                pieces.append(line[start:position])
+                start = position
+            offset = length + 1
+        elif offset and position:
+            pieces.append(line[start:position])
+            start, offset = position, length + 1
+        position += length + 1
+    pieces.append(line[start:])
+    return pieces
 
 
 def _truncate(line: str, width: int, ellipsis: bool, pad: bool = False) -> str:
@@ -155,7 +179,12 @@ def column_count(widths: Sequence[int], gap: int, width: int) -> int:
 def side_by_side(items: Sequence[Sequence[str]], width: int, gap: int = 4) -> list[str]:
     """Blocks of lines in a row, ``gap`` spaces apart, wrapping onto further rows when ``width``
     runs out (rich's Columns of left-aligned Text). Every line is padded to the row's width."""
-    measured = [[(line, len(line) if line.isascii() else cell_len(line)) for line in item] for item in items]
+    measured = [
+        list(zip(item, map(len, item)))
+        if "".join(item).isascii()
+        else [(line, len(line) if line.isascii() else cell_len(line)) for line in item]
+        for item in items
+    ]
     widths = [max(w for _, w in item) for item in measured]
     if any(w > width for w in widths) or not all(widths):
         raise Unsupported("an item wider than the line")
