@@ -3,6 +3,7 @@ Text, Columns and Table: checked against rich itself on random texts, widths and
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import pytest
@@ -92,16 +93,16 @@ def test_table_is_rich_table(columns, cells, title, width):
     squeezed = any(w <= pad for w, pad in zip(ours.widths(width), ours.pads))
     assert fits == (not squeezed and not any("…" in line for line in rich_lines))
     if fits:
-        try:
+        with contextlib.suppress(layout.Unsupported):  # a title word longer than the table: rich folds it
             assert ours.lines(width) == rich_lines
-        except layout.Unsupported:
-            pass
 
 
 @pytest.mark.parametrize("width", [20, 60, 200])
 def test_a_wide_table_drawn_whole_is_rich_at_its_natural_width(width):
     cells = [["1", "rows 0..2, cols 0..2", "(-0.2)·1 + 0.5·2 + (-0.3)·0 = 0.8"], ["12", "rows 0..2", "1·1 = 1"]]
-    ours = layout.Table("Forward", [layout.Column("#", "right", True), layout.Column("window", no_wrap=True), layout.Column("Z")], cells)
+    ours = layout.Table(
+        "Forward", [layout.Column("#", "right", True), layout.Column("window", no_wrap=True), layout.Column("Z")], cells
+    )
     theirs = Table(title="Forward", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     theirs.add_column("#", justify="right", no_wrap=True)
     theirs.add_column("window", no_wrap=True)
