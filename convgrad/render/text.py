@@ -230,7 +230,11 @@ def inline(array: Any, fmt: Formatter) -> str:
     array = np.asarray(array, dtype=object)
     if array.ndim == 0:
         return fmt(array[()])
-    return "[" + ", ".join(inline(a, fmt) for a in array) + "]"
+    return _nested(array.tolist(), fmt)
+
+
+def _nested(values: list[Any], fmt: Formatter) -> str:
+    return "[" + ", ".join(_nested(v, fmt) if isinstance(v, list) else fmt(v) for v in values) + "]"
 
 
 def z_expression(overlay: Overlay, fmt: Formatter, symbolic: bool = False) -> str:
