@@ -18,6 +18,7 @@ from rich.padding import Padding
 from rich.text import Text
 
 from ..layers.conv import interior, window_taps
+from .layout import lines_of_pieces
 from .text import Formatter, Style
 
 if TYPE_CHECKING:
@@ -273,6 +274,12 @@ class Picture:
 
     def text(self) -> Text:
         return stacked(self.all_cells(), self.labels, self.width, self.offsets)
+
+    def styled_lines(self) -> list[tuple[list[tuple[str, str]], str]]:
+        """The lines as runs of (text, style), each with the style its padding takes (the Text's own)."""
+        cells = self.all_cells()
+        pad = cells.item().style if cells.ndim == 0 and not self.labels else ""
+        return [(line, pad) for line in lines_of_pieces(self.pieces())]
 
     def lines(self) -> list[str]:
         """The plain lines, laid out once (a table and a block of the same overlay share them)."""

@@ -14,7 +14,7 @@ A leaf of render/: it imports no view and nothing of convgrad.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -203,6 +203,100 @@ def side_by_side(items: Sequence[Sequence[str]], width: int, gap: int = 4) -> li
     return out
 
 
+# -- styled lines (for a terminal with colour) --------------------------------------------------
+
+#: A run of text and its rich style ("" for none); a styled line is a list of runs. Runs split where
+#: rich splits its segments (at each span's ends), so styling them prints what rich prints.
+Run = tuple[str, str]
+StyledLine = list[Run]
+
+
+def runs_width(line: StyledLine) -> int:
+    return sum(width_of(text) for text, _ in line)
+
+
+def wrap_styled(line: StyledLine, width: int) -> list[StyledLine]:
+    """A one-line Text of runs word-wrapped at ``width`` (justify "default"), the runs cut at the
+    line breaks as rich cuts its spans."""
+    plain = "".join(text for text, _ in line)
+    _check(plain)
+    if "\n" in plain:
+        raise Unsupported(plain)
+    if width_of(plain) <= width:
+        return [line]
+    bounds = []
+    start = 0
+    for piece in _break(plain, width, fold=True):
+        end = start + len(piece)
+        if len(piece) > width:  # whitespace past the width goes (rich's rstrip_end)
+            space = _TRAILING_SPACE.search(piece)
+            if space is not None:
+                end -= min(len(space.group(0)), len(piece) - width)
+        if width_of(plain[start:end]) > width:
+            raise Unsupported(piece)
+        bounds.append((start, end))
+        start += len(piece)
+    out = []
+    for first, last in bounds:
+        runs: StyledLine = []
+        offset = 0
+        for text, style in line:
+            a, b = max(first, offset), min(last, offset + len(text))
+            if a < b:
+                runs.append((plain[a:b], style))
+            offset += len(text)
+        out.append(runs)
+    return out
+
+
+def side_by_side_styled(
+    items: Sequence[Sequence[tuple[StyledLine, str]]], width: int, gap: int = 4
+) -> list[StyledLine]:
+    """``side_by_side`` for styled lines: each line comes with the style its padding to the column's
+    width takes (its Text's own style, as rich pads it; a last run of that style is the Text's own
+    and runs on into the padding); the gap between columns is unstyled."""
+    widths = [max(runs_width(line) for line, _ in item) for item in items]
+    if any(w > width for w in widths) or not all(widths):
+        raise Unsupported("an item wider than the line")
+    count = column_count(widths, gap, width)
+    cells: list[Sequence[tuple[StyledLine, str]]] = list(items) + [[]] * (-len(items) % count)
+    shown = widths + [0] * (-len(items) % count)
+    col_width = [max(shown[i::count]) for i in range(count)]
+    out = []
+    for first in range(0, len(cells), count):
+        row = cells[first : first + count]
+        for n in range(max(len(cell) for cell in row)):
+            runs: StyledLine = []
+            for c, cell in enumerate(row):
+                gap_after = gap if c < count - 1 else 0
+                if n < len(cell):
+                    line, pad_style = cell[n]
+                    pad = " " * (col_width[c] - runs_width(line))
+                    if line and line[-1][1] == pad_style:  # the Text's own style runs on into its padding
+                        runs += line[:-1]
+                        runs.append((line[-1][0] + pad, pad_style))
+                    else:
+                        runs += line
+                        runs.append((pad, pad_style))
+                    runs.append((" " * gap_after, ""))
+                else:
+                    runs.append((" " * (col_width[c] + gap_after), ""))
+            out.append(runs)
+    return out
+
+
+def lines_of_pieces(pieces: Iterable[Run]) -> list[StyledLine]:
+    """Styled pieces (which may hold line breaks) as styled lines."""
+    lines: list[StyledLine] = [[]]
+    for text, style in pieces:
+        first, *rest = text.split("\n")
+        if first:
+            lines[-1].append((first, style))
+        for part in rest:
+            lines.append([(part, style)] if part else [])
+    return lines
+
+
 # -- tables -----------------------------------------------------------------------------------
 
 
@@ -349,10 +443,30 @@ class Table:
 
 
 class Drawn:
-    """Lines already laid out, printed as they are: rich neither wraps nor crops them."""
+    """Lines already laid out, printed as they are: rich neither wraps nor crops them. Plain lines
+    are strings; styled lines are runs, each styled by rich as it styles its own segments."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: Sequence[str | StyledLine]) -> None:
         self.lines = lines
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
-        yield Segment("\n".join(self.lines) + "\n")
+        if all(isinstance(line, str) for line in self.lines):
+            yield Segment("\n".join(self.lines) + "\n")  # type: ignore[arg-type]
+            return
+        styles: dict[str, Any] = {}
+        plain: list[str] = []
+        for line in self.lines:
+            for text, style in [(line, "")] if isinstance(line, str) else line:
+                if not text:
+                    continue
+                if not style:
+                    plain.append(text)
+                    continue
+                if plain:
+                    yield Segment("".join(plain))
+                    plain = []
+                if style not in styles:
+                    styles[style] = console.get_style(style)
+                yield Segment(text, styles[style])
+            plain.append("\n")
+        yield Segment("".join(plain))

@@ -331,6 +331,30 @@ def block_lines(row: OverlayRow, result: Result, width: int) -> list[str]:
     return lines
 
 
+def block_styled(row: OverlayRow, result: Result, width: int) -> list[layout.StyledLine]:
+    """The block of ``overlay_block`` laid out as styled lines at ``width``: the runs rich would
+    print as segments, for a terminal with colour."""
+    spec = block_spec(row, result)
+
+    def items(parts: list[tuple[str, Shown]]) -> list[list[tuple[layout.StyledLine, str]]]:
+        return [[([(label, "bold")], "bold"), *_picture_styled(body)] for label, body in parts]
+
+    lines = layout.wrap_styled([(spec.title, "bold")], width)
+    lines += layout.side_by_side_styled(items(spec.inputs), width)
+    lines += layout.wrap_styled([("Z = " + spec.Z, "bold")], width)
+    if spec.dZ is not None and spec.shares is not None:
+        runs = [(words + number, "bold") for words, number in zip(DZ_LINE, spec.dZ)]
+        lines += layout.wrap_styled(runs, width)
+        lines += layout.side_by_side_styled(items(spec.shares), width)
+    return lines
+
+
+def _picture_styled(value: Shown) -> list[tuple[layout.StyledLine, str]]:
+    if isinstance(value, Picture):
+        return value.styled_lines()
+    return [([(line, "")] if line else [], "") for line in value.split("\n")]
+
+
 def _picture_lines(value: Shown) -> list[str]:
     return value.lines() if isinstance(value, Picture) else value.split("\n")
 
@@ -431,7 +455,10 @@ def overlay_section(
     if not rows:
         return
     width = console.width
-    plain = console.color_system is None and not console.record and not console.options.ascii_only
+    # Laid out here: without colour as plain lines, with colour as styled runs (rich styles them);
+    # rich draws what it records (--svg, --html-record) and an ASCII-only terminal.
+    laid_out = not console.record and not console.options.ascii_only
+    plain = console.color_system is None and laid_out
     tables = _table_lines(rows, result, console, view) if view != "blocks" else []
     if tables is None:  # something the layout engine leaves to rich: rich draws and measures it
         yield from _rich_tables(rows, result, console, view)
@@ -445,7 +472,7 @@ def overlay_section(
                 yield Text("")
                 yield table if fits else Wide(table)
     else:
-        yield from _blocks(rows, result, width, plain)
+        yield from _blocks(rows, result, width, "plain" if plain else "styled" if laid_out else "rich")
     if any(r.discarded for r in rows):
         yield Text("(x): lands in the padding and is discarded from dA_prev", style="italic")
 
@@ -496,16 +523,18 @@ def _rich_tables(rows: list[OverlayRow], result: Result, console: Console, view:
             yield Text("")
             yield table if fit else Wide(table)
     else:
-        yield from _blocks(rows, result, console.width, False)
+        yield from _blocks(rows, result, console.width, "rich")
 
 
-def _blocks(rows: list[OverlayRow], result: Result, width: int, plain: bool) -> Iterator[RenderableType]:
-    """One block per overlay, each after a blank line: plain ones laid out here, a few at a time."""
-    drawn: list[str] = []
+def _blocks(rows: list[OverlayRow], result: Result, width: int, how: str) -> Iterator[RenderableType]:
+    """One block per overlay, each after a blank line, drawn ``how``: "plain" or "styled" by the
+    layout engine (a few at a time), or "rich" (also what the layout engine leaves to rich)."""
+    drawn: list[str | layout.StyledLine] = []
     for row in rows:
-        if plain:
+        if how != "rich":
             try:
-                drawn += ["", *block_lines(row, result, width)]
+                block = block_lines(row, result, width) if how == "plain" else block_styled(row, result, width)
+                drawn += ["", *block]
                 if len(drawn) > BLOCKS_PER_PRINT * 40:
                     yield layout.Drawn(drawn)
                     drawn = []
