@@ -89,6 +89,9 @@ def overlay_row(
             shared[key] = window_array_picture(array, g, fmt, first_channel=first)
         return shared[key]
 
+    A_slice = kept(("A_slice", overlay.n, first, overlay.window_start), overlay.A_slice)
+    kernel = kept(("kernel", overlay.c_out, first), overlay.kernel)
+    shown = None if kernel.texts is None or A_slice.texts is None else (kernel.texts, A_slice.texts)
     row = OverlayRow(
         number=overlay.index + 1,
         n=overlay.n,
@@ -96,9 +99,9 @@ def overlay_row(
         position=position_text(overlay.position),
         window=window_picture(overlay, result, style) if small else where,
         where=where,
-        A_slice=kept(("A_slice", overlay.n, first, overlay.window_start), overlay.A_slice),
-        kernel=kept(("kernel", overlay.c_out, first), overlay.kernel),
-        Z=z_expression(overlay, fmt, style.symbolic),
+        A_slice=A_slice,
+        kernel=kernel,
+        Z=z_expression(overlay, fmt, style.symbolic, shown),
     )
     if small and g.dims <= 2 and not style.symbolic:  # formulas are too long for a grid of outputs
         row.output = output_picture(result, overlay, style)

@@ -237,15 +237,21 @@ def _nested(values: list[Any], fmt: Formatter) -> str:
     return "[" + ", ".join(_nested(v, fmt) if isinstance(v, list) else fmt(v) for v in values) + "]"
 
 
-def z_expression(overlay: Overlay, fmt: Formatter, symbolic: bool = False) -> str:
-    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3" (symbolic: the formula itself)."""
+def z_expression(
+    overlay: Overlay, fmt: Formatter, symbolic: bool = False, shown: tuple[list[str], list[str]] | None = None
+) -> str:
+    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3" (symbolic: the formula itself).
+
+    ``shown``: the kernel's and the A_slice's entries already formatted, in ravel order (optional).
+    """
     if symbolic:
         return fmt(overlay.Z)
     kernel, A_slice = overlay.kernel.ravel(), overlay.A_slice.ravel()
     if kernel.size > MAX_TERMS_SHOWN:
         terms = f"sum of the {kernel.size} products W·A_slice"
     else:
-        terms = " + ".join(f"{paren_negative(fmt(w))}·{paren_negative(fmt(a))}" for w, a in zip(kernel, A_slice))
+        w_texts, a_texts = shown if shown is not None else ([fmt(w) for w in kernel], [fmt(a) for a in A_slice])
+        terms = " + ".join(f"{paren_negative(w)}·{paren_negative(a)}" for w, a in zip(w_texts, a_texts))
     bias_text = fmt(overlay.bias)
     if bias_text != "0":
         terms += f" + {paren_negative(bias_text)}"
