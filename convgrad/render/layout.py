@@ -114,15 +114,25 @@ def _truncate(line: str, width: int, ellipsis: bool, pad: bool = False) -> str:
     return line
 
 
-def wrap(text: str, width: int, justify: str = "default", overflow: str = "fold", no_wrap: bool = False) -> list[str]:
-    """``text`` (lines split at "\\n") word-wrapped at ``width`` cells as rich wraps a Text.
+def wrap(
+    text: str | list[str], width: int, justify: str = "default", overflow: str = "fold", no_wrap: bool = False
+) -> list[str]:
+    """``text`` (lines split at "\\n", or given as lines) word-wrapped at ``width`` cells as rich
+    wraps a Text.
 
     justify: "default" (lines as they are), "left" (padded to the width) or "right" (right-aligned).
     overflow: "fold" or "ellipsis" (a word longer than the line is cut, with "…").
     """
-    _check(text)
-    lines = text.split("\n")
-    if text.isascii() and max(map(len, lines)) <= width:  # the common case: every line fits as it is
+    if isinstance(text, str):
+        _check(text)
+        lines = text.split("\n")
+    else:
+        lines = text
+        if "\t" in "".join(lines) or (len(lines) > 1 and not all(lines[1:])):
+            raise Unsupported("a tab or a blank line")
+    if (
+        all(line.isascii() for line in lines) and max(map(len, lines)) <= width
+    ):  # the common case: every line fits as it is
         if justify == "left":
             return [line.ljust(width) for line in lines]
         if justify == "right":
@@ -353,19 +363,16 @@ class Table:
     """A titled table with a rule under the header, columns a space apart and no outer edge,
     laid out as rich's Table(box=SIMPLE_HEAD, show_edge=False, pad_edge=False) is.
 
-    ``rows`` hold each cell's text (lines split at "\\n").
+    ``rows`` hold each cell's text: a string (lines split at "\\n") or its lines.
     """
 
-    def __init__(self, title: str, columns: list[Column], rows: list[list[str]]) -> None:
-        self.title, self.columns, self.rows = title, columns, rows
+    def __init__(self, title: str, columns: list[Column], rows: list[list[str | list[str]]]) -> None:
+        self.title, self.columns = title, columns
+        self.rows = [[cell.split("\n") if isinstance(cell, str) else cell for cell in row] for row in rows]
         self._drawn: dict[tuple[int, int], list[list[str]]] = {}
         last = len(columns) - 1
         self.pads = [(0 if i == 0 else 1) + (0 if i == last else 1) for i in range(len(columns))]
-        self.natural = [
-            max(text_width(header_and_cells.split("\n")) for header_and_cells in [c.header, *(r[i] for r in rows)])
-            + self.pads[i]
-            for i, c in enumerate(columns)
-        ]
+        self.natural = [max(text_width(lines) for lines in self._texts(i)) + self.pads[i] for i in range(len(columns))]
 
     def widths(self, width: int | None) -> list[int]:
         """Column widths (with their padding) at ``width`` (None: each column as wide as its cells)."""
@@ -418,8 +425,9 @@ class Table:
             raise NoRoom(f"column {i} has {width} cells")
         return left, right, inner
 
-    def _texts(self, i: int) -> list[str]:
-        return [self.columns[i].header, *(row[i] for row in self.rows)]
+    def _texts(self, i: int) -> list[list[str]]:
+        """Column ``i``'s header and cells, each as its lines."""
+        return [self.columns[i].header.split("\n"), *(row[i] for row in self.rows)]
 
     def fits(self, width: int) -> bool:
         """Whether it draws at ``width`` with nothing cut: no cell shows "…", and no column is
@@ -433,7 +441,7 @@ class Table:
             except NoRoom:  # no room at all for this column's cells
                 return False
             if w == self.natural[i]:  # each cell as wide as it needs: cut only if it holds "…"
-                if any("…" in text for text in self._texts(i)):
+                if any("…" in line for lines in self._texts(i) for line in lines):
                     return False
                 continue
             wrapping = self.columns[i].wrapping()

@@ -224,8 +224,8 @@ def _rich(value: Shown) -> RenderableType:
     return value.text() if isinstance(value, Picture) else value
 
 
-def _lines(value: Shown) -> str:
-    return "\n".join(value.lines()) if isinstance(value, Picture) else value
+def _lines(value: Shown) -> str | list[str]:
+    return value.lines() if isinstance(value, Picture) else value
 
 
 def rich_table(spec: TableSpec, rows: list[OverlayRow]) -> Table:
