@@ -446,7 +446,8 @@ def overlay_section(
 
     Whether the tables fit is decided from the layout engine's column widths, without drawing them
     with rich. Without colour (a pipe, a file, a dumb terminal) the layout engine draws everything;
-    with colour rich draws the same characters, styled.
+    with colour it lays out the blocks as styled runs that rich styles, and rich draws the tables.
+    Either way the characters (and with colour the escape codes) are what rich alone would print.
     """
     pairs: Iterable[tuple[Overlay, RunningTotals | None]]
     if result.is_backward:
