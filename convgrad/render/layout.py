@@ -162,6 +162,8 @@ def wrap(
 
 def text_width(lines: Sequence[str]) -> int:
     """The widest line, in cells."""
+    if "".join(lines).isascii():
+        return max(map(len, lines), default=0)
     return max((width_of(line) for line in lines), default=0)
 
 
@@ -411,10 +413,20 @@ class Table:
         key = (i, width)
         if key not in self._drawn:
             left, right, inner = self._room(i, width)
-            self._drawn[key] = [
-                [" " * left + line + " " * right for line in wrap(text, inner, **self.columns[i].wrapping())]
-                for text in self._texts(i)
-            ]
+            before, after = " " * left, " " * right
+            wrapping = self.columns[i].wrapping()
+            right_aligned = wrapping["justify"] == "right"
+            aligned = wrapping["justify"] in ("left", "right")
+            drawn = []
+            for lines in self._texts(i):
+                if aligned and "".join(lines).isascii() and max(map(len, lines)) <= inner:  # fits as it is
+                    if right_aligned:
+                        drawn.append([before + line.rstrip().rjust(inner) + after for line in lines])
+                    else:
+                        drawn.append([before + line.ljust(inner) + after for line in lines])
+                else:
+                    drawn.append([before + line + after for line in wrap(lines, inner, **wrapping)])
+            self._drawn[key] = drawn
         return self._drawn[key]
 
     def _room(self, i: int, width: int) -> tuple[int, int, int]:
