@@ -152,7 +152,7 @@ def test_the_engine_imports_nothing_above_it(module):
 
 
 #: The shared text and grid helpers of render/: every view uses them, they use no view.
-RENDER_LEAVES = ("convgrad.render.text", "convgrad.render.grids")
+RENDER_LEAVES = ("convgrad.render.text", "convgrad.render.grids", "convgrad.render.layout")
 
 
 @pytest.mark.parametrize("leaf", RENDER_LEAVES)

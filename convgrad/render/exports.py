@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -124,10 +125,14 @@ _LATEX_SPECIAL = {
 }
 
 
+_LATEX_TABLE = str.maketrans(_LATEX_SPECIAL)
+
+
 def tex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    return text.translate(_LATEX_TABLE)
 
 
+@lru_cache(maxsize=65_536)  # a pure function of the text: each distinct number converted once
 def tex_number(text: str) -> str:
     """A formatted number or formula for math mode: 5/3 as \\frac, 1e-5 as 10^{-5}, * as \\cdot."""
     if "/" in text and text.replace("-", "").replace("/", "").isdigit():

@@ -26,12 +26,12 @@ from .text import (
     z_expression,
 )
 
-_MARKDOWN_SPECIAL = {ch: "\\" + ch for ch in "\\`*|<>"}
+_MARKDOWN_SPECIAL = str.maketrans({ch: "\\" + ch for ch in "\\`*|<>"})
 
 
 def escape_markdown(text: str) -> str:
     """Printed text made inert in Markdown: no emphasis, code, links, HTML or table cells from it."""
-    return "".join(_MARKDOWN_SPECIAL.get(ch, ch) for ch in text)
+    return text.translate(_MARKDOWN_SPECIAL)
 
 
 def matrix_table(matrix: np.ndarray, fmt: Formatter) -> str:

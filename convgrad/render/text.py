@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,7 +32,31 @@ MAX_TERMS_SHOWN = 32
 def formatter(result: Result, precision: int | None = None) -> Formatter:
     """The result's number formatter: value (and optional noise scale) to text, at ``precision``."""
     domain = result.problem.domain
-    return lambda x, scale=None: domain.format(x, precision, scale)
+    shown: dict[tuple[Any, Any], str] = {}  # each distinct number formatted once (no domain reads the scale)
+
+    def fmt(x: Any, scale: Any = None) -> str:
+        kind = type(x)
+        if kind is Fraction:  # by its two integers, which hash faster than the Fraction does
+            key: Any = (x.numerator, x.denominator)
+        elif kind in CACHED_TYPES:  # with its type: a float32 shows fewer digits than the same float64
+            key = (kind, x)
+        else:  # a formula: formatted each time
+            return domain.format(x, precision, scale)
+        text = shown.get(key)
+        if text is None:
+            text = domain.format(x, precision, scale)
+            if len(shown) < MAX_CACHED:
+                shown[key] = text
+        return text
+
+    return fmt
+
+
+#: The number types whose text a formatter remembers (equal values of one type show alike; NaN
+#: never equals itself, so it is simply formatted each time).
+CACHED_TYPES = frozenset([int, float, np.float64, np.float32, np.float16, np.int64, np.int32])
+#: How many distinct numbers a formatter remembers.
+MAX_CACHED = 200_000
 
 
 @dataclass
@@ -205,18 +230,28 @@ def inline(array: Any, fmt: Formatter) -> str:
     array = np.asarray(array, dtype=object)
     if array.ndim == 0:
         return fmt(array[()])
-    return "[" + ", ".join(inline(a, fmt) for a in array) + "]"
+    return _nested(array.tolist(), fmt)
 
 
-def z_expression(overlay: Overlay, fmt: Formatter, symbolic: bool = False) -> str:
-    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3" (symbolic: the formula itself)."""
+def _nested(values: list[Any], fmt: Formatter) -> str:
+    return "[" + ", ".join(_nested(v, fmt) if isinstance(v, list) else fmt(v) for v in values) + "]"
+
+
+def z_expression(
+    overlay: Overlay, fmt: Formatter, symbolic: bool = False, shown: tuple[list[str], list[str]] | None = None
+) -> str:
+    """Z as the sum of products plus bias: "0.3·1 + 0.5·2 = 1.3" (symbolic: the formula itself).
+
+    ``shown``: the kernel's and the A_slice's entries already formatted, in ravel order (optional).
+    """
     if symbolic:
         return fmt(overlay.Z)
     kernel, A_slice = overlay.kernel.ravel(), overlay.A_slice.ravel()
     if kernel.size > MAX_TERMS_SHOWN:
         terms = f"sum of the {kernel.size} products W·A_slice"
     else:
-        terms = " + ".join(f"{paren_negative(fmt(w))}·{paren_negative(fmt(a))}" for w, a in zip(kernel, A_slice))
+        w_texts, a_texts = shown if shown is not None else ([fmt(w) for w in kernel], [fmt(a) for a in A_slice])
+        terms = " + ".join(f"{paren_negative(w)}·{paren_negative(a)}" for w, a in zip(w_texts, a_texts))
     bias_text = fmt(overlay.bias)
     if bias_text != "0":
         terms += f" + {paren_negative(bias_text)}"
