@@ -184,7 +184,7 @@ def _given(value: Shown | None) -> Shown:
 def table_specs(result: Result) -> list[TableSpec]:
     """Forward table, then (backward) a dW/db table and a dA_prev table: one row per overlay.
 
-    Headers and titles are rich markup, as rich has always read them ("W[c_out]" shows as "W").
+    Headers and titles are plain text ("W[c_out]" shows as written, never read as markup).
     """
     p = result.problem
     show_kernel = p.geom.flip or p.geom.out_channels > 1
@@ -231,23 +231,19 @@ def _lines(value: Shown) -> str | list[str]:
 def rich_table(spec: TableSpec, rows: list[OverlayRow]) -> Table:
     """The table as a rich Table (styled)."""
     table = Table(
-        title=spec.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+        title=Text(spec.title), title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
     )
     for column in spec.columns:
         overflow: Any = column.overflow
-        table.add_column(column.header, justify=column.justify, no_wrap=column.no_wrap, overflow=overflow)  # type: ignore[arg-type]
+        table.add_column(Text(column.header), justify=column.justify, no_wrap=column.no_wrap, overflow=overflow)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(*(_rich(column.value(row)) for column in spec.columns))
     return table
 
 
 def plain_table(spec: TableSpec, rows: list[OverlayRow], console: Console) -> layout.Table:
-    """The table for the layout engine (plain); its headers and title read as rich reads them."""
-
-    def words(markup: str) -> str:
-        return console.render_str(markup, highlight=False).plain
-
-    columns = [layout.Column(words(c.header), c.justify, c.no_wrap, c.overflow) for c in spec.columns]
+    """The table for the layout engine (plain), headers and title as written."""
+    columns = [layout.Column(c.header, c.justify, c.no_wrap, c.overflow) for c in spec.columns]
     cells = []
     for row in rows:
         values = [column.value(row) for column in spec.columns]
@@ -255,7 +251,7 @@ def plain_table(spec: TableSpec, rows: list[OverlayRow], console: Console) -> la
             if isinstance(value, str) and ("[" in value or ":" in value) and value is not row.Z:
                 raise layout.Unsupported(value)
         cells.append([_lines(v) for v in values])
-    return layout.Table(words(spec.title), columns, cells)
+    return layout.Table(spec.title, columns, cells)
 
 
 def overlay_tables(rows: list[OverlayRow], result: Result) -> list[Table]:
