@@ -16,10 +16,10 @@ import pytest
 from conftest import ROOT
 
 from convgrad.api import Result
-from convgrad.chaincheck import ChainChecker
-from convgrad.chaingrad import gradcheck_chain
 from convgrad.chains import build_chain, chain_fields, solve_chain
-from convgrad.chainshape import chain_shapes
+from convgrad.chains.check import ChainChecker
+from convgrad.chains.gradcheck import gradcheck_chain
+from convgrad.chains.shape import chain_shapes
 from convgrad.errors import InputError
 
 SANDWICH = ROOT / "samples" / "chain_sandwich.json"

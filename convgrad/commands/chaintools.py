@@ -1,5 +1,5 @@
 """check, gradcheck, shape and generate of a chain problem ("layers"): thin runners over
-convgrad/chaincheck.py, chaingrad.py, chainshape.py and chaingen.py."""
+convgrad/chains/ (check, gradcheck, shape, generate)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def run_check(
 ) -> None:
     """One answer file against a chain: each layer answered, the loss; exit 1 when any is wrong.
     ``folder``: the answer names a folder or glob (grading a class is for one-layer problems so far)."""
-    from ..chaincheck import ChainChecker
+    from ..chains.check import ChainChecker
     from ..check import Tolerance
     from ..numbers import check_option_number
     from ..reader import read_problem_document
@@ -59,8 +59,8 @@ def run_check(
 
 def run_gradcheck(fields: dict[str, Any], output: OutputOptions, check: GradcheckOptions, limits: Limits) -> None:
     """Central differences of the chain's loss against every layer's dW, db and the chain's dA_prev."""
-    from ..chaingrad import DEFAULT_CHAIN_STEP, gradcheck_chain
     from ..chains import build_chain, solve_chain
+    from ..chains.gradcheck import DEFAULT_CHAIN_STEP, gradcheck_chain
     from ..gradcheck import check_step
     from ..numbers import parse_number_text
     from ..render.chaintoolsview import chain_gradcheck_object, chain_gradcheck_renderables
@@ -100,7 +100,7 @@ def run_gradcheck(fields: dict[str, Any], output: OutputOptions, check: Gradchec
 
 def run_shape(fields: dict[str, Any], output: OutputOptions, limits: Limits) -> None:
     """The shapes through the chain and the parameters per layer and in total."""
-    from ..chainshape import chain_shapes
+    from ..chains.shape import chain_shapes
     from ..render.chaintoolsview import chain_shape_object, chain_shape_renderables
 
     rows = chain_shapes(fields, limits)
@@ -114,7 +114,7 @@ def run_shape(fields: dict[str, Any], output: OutputOptions, limits: Limits) -> 
 
 def run_generate(options: GenerateOptions) -> None:
     """--chain: a random chain problem, and with --key its answer key (KEY.json)."""
-    from ..chaingen import ChainSpec, chain_key, generate_chain, parse_chain, parse_loss_word
+    from ..chains.generate import ChainSpec, chain_key, generate_chain, parse_chain, parse_loss_word
     from ..render.jsonout import document
     from .common import check_outputs
 

@@ -14,9 +14,9 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..chaincheck import ChainChecker, ChainReport
-from ..chaingrad import ChainGradRow
-from ..chainshape import ShapeRow
+from ..chains.check import ChainChecker, ChainReport
+from ..chains.gradcheck import ChainGradRow
+from ..chains.shape import ShapeRow
 from .checkview import report_object, report_renderables
 from .text import shape_text
 

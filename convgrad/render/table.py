@@ -231,7 +231,12 @@ def _lines(value: Shown) -> str | list[str]:
 def rich_table(spec: TableSpec, rows: list[OverlayRow]) -> Table:
     """The table as a rich Table (styled)."""
     table = Table(
-        title=Text(spec.title), title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+        title=Text(spec.title),
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
     )
     for column in spec.columns:
         overflow: Any = column.overflow

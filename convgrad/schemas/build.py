@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..chain_mistakes import CHAIN_MISTAKE_KEYS
+from ..chains.mistakes import CHAIN_MISTAKE_KEYS
 from ..check import ANSWER_ALIASES, ANSWER_META, IMPRECISE, QUANTITIES, RIGHT, WRONG
 from ..forms import BARE, BATCHED, UNBATCHED
 from ..layers import DEFAULT_KIND, KINDS, Column
@@ -716,7 +716,7 @@ def layer_bodies() -> dict[str, tuple[str, Schema]]:
     }
 
 
-# -- chains of layers (convgrad/chains.py) -----------------------------------------------------------
+# -- chains of layers (convgrad/chains/engine.py) -----------------------------------------------------------
 
 #: The keys a chain problem holds at its top level; each layer's own keys are a problem's.
 CHAIN_ONLY_KEYS = ("A_prev", "dZ", "layout", "dims", "exact", "symbolic")
@@ -861,7 +861,7 @@ def bodies() -> dict[str, tuple[str, Schema]]:
 
 
 def chain_tool_bodies() -> dict[str, Schema]:
-    """check, gradcheck and shape of a chain (convgrad/chaincheck.py, chaingrad.py, chainshape.py)."""
+    """check, gradcheck and shape of a chain (convgrad/chains/check.py, gradcheck.py, shape.py)."""
     layer_report = record(
         {
             "layer": integer(1),

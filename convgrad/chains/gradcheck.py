@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .api import Result
-from .chains import ChainResult
+from ..api import Result
+from .engine import ChainResult
 
 #: Kinds whose forward pass branches: their routing (the mask, the window's pick) must not change.
 BRANCHING = ("relu", "leaky-relu", "max-pool")
@@ -62,7 +62,7 @@ class _Forward:
     def loss(self, start: int, replaced: dict[str, np.ndarray]) -> tuple[Any, list[np.ndarray]]:
         """L with layer ``start``'s canonical arrays in ``replaced`` (A_prev, W or b), and the routing
         signature of every branching layer from ``start`` on."""
-        from . import losses
+        from .. import losses
 
         chain = self.chain
         A = replaced.get("A_prev", chain.layers[start].A_prev)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .chains import build_chain
-from .limits import DEFAULT as DEFAULT_LIMITS
-from .limits import Limits
+from ..limits import DEFAULT as DEFAULT_LIMITS
+from ..limits import Limits
+from .engine import build_chain
 
 
 @dataclass(frozen=True)

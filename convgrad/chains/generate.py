@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 
 #: The kinds --chain draws (conv-transpose is left out: its sizes grow).
 CHAIN_KINDS = ("conv", "relu", "leaky-relu", "sigmoid", "tanh", "max-pool", "avg-pool", "flatten", "dense")
@@ -42,7 +42,7 @@ class ChainSpec:
 
 def parse_chain(text: str) -> tuple[str, ...]:
     """--chain "conv,relu,max-pool,flatten,dense" -> the kinds (aliases as in problems)."""
-    from .problem import parse_layer
+    from ..problem import parse_layer
 
     kinds = []
     for part in text.split(","):
@@ -67,7 +67,7 @@ def parse_loss_word(text: str | None, kinds: tuple[str, ...]) -> str:
     word = text.strip().lower()
     if word in ("none", "dz"):
         return "none"
-    from .losses import parse_kind
+    from ..losses import parse_kind
 
     try:
         return parse_kind(word)
@@ -180,7 +180,7 @@ def generate_chain(spec: ChainSpec) -> tuple[dict[str, Any], int]:
 def chain_key(problem: dict[str, Any]) -> dict[str, Any]:
     """The answer key of a chain problem: per layer Z and its gradients, and the loss value; exact
     where every layer and the loss are rational."""
-    from .chains import build_chain, chain_fields, solve_chain
+    from .engine import build_chain, chain_fields, solve_chain
 
     fields = chain_fields({**problem, "exact": True}, source="the generated problem")
     result = solve_chain(build_chain(fields, need_dZ=True))

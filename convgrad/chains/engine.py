@@ -1,7 +1,4 @@
-"""Chains of layers: a forward walk first to last, the loss, a backward walk last to first.
-
-(The module is ``chains``, not ``chain``: ``convgrad.chain`` is the API function defined here,
-and a submodule of that name would replace it on the package once imported.)
+"""The chain engine: a forward walk first to last, the loss, a backward walk last to first.
 
 A chain problem holds ``"layers": [...]`` (each entry a layer object as in a single-layer
 problem: its own ``"layer"`` key, W, b and settings), the chain's input ``A_prev``, and either
@@ -45,11 +42,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, UsageError
-from .limits import DEFAULT as DEFAULT_LIMITS
-from .limits import Limits
-from .numbers import Domain, SymbolicDomain, describe_value, make_domain
-from .problem import (
+from ..errors import InputError, UsageError
+from ..limits import DEFAULT as DEFAULT_LIMITS
+from ..limits import Limits
+from ..numbers import Domain, SymbolicDomain, describe_value, make_domain
+from ..problem import (
     META_FIELDS,
     Problem,
     build_problem,
@@ -176,7 +173,7 @@ def _layer_entries(fields: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _nonrational(kinds: Sequence[str]) -> list[tuple[int, str]]:
-    from .layers import KINDS
+    from ..layers import KINDS
 
     return [(k, name) for k, name in enumerate(kinds, start=1) if not getattr(KINDS[name], "rational", True)]
 
@@ -215,7 +212,7 @@ def build_chain(
     problems, results = _walk_forward(fields, entries, kinds, domain, need_dZ, allow_nonfinite, float64, limits)
     loss = None
     if has_loss and need_dZ:
-        from .losses import parse_loss
+        from ..losses import parse_loss
 
         last = results[-1]
         try:
@@ -258,7 +255,7 @@ def _walk_forward(
     limits: Limits,
 ) -> tuple[list[Problem], list[Any]]:
     """Each layer built on the previous one's Z, and its forward result."""
-    from .api import Result
+    from ..api import Result
 
     symbolic = isinstance(domain, SymbolicDomain)
     problems: list[Problem] = []
@@ -299,7 +296,7 @@ def _walk_forward(
 
 
 def _takes_bias(name: str) -> bool:
-    from .layers import KINDS
+    from ..layers import KINDS
 
     return bool(KINDS[name].takes.bias)
 
@@ -435,7 +432,7 @@ def join_object(join: Join) -> dict[str, Any]:
 
 def solve_chain(chain: ChainProblem) -> ChainResult:
     """The loss (if any), then the backward walk last to first."""
-    from .api import Result
+    from ..api import Result
 
     forward = chain.forward_results
     n = len(chain.layers)
@@ -446,7 +443,7 @@ def solve_chain(chain: ChainProblem) -> ChainResult:
     upstream: Any
     last_Z = forward[-1].Z
     if chain.loss is not None:
-        from . import losses
+        from .. import losses
 
         try:
             with np.errstate(all="ignore"):
@@ -520,7 +517,7 @@ def overlay_chooser(
 
     As for one layer, the automatic selection of a table shows a layer whole up to ``limit``
     overlays and its first ``first`` beyond; any other selection applies to every layer."""
-    from .selection import AUTO
+    from ..selection import AUTO
 
     capped = [
         i + 1 for i in shown if selection is AUTO and table and chain.layers[i].problem.geom.overlay_count > limit

@@ -1,5 +1,5 @@
 """check of a chain: answers per layer and the loss, each layer marked by the one-layer checker, and
-the join mistakes (``chain_mistakes``) named where they reproduce the wrong entries. Pure: no I/O.
+the join mistakes (``mistakes``) named where they reproduce the wrong entries. Pure: no I/O.
 
 An answer for a chain is an object with
 
@@ -19,10 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .api import Result
-from .chain_mistakes import ChainMistake, chain_mistakes
-from .chains import ChainResult, build_chain, solve_chain
-from .check import (
+from ..api import Result
+from ..check import (
     ANSWER_META,
     Checker,
     CheckReport,
@@ -36,10 +34,12 @@ from .check import (
     matches,
     parse_answer,
 )
-from .errors import InputError
-from .limits import DEFAULT as DEFAULT_LIMITS
-from .limits import Limits, exact_terms
-from .numbers import describe_value
+from ..errors import InputError
+from ..limits import DEFAULT as DEFAULT_LIMITS
+from ..limits import Limits, exact_terms
+from ..numbers import describe_value
+from .engine import ChainResult, build_chain, solve_chain
+from .mistakes import ChainMistake, chain_mistakes
 
 #: The keys of a chain answer besides the layers' numbers.
 CHAIN_ANSWER_KEYS = ("layers", "loss", "decimals", "layout")

@@ -34,9 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from .api import Result
-from .chains import ChainProblem, ChainResult, build_chain, solve_chain
-from .errors import InputError
+from ..api import Result
+from ..errors import InputError
+from .engine import ChainProblem, ChainResult, build_chain, solve_chain
 
 #: quantity -> user-form array, per layer (0-based), None where the mistake changes nothing.
 LayerArrays = list[dict[str, Any] | None]
@@ -127,7 +127,7 @@ def _pool_spread(problem: Any, dZ: np.ndarray) -> np.ndarray:
 
 def _flatten_swapped(problem: Any, dZ: np.ndarray) -> np.ndarray:
     """dZ reshaped back in the other order than the forward pass flattened in."""
-    from .layers import flatten
+    from ..layers import flatten
 
     other = "channels-last" if problem.params["order"] == "channels-first" else "channels-first"
     return np.ascontiguousarray(flatten.unflatten_array(dZ, problem.A_prev.shape, other))
