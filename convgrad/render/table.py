@@ -18,6 +18,7 @@ import numpy as np
 from rich import box
 from rich.columns import Columns
 from rich.console import Console, Group, RenderableType
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -231,7 +232,7 @@ def _lines(value: Shown) -> str | list[str]:
 def rich_table(spec: TableSpec, rows: list[OverlayRow]) -> Table:
     """The table as a rich Table (styled)."""
     table = Table(
-        title=Text(spec.title),
+        title=escape(spec.title),
         title_justify="left",
         title_style="bold",
         box=box.SIMPLE_HEAD,
@@ -240,7 +241,7 @@ def rich_table(spec: TableSpec, rows: list[OverlayRow]) -> Table:
     )
     for column in spec.columns:
         overflow: Any = column.overflow
-        table.add_column(Text(column.header), justify=column.justify, no_wrap=column.no_wrap, overflow=overflow)  # type: ignore[arg-type]
+        table.add_column(escape(column.header), justify=column.justify, no_wrap=column.no_wrap, overflow=overflow)  # type: ignore[arg-type]
     for row in rows:
         table.add_row(*(_rich(column.value(row)) for column in spec.columns))
     return table
