@@ -257,6 +257,13 @@ def _torch_body(result: Result) -> list[str] | None:
             call = f"F.avg_pool{d}d(x, {common}, ceil_mode={params['ceil_mode']}, count_include_pad={params['count_padding']})"
         lines.append(f"z = {call}")
         lines.append(f"Z = {_from_nc(form, 'z', 'torch')}")
+    elif p.layer == "dense":
+        in_out = p.params["W_layout"] == "in-out"
+        weight = "W.t()" if in_out else "W"
+        note = "W is (in, out): F.linear wants (out, in)" if in_out else "W is (out, in), as nn.Linear's"
+        lines.append(f"Z = F.linear(A_prev, {weight}) + b  # {note}")
+    elif p.layer == "flatten":
+        lines += _flatten_lines(form, p.params["order"], "torch", backward=False)
     else:
         return None
     if result.is_backward:
@@ -275,6 +282,63 @@ def _plain_ints(value: Any) -> bool:
     if isinstance(value, int):
         return True
     return isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+
+
+def _flatten_lines(form: Form, order: str, lib: str, backward: bool) -> list[str]:
+    """Z = A_prev flattened per sample in ``order``; with ``backward`` (numpy), dA_prev = dZ put back."""
+    move = "torch.movedim" if lib == "torch" else "np.moveaxis"
+    batched = form.kind not in (BARE, UNBATCHED)
+    lines = [f"x = {_to_nc(form, 'A_prev', lib)}  # (N, C, *spatial)"]
+    if order == "channels-last":
+        lines.append(f"x_ordered = {move}(x, 1, -1)  # channels-last order (Keras): each position's channels together")
+    else:
+        lines.append("x_ordered = x  # channels-first order (PyTorch): channel by channel")
+    lines.append("features = x_ordered.reshape(x.shape[0], -1)  # (N, C * prod(spatial))")
+    lines.append("Z = features" if batched else "Z = features[0]")
+    if lib == "numpy":
+        lines.append("Z_out = Z")
+    if backward:
+        lines.append("g = dZ.reshape(x_ordered.shape)  # dA_prev: dZ put back where each entry came from")
+        if order == "channels-last":
+            lines.append("g = np.moveaxis(g, -1, 1)")
+        lines.append(f"dA_prev_out = {_from_nc(form, 'g', 'numpy')}")
+    return lines
+
+
+def _numpy_dense(result: Result, lines: list[str]) -> list[str]:
+    """Z[n, j] = sum_i A_prev[n, i] W[j, i] + b[j] as loops; dW, db, dA_prev by the same loops."""
+    p = result.problem
+    in_out = p.params["W_layout"] == "in-out"
+    batched = p.form.kind not in (BARE, UNBATCHED)
+    lines += [
+        "A = A_prev" + ("" if batched else "[None]") + "  # (N, in)",
+        "K = W.T  # (out, in): W was given (in, out)" if in_out else "K = W  # (out, in), as nn.Linear's",
+        "N, n_in = A.shape",
+        "n_out = K.shape[0]",
+        "bias = np.broadcast_to(b, (n_out,))",
+        "Z = np.zeros((N, n_out))",
+        "for n in range(N):",
+        "    for j in range(n_out):  # one overlay: unit j of sample n",
+        "        Z[n, j] = sum(A[n, i] * K[j, i] for i in range(n_in)) + bias[j]",
+        "Z_out = Z" + ("" if batched else "[0]"),
+    ]
+    if result.is_backward:
+        lines += [
+            "G = dZ" + ("" if batched else "[None]") + "  # (N, out)",
+            "dK = np.zeros_like(K)",
+            "dbias = np.zeros(n_out)",
+            "dA = np.zeros_like(A)",
+            "for n in range(N):",
+            "    for j in range(n_out):",
+            "        dbias[j] += G[n, j]",
+            "        for i in range(n_in):",
+            "            dK[j, i] += G[n, j] * A[n, i]",
+            "            dA[n, i] += G[n, j] * K[j, i]",
+            "dW_out = dK.T  # back to (in, out), as W was given" if in_out else "dW_out = dK",
+            "db_out = dbias.reshape(np.shape(b)) if np.ndim(b) else dbias.sum()",
+            "dA_prev_out = dA" + ("" if batched else "[0]"),
+        ]
+    return lines
 
 
 # -- numpy loops --------------------------------------------------------------------------------
@@ -303,6 +367,11 @@ def _numpy_body(result: Result) -> list[str] | None:
         return _numpy_pool(result, lines)
     if p.layer == "conv-transpose":
         return _numpy_transpose(result, lines)
+    if p.layer == "dense":
+        return _numpy_dense(result, lines)
+    if p.layer == "flatten":
+        lines += _flatten_lines(p.form, p.params["order"], "numpy", backward=result.is_backward)
+        return lines
     if p.layer != "conv":
         return None
     g, form, d = p.geom, p.form, p.geom.dims
