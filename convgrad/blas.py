@@ -194,8 +194,10 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype, key: obje
 # and sets BLAS's thread count (OpenBLAS, MKL, BLIS, FlexiBLAS; on every
 # platform). Without it, or when it finds no BLAS it can set, one thread runs
 # everything and BLAS alone is threaded, as it always is for small layers.
-# Z and dA are the same either way, entry for entry (each entry is the same
-# sums in the same order); dW is summed per part, then the parts are added.
+# Z and dA are the same sums either way, but a part's products are narrower
+# and BLAS may round a narrower product otherwise (small-matrix and
+# matrix-vector kernels): they agree to rounding; dW is summed per part, then
+# the parts are added.
 
 # Multiply-adds of one pass (forward or backward) below which splitting costs more than it gains.
 _SPLIT_WORK = 1 << 22

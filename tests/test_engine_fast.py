@@ -309,8 +309,10 @@ def blas_threads():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(layer=layers(), threads=st.integers(2, 3))
 def test_samples_split_between_threads_give_the_same_totals(layer, threads, blas_threads, monkeypatch):
-    """Split between threads, Z and dA_prev are the unsplit ones entry for entry, and dW (summed per
-    part) agrees to rounding; BLAS's thread count is restored afterwards."""
+    """Split between threads, Z, dW, db and dA_prev agree with the unsplit ones to rounding (db, summed
+    outside BLAS, exactly); BLAS's thread count is restored afterwards. Not entry for entry: a part's
+    products are narrower, and BLAS may round a narrower product otherwise (its small-matrix and
+    matrix-vector kernels)."""
     geom, A, W, b, dZ = layer
     monkeypatch.setattr(blas, "_SPLIT_WORK", 0)
     monkeypatch.setattr(blas, "split_threads", lambda: 1)
@@ -320,10 +322,9 @@ def test_samples_split_between_threads_give_the_same_totals(layer, threads, blas
     assert len(blas._parts(geom)) == min(threads, geom.batch)
     split = _totals(geom, A, W, b, dZ)
     assert blas._Blas.found().threads() == blas_threads
-    np.testing.assert_array_equal(split[0], alone[0])
-    np.testing.assert_array_equal(split[3], alone[3])
+    for ours, theirs in zip(split, alone):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12 * np.abs(theirs).max(initial=1.0))
     np.testing.assert_array_equal(split[2], alone[2])
-    np.testing.assert_allclose(split[1], alone[1], rtol=1e-12, atol=1e-12 * max(np.abs(alone[1]).max(), 1.0))
     _assert_close(split, _reference(geom, A, W, b, dZ), rtol=1e-12)
 
 
