@@ -9,7 +9,8 @@ layout of a layer is cached per geometry, and scratch arrays are kept per
 thread between calls (see _scratch_array), because on a virtual machine the
 first touch of fresh pages costs more than the arithmetic done on them. A
 large layer's samples are split between threads (see _in_parallel), which
-sets numpy's OpenBLAS to one thread for the call and restores its count.
+sets numpy's BLAS to one thread for the call (through threadpoolctl, imported
+only then) and restores its count.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd, prod
-from typing import NamedTuple, TypeVar
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -187,72 +190,78 @@ def _scratch_array(name: str, shape: tuple[int, ...], dtype: np.dtype, key: obje
 # samples can be split between threads, each running the whole tile pipeline
 # (copies, GEMMs, scatter-back) on its part with its own scratch; BLAS is set
 # to one thread meanwhile, so that the threads are the parallelism (as many as
-# BLAS had: OPENBLAS_NUM_THREADS and the like are obeyed). Without a way to set
-# BLAS's thread count (a BLAS other than OpenBLAS, or no /proc), one thread
-# runs everything and BLAS alone is threaded, as it always is for small layers.
-# Z and dA are the same either way, entry for entry (each entry is the same
-# sums in the same order); dW is summed per part, then the parts are added.
+# BLAS had: OPENBLAS_NUM_THREADS and the like are obeyed). threadpoolctl reads
+# and sets BLAS's thread count (OpenBLAS, MKL, BLIS, FlexiBLAS; on every
+# platform). Without it, or when it finds no BLAS it can set, one thread runs
+# everything and BLAS alone is threaded, as it always is for small layers.
+# Z and dA are the same sums either way, but a part's products are narrower
+# and BLAS may round a narrower product otherwise (small-matrix and
+# matrix-vector kernels): they agree to rounding; dW is summed per part, then
+# the parts are added.
 
 # Multiply-adds of one pass (forward or backward) below which splitting costs more than it gains.
 _SPLIT_WORK = 1 << 22
 
 
-_finding = threading.Lock()
+class _Blas:
+    """numpy's BLAS as threadpoolctl controls it; found once, lazily (only a large layer
+    imports threadpoolctl, whose scan of the loaded libraries costs a few milliseconds).
 
+    controller: a threadpoolctl ThreadpoolController holding numpy's BLAS, or None (no
+    threadpoolctl, or no BLAS whose thread count it can set).
+    """
 
-class _OpenBLAS:
-    """numpy's OpenBLAS, its thread count read and set through its C API; found once, lazily."""
-
-    _found: _OpenBLAS | None = None
+    _found: _Blas | None = None
+    _finding = threading.Lock()
 
     def __init__(self) -> None:
-        self.get_threads: Callable[[], int] | None = None
-        self.set_threads: Callable[[int], None] | None = None
         self.lock = threading.Lock()  # one split at a time sets the count
-        self._find()
+        self.controller: Any = None
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return
+        found = ThreadpoolController().select(user_api="blas")
+        # Another BLAS may be loaded too (scipy's, say): numpy's is the one in numpy's own
+        # wheel when it brings one (numpy.libs, or numpy/.dylibs), else any.
+        home = Path(np.__file__).resolve().parent
+        own = [
+            lib.filepath
+            for lib in found.lib_controllers
+            if {home, home.parent / "numpy.libs"} & set(Path(lib.filepath).resolve().parents)
+        ]
+        if own:
+            found = found.select(filepath=own)
+        if found.lib_controllers:
+            self.controller = found
 
     @classmethod
-    def found(cls) -> _OpenBLAS:
-        with _finding:
+    def found(cls) -> _Blas:
+        with cls._finding:
             if cls._found is None:
                 cls._found = cls()
         return cls._found
 
-    def _find(self) -> None:
-        import ctypes
-
-        try:
-            with open("/proc/self/maps", encoding="utf-8") as maps:
-                paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line})
-        except OSError:
-            return
-        for path in paths:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for prefix, suffix in (
-                ("scipy_openblas_", "64_"),
-                ("scipy_openblas_", ""),
-                ("openblas_", "64_"),
-                ("openblas_", ""),
-            ):
-                get = getattr(lib, f"{prefix}get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    get.restype, get.argtypes = ctypes.c_int, []
-                    put.restype, put.argtypes = None, [ctypes.c_int]
-                    self.get_threads, self.set_threads = get, put
-                    return
-
     def threads(self) -> int:
-        """BLAS's thread count now (1 when it cannot be set)."""
-        return 1 if self.get_threads is None or self.set_threads is None else max(1, int(self.get_threads()))
+        """numpy's BLAS thread count now (1 when it cannot be set)."""
+        if self.controller is None:
+            return 1
+        counts = [lib.num_threads for lib in self.controller.lib_controllers]
+        return max(1, min((c for c in counts if c is not None), default=1))
+
+    def one_thread(self) -> AbstractContextManager[object]:
+        """BLAS on one thread until the block ends, then back to its count, even on failure.
+
+        threadpoolctl sets the count of the calling thread where BLAS keeps one per thread
+        (OpenMP), else the process's: every thread of a split enters it.
+        """
+        assert self.controller is not None
+        return self.controller.limit(limits=1, user_api="blas")
 
 
 def split_threads() -> int:
     """How many threads a split uses: as many as BLAS has (1: no split)."""
-    return _OpenBLAS.found().threads()
+    return _Blas.found().threads()
 
 
 def _parts(geom: Geometry) -> list[range]:
@@ -272,24 +281,23 @@ def _in_parallel(work: Callable[[range], _T], parts: list[range]) -> list[_T]:
     global _pool
     if len(parts) == 1:
         return [work(parts[0])]
-    lib = _OpenBLAS.found()
-    assert lib.set_threads is not None
-    with lib.lock:
-        before = lib.threads()
+    blas = _Blas.found()
+
+    def helper(part: range) -> _T:
+        with blas.one_thread():
+            return work(part)
+
+    with blas.lock, blas.one_thread():
         if _pool is None or _pool[1] < len(parts) - 1:
             if _pool is not None:
                 _pool[0].shutdown(wait=False)
             _pool = ThreadPoolExecutor(len(parts) - 1, thread_name_prefix="convgrad-blas"), len(parts) - 1
-        lib.set_threads(1)
+        others = [_pool[0].submit(helper, part) for part in parts[1:]]
         try:
-            others = [_pool[0].submit(work, part) for part in parts[1:]]
-            try:
-                first = work(parts[0])  # the calling thread takes a part too
-            finally:
-                wait(others)  # none outlives the call, even when this part fails
-            return [first] + [future.result() for future in others]
+            first = work(parts[0])  # the calling thread takes a part too
         finally:
-            lib.set_threads(before)
+            wait(others)  # none outlives the call, even when this part fails
+        return [first] + [future.result() for future in others]
 
 
 def _input_tiles(

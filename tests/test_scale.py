@@ -174,6 +174,7 @@ def test_start_up_imports_only_what_is_used():
         "pydantic",
         "torch",
         "scipy",
+        "threadpoolctl",
     ):
         assert heavy not in imported, heavy
     assert json.loads(out.stdout)["db"] == pytest.approx(0.1)
