@@ -344,6 +344,8 @@ def test_cli_layers_and_overlays_choose_what_is_shown(cli):
 def test_cli_refusals_are_one_line(cli, tmp_path):
     for args, message in (
         (["--format", "markdown"], "a chain prints as a table, --json or --format jsonl"),
+        (["--format", "torch"], "--format torch is for one layer so far"),
+        (["--format", "numpy"], "--format numpy is for one layer so far"),
         (["--cell", "W[0,0,0,0]"], "--cell names an entry of one layer"),
         (["--html", str(tmp_path / "p.html")], "--html draws convolution layers only so far, not chains"),
         (["--layers", "7"], "--layers '7': the chain has layers 1-3"),

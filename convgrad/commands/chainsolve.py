@@ -17,8 +17,8 @@ AUTO_OVERLAYS_SHOWN = 10
 
 def refuse_for_chains(fmt: str, options: OutputOptions) -> None:
     """What a chain cannot show yet, refused in one line rather than ignored."""
-    if fmt in ("markdown", "latex", "csv"):
-        raise UsageError(f"a chain prints as a table, --json or --format jsonl; the {fmt} export is for one layer")
+    if fmt in ("markdown", "latex", "csv", "torch", "numpy"):
+        raise UsageError(f"a chain prints as a table, --json or --format jsonl; --format {fmt} is for one layer so far")
     if options.cell is not None:
         raise UsageError("--cell names an entry of one layer; for a chain, --json lists every layer's totals")
     if options.html:
