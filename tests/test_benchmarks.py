@@ -19,7 +19,12 @@ def test_cli_benchmark_runs():
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    for line in ("ratio convgrad / import numpy:", "peak memory ratio jsonl / totals-only:", "ratio exact / floats:"):
+    for line in (
+        "ratio convgrad (--json) / import numpy:",
+        "ratio convgrad (table) / import numpy:",
+        "peak memory ratio jsonl / totals-only:",
+        "ratio exact / floats:",
+    ):
         assert line in run.stdout
 
 
