@@ -1098,13 +1098,8 @@ def _build_weighted(
                 f"{'s' if c_out != 1 else ''} (W {_fmt_shape(W_user.shape)}): b needs one value per output channel"
             )
     dZ = _upstream(fields, form, geom, domain, need_dZ, allow_nonfinite, limits)
-    if domain.dtype != object:
-        single = not float64 and all(x.dtype == np.float32 for x in (A, W, b, dZ) if x is not None)
-        dtype = np.float32 if single else np.float64
-        A, W = A.astype(dtype, copy=False), W.astype(dtype, copy=False)
-        b = None if b is None else b.astype(dtype, copy=False)
-        dZ = None if dZ is None else dZ.astype(dtype, copy=False)
-    problem = Problem(A, W, b, dZ, geom, form, domain, params["mode"], allow_nonfinite, kind.name, params)
+    arrays = _one_dtype(domain, float64, A, W, b, dZ)
+    problem = Problem(*arrays, geom, form, domain, params["mode"], allow_nonfinite, kind.name, params)
     if domain.dtype == object:
         check_exact_work(problem, limits)
     return problem
@@ -1158,16 +1153,28 @@ def _build_matrix(
                 f"{out} output unit{'s' if out != 1 else ''}: b needs one value per unit, ({out},)"
             )
     dZ = _upstream(fields, form, geom, domain, need_dZ, allow_nonfinite, limits)
-    if domain.dtype != object:
-        single = not float64 and all(x.dtype == np.float32 for x in (A, W, b, dZ) if x is not None)
-        dtype = np.float32 if single else np.float64
-        A, W = A.astype(dtype, copy=False), W.astype(dtype, copy=False)
-        b = None if b is None else b.astype(dtype, copy=False)
-        dZ = None if dZ is None else dZ.astype(dtype, copy=False)
-    problem = Problem(A, W, b, dZ, geom, form, domain, kind.name, allow_nonfinite, kind.name, params)
+    arrays = _one_dtype(domain, float64, A, W, b, dZ)
+    problem = Problem(*arrays, geom, form, domain, kind.name, allow_nonfinite, kind.name, params)
     if domain.dtype == object:
         check_exact_work(problem, limits)
     return problem
+
+
+def _one_dtype(
+    domain: Domain, float64: bool, A: np.ndarray, W: np.ndarray, b: np.ndarray | None, dZ: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """A, W, b, dZ in one float dtype: float32 only when every one given was float32 (and not
+    --float64); exact and symbolic arrays (object) as they are."""
+    if domain.dtype == object:
+        return A, W, b, dZ
+    single = not float64 and all(x.dtype == np.float32 for x in (A, W, b, dZ) if x is not None)
+    dtype = np.float32 if single else np.float64
+    return (
+        A.astype(dtype, copy=False),
+        W.astype(dtype, copy=False),
+        None if b is None else b.astype(dtype, copy=False),
+        None if dZ is None else dZ.astype(dtype, copy=False),
+    )
 
 
 def _bias_array(value: Any, domain: Domain, allow_nonfinite: bool, limits: Limits) -> np.ndarray:
