@@ -490,3 +490,37 @@ class Drawn:
                 yield Segment(text, styles[style])
             plain.append("\n")
         yield Segment("".join(plain))
+
+
+class Wrapped:
+    """Styled pieces (which may hold line breaks) printed as rich prints the Text they make
+    (justify "default", overflow "fold", wrapped at the width it is given), laid out here; where
+    this engine does not lay a line out (or the console records, or wants ASCII), rich draws the Text."""
+
+    def __init__(self, pieces: Iterable[Run]) -> None:
+        self.pieces = list(pieces)
+
+    def text(self) -> Any:
+        from rich.text import Text
+
+        text = Text()
+        for piece, style in self.pieces:
+            text.append(piece, style or None)
+        return text
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        if console.record or options.ascii_only or options.justify or options.overflow or options.no_wrap:
+            yield self.text()
+            return
+        width = options.max_width
+        lines: list[StyledLine] = []
+        try:
+            for line in lines_of_pieces(self.pieces):
+                lines += wrap_styled(line, width)
+        except Unsupported:
+            yield self.text()
+            return
+        if console.color_system is None:
+            yield Drawn(["".join(text for text, _ in line) for line in lines])
+        else:
+            yield Drawn(lines)
