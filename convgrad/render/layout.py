@@ -38,14 +38,24 @@ class NoRoom(Unsupported):
     """A table column squeezed narrower than its padding: nothing of its cells would show."""
 
 
+#: Characters past ASCII that convgrad writes and that take one terminal cell each (marks, dots,
+#: rules): a text of these and ASCII is measured by its length, without rich's per-character table.
+_NOT_ASCII = re.compile("([^\x00-\x7f]+)")
+_WIDER = re.compile("[^\x00-\x7f✓✗≈·…─×]")
+
+
+def _narrow(text: str) -> bool:
+    return text.isascii() or _WIDER.search(text) is None
+
+
 def width_of(text: str) -> int:
     """A line's width in terminal cells (its length, for ASCII)."""
-    return len(text) if text.isascii() else cell_len(text)
+    return len(text) if _narrow(text) else cell_len(text)
 
 
 def single_cell(text: str) -> bool:
     """Whether every character of ``text`` takes one terminal cell (so cells and characters agree)."""
-    return cell_len(text) == len(text)
+    return _narrow(text) or cell_len(text) == len(text)
 
 
 def _check(text: str) -> None:
@@ -248,15 +258,24 @@ def wrap_styled(line: StyledLine, width: int) -> list[StyledLine]:
             raise Unsupported(piece)
         bounds.append((start, end))
         start += len(piece)
+    spans = []  # each run's [start, end) in the plain line
+    offset = 0
+    for text, style in line:
+        spans.append((offset, offset + len(text), style))
+        offset += len(text)
     out = []
+    k = 0  # the first run that may reach into the next line
     for first, last in bounds:
+        while k < len(spans) and spans[k][1] <= first:
+            k += 1
         runs: StyledLine = []
-        offset = 0
-        for text, style in line:
-            a, b = max(first, offset), min(last, offset + len(text))
+        j = k
+        while j < len(spans) and spans[j][0] < last:
+            start, end, style = spans[j]
+            a, b = max(first, start), min(last, end)
             if a < b:
                 runs.append((plain[a:b], style))
-            offset += len(text)
+            j += 1
         out.append(runs)
     return out
 
@@ -471,7 +490,17 @@ class Drawn:
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         if all(isinstance(line, str) for line in self.lines):
-            yield Segment("\n".join(self.lines) + "\n")  # type: ignore[arg-type]
+            # a segment a line: rich splits what it prints at each "\n", copying the rest of a segment each time
+            for line in self.lines:
+                if line.isascii():  # type: ignore[union-attr]
+                    yield Segment(line + "\n")  # type: ignore[operator]
+                    continue
+                # rich measures each segment it prints, a character at a time past ASCII (uncached past
+                # 512): ASCII runs apart from the others are measured at once, the marks (✓) cached
+                for part in _NOT_ASCII.split(line):  # type: ignore[arg-type]
+                    if part:
+                        yield Segment(part)
+                yield Segment("\n")
             return
         styles: dict[str, Any] = {}
         plain: list[str] = []
@@ -513,14 +542,15 @@ class Wrapped:
             yield self.text()
             return
         width = options.max_width
-        lines: list[StyledLine] = []
         try:
+            if console.color_system is None:
+                plain = wrap("".join(text for text, _ in self.pieces), width)
+                yield Drawn(plain)
+                return
+            lines: list[StyledLine] = []
             for line in lines_of_pieces(self.pieces):
                 lines += wrap_styled(line, width)
         except Unsupported:
             yield self.text()
             return
-        if console.color_system is None:
-            yield Drawn(["".join(text for text, _ in line) for line in lines])
-        else:
-            yield Drawn(lines)
+        yield Drawn(lines)
