@@ -40,7 +40,6 @@ class NoRoom(Unsupported):
 
 #: Characters past ASCII that convgrad writes and that take one terminal cell each (marks, dots,
 #: rules): a text of these and ASCII is measured by its length, without rich's per-character table.
-_NOT_ASCII = re.compile("([^\x00-\x7f]+)")
 _WIDER = re.compile("[^\x00-\x7f✓✗≈·…─×]")
 
 
@@ -492,15 +491,7 @@ class Drawn:
         if all(isinstance(line, str) for line in self.lines):
             # a segment a line: rich splits what it prints at each "\n", copying the rest of a segment each time
             for line in self.lines:
-                if line.isascii():  # type: ignore[union-attr]
-                    yield Segment(line + "\n")  # type: ignore[operator]
-                    continue
-                # rich measures each segment it prints, a character at a time past ASCII (uncached past
-                # 512): ASCII runs apart from the others are measured at once, the marks (✓) cached
-                for part in _NOT_ASCII.split(line):  # type: ignore[arg-type]
-                    if part:
-                        yield Segment(part)
-                yield Segment("\n")
+                yield Segment(line + "\n")  # type: ignore[operator]
             return
         styles: dict[str, Any] = {}
         plain: list[str] = []
