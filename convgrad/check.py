@@ -592,7 +592,7 @@ def exact_totals(problem: Problem) -> Totals:
 
 def _integers(array: np.ndarray) -> tuple[np.ndarray, int]:
     """An array of Fractions as (an object array of Python ints, their common denominator)."""
-    flat = [Fraction(q) for q in array.flat]
+    flat = [q if type(q) is Fraction else Fraction(q) for q in array.flat]
     den = math.lcm(*(q.denominator for q in flat)) if flat else 1
     out = np.empty(len(flat), dtype=object)
     out[:] = [q.numerator * (den // q.denominator) for q in flat]
