@@ -24,7 +24,7 @@ import numpy as np
 from .api import Result
 from .errors import InputError
 from .layers.base import Totals
-from .numbers import check_number_value, describe_value, echo_text, parse_number_text
+from .numbers import MAX_DIGITS, MAX_EXPONENT, check_number_value, describe_value, echo_text, parse_number_text
 from .options import MAX_DECIMALS
 from .problem import Problem, fmt_shape
 from .variants import variants_for
@@ -193,9 +193,15 @@ def _given(value: Any, path: str) -> Given:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise InputError(f"{path} is {value}, not a finite number")
-        check_number_value(value, path)
-        exponent = value.as_tuple().exponent
-        return Given(Fraction(value), max(0, -int(exponent)), str(value))
+        text = str(value)
+        if len(text) > MAX_DIGITS or abs(value.adjusted()) > MAX_EXPONENT:  # it may be out of bounds
+            check_number_value(value, path)
+        if "E" in text:
+            decimals = max(0, -int(value.as_tuple().exponent))
+        else:  # plain notation: the decimals are the digits after the point (none: a whole number)
+            point = text.find(".")
+            decimals = 0 if point < 0 else len(text) - point - 1
+        return Given(Fraction(value), decimals, text)
     if isinstance(value, str):
         text = value.strip()
         exact = parse_number_text(text, path)
@@ -586,7 +592,7 @@ def exact_totals(problem: Problem) -> Totals:
 
 def _integers(array: np.ndarray) -> tuple[np.ndarray, int]:
     """An array of Fractions as (an object array of Python ints, their common denominator)."""
-    flat = [Fraction(q) for q in array.flat]
+    flat = [q if type(q) is Fraction else Fraction(q) for q in array.flat]
     den = math.lcm(*(q.denominator for q in flat)) if flat else 1
     out = np.empty(len(flat), dtype=object)
     out[:] = [q.numerator * (den // q.denominator) for q in flat]

@@ -69,7 +69,10 @@ def check_number_text(text: str, where: str) -> None:
     """
     m = _EXPONENT_TEXT.search(text)
     mantissa = text[: m.start()] if m else text
-    digits = sum(ch.isdigit() for ch in mantissa) if len(mantissa) <= 4 * MAX_DIGITS else MAX_DIGITS + 1
+    if len(mantissa) <= MAX_DIGITS:  # no more digits than characters
+        digits = 0
+    else:
+        digits = sum(ch.isdigit() for ch in mantissa) if len(mantissa) <= 4 * MAX_DIGITS else MAX_DIGITS + 1
     if digits > MAX_DIGITS:
         raise InputError(f"{where} has {_count_text(mantissa)} digits, more than the {MAX_DIGITS:,} convgrad reads")
     if m and m.group(2):
@@ -353,6 +356,15 @@ class ExactDomain(Domain):
 
     name = "exact"
     dtype = object
+
+    def from_numeric_array(self, array: np.ndarray, path: str) -> np.ndarray:
+        """``convert`` of each entry; a finite float64 array at once (each float is the shortest text
+        that reads back to it, as ``convert`` takes it), anything else entry by entry."""
+        if array.dtype != np.float64 or not np.isfinite(array).all():
+            return super().from_numeric_array(array, path)
+        out = np.empty(array.size, dtype=object)
+        out[:] = [Fraction(Decimal(repr(value))) for value in array.ravel().tolist()]
+        return out.reshape(array.shape)
 
     def convert(self, value: Any, path: str) -> Fraction:
         if isinstance(value, bool) or value is None:

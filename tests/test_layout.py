@@ -112,3 +112,37 @@ def test_a_wide_table_drawn_whole_is_rich_at_its_natural_width(width):
     natural = sum(ours.widths(None)) + 2
     assert ours.lines(None) == drawn(theirs, natural)
     assert ours.fits(width) == (width >= natural or "…" not in "".join(drawn(theirs, width)))
+
+
+def printed(renderable, width: int, colour: bool) -> str:
+    """What a console prints for ``renderable`` at ``width``, escape codes and all (colour: 256 colours)."""
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        color_system="256" if colour else None,
+        force_terminal=colour,
+        legacy_windows=False,
+        highlight=False,
+    )
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+STYLE = st.sampled_from(["", "green", "bold red", "italic", "yellow"])
+PIECE = st.tuples(st.text(alphabet="ab01-. ✓✗≈\n", min_size=1, max_size=16), STYLE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(PIECE, min_size=1, max_size=16), width=st.integers(1, 50), colour=st.booleans())
+def test_wrapped_pieces_print_as_rich_prints_their_text(pieces, width, colour):
+    wrapped = layout.Wrapped(pieces)
+    assert printed(wrapped, width, colour) == printed(wrapped.text(), width, colour)
+
+
+def test_wrapped_pieces_are_laid_out_without_rich_text():
+    """A marked grid line past the width: laid out here (a Drawn), not by rich's Text."""
+    wrapped = layout.Wrapped([("1.5 ✓", "green"), ("  ", ""), ("2 ✗ 3", "bold red"), ("\n", ""), ("0 ✓", "green")])
+    console = Console(file=io.StringIO(), width=6, color_system=None)
+    rendered = list(wrapped.__rich_console__(console, console.options))
+    assert [type(r) for r in rendered] == [layout.Drawn]
+    assert printed(wrapped, 6, False) == printed(wrapped.text(), 6, False) == "1.5 ✓ \n2 ✗ 3\n0 ✓\n"

@@ -298,7 +298,8 @@ def _one(checker: Any, path: str, fmt: str, policy: Any, explicit: bool, limits:
     else:
         console = stdout_console()
         for renderable in report_renderables(checker, report):
-            console.print(renderable)
+            # every line is laid out within the width already: rich need not measure it to crop it
+            console.print(renderable, crop=False)
         if explicit:
             console.print(score_line(points), highlight=False)
     if not report.all_right:

@@ -21,7 +21,8 @@ from ..layers.base import Term
 from ..layers.conv import dA_terms, db_terms, dW_terms, z_terms
 from ..numbers import DEFAULT_SIGNIFICANT_DIGITS, format_float, index_label
 from ..numbers import format_fraction as _exact_text
-from .grids import Cell, grid
+from .grids import Cell, grid, grid_pieces
+from .layout import Wrapped
 from .text import factor_label, paren_negative, plural, ranges, slice_label
 
 RIGHT, WRONG = "✓", "✗"
@@ -123,21 +124,24 @@ def _entry_cell(checker: Checker, e: Any, decimals: int | None) -> Cell:
     return Cell(f"{e.given.text} {WRONG} {_expected_text(checker, e, decimals)}", "bold red")
 
 
-def _verdict_grid(checker: Checker, q: QuantityVerdict, decimals: int | None = None) -> Text:
-    """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices."""
+def _verdict_grid(checker: Checker, q: QuantityVerdict, decimals: int | None = None) -> RenderableType:
+    """The answer as the student laid it out, each entry marked; arrays past 2-D in [i, j, :, :] slices.
+    Laid out by the plain layout engine (rich only styles it), wrapped at the width it is printed at."""
     cells = np.empty(q.expected_shape, dtype=object)
     for e in q.entries:
         cells[e.index] = _entry_cell(checker, e, decimals)
+    if cells.ndim == 0:
+        return grid(cells)
     lead = max(0, cells.ndim - 2)
     if not lead:
-        return grid(cells)
-    text = Text()
+        return Wrapped(grid_pieces(cells))
+    pieces: list[tuple[str, str]] = []
     for k, index in enumerate(np.ndindex(*cells.shape[:lead])):
         if k:
-            text.append("\n")
-        text.append(slice_label(index, 2) + "\n", style="italic")
-        text.append_text(grid(cells[index]))
-    return text
+            pieces.append(("\n", ""))
+        pieces.append((slice_label(index, 2) + "\n", "italic"))
+        pieces += grid_pieces(cells[index])
+    return Wrapped(pieces)
 
 
 def _decimals_text(decimals: int | None) -> str:

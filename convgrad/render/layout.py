@@ -38,14 +38,23 @@ class NoRoom(Unsupported):
     """A table column squeezed narrower than its padding: nothing of its cells would show."""
 
 
+#: Characters past ASCII that convgrad writes and that take one terminal cell each (marks, dots,
+#: rules): a text of these and ASCII is measured by its length, without rich's per-character table.
+_WIDER = re.compile("[^\x00-\x7f✓✗≈·…─×]")
+
+
+def _narrow(text: str) -> bool:
+    return text.isascii() or _WIDER.search(text) is None
+
+
 def width_of(text: str) -> int:
     """A line's width in terminal cells (its length, for ASCII)."""
-    return len(text) if text.isascii() else cell_len(text)
+    return len(text) if _narrow(text) else cell_len(text)
 
 
 def single_cell(text: str) -> bool:
     """Whether every character of ``text`` takes one terminal cell (so cells and characters agree)."""
-    return cell_len(text) == len(text)
+    return _narrow(text) or cell_len(text) == len(text)
 
 
 def _check(text: str) -> None:
@@ -248,15 +257,24 @@ def wrap_styled(line: StyledLine, width: int) -> list[StyledLine]:
             raise Unsupported(piece)
         bounds.append((start, end))
         start += len(piece)
+    spans = []  # each run's [start, end) in the plain line
+    offset = 0
+    for text, style in line:
+        spans.append((offset, offset + len(text), style))
+        offset += len(text)
     out = []
+    k = 0  # the first run that may reach into the next line
     for first, last in bounds:
+        while k < len(spans) and spans[k][1] <= first:
+            k += 1
         runs: StyledLine = []
-        offset = 0
-        for text, style in line:
-            a, b = max(first, offset), min(last, offset + len(text))
+        j = k
+        while j < len(spans) and spans[j][0] < last:
+            start, end, style = spans[j]
+            a, b = max(first, start), min(last, end)
             if a < b:
                 runs.append((plain[a:b], style))
-            offset += len(text)
+            j += 1
         out.append(runs)
     return out
 
@@ -471,7 +489,9 @@ class Drawn:
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
         if all(isinstance(line, str) for line in self.lines):
-            yield Segment("\n".join(self.lines) + "\n")  # type: ignore[arg-type]
+            # a segment a line: rich splits what it prints at each "\n", copying the rest of a segment each time
+            for line in self.lines:
+                yield Segment(line + "\n")  # type: ignore[operator]
             return
         styles: dict[str, Any] = {}
         plain: list[str] = []
@@ -490,3 +510,38 @@ class Drawn:
                 yield Segment(text, styles[style])
             plain.append("\n")
         yield Segment("".join(plain))
+
+
+class Wrapped:
+    """Styled pieces (which may hold line breaks) printed as rich prints the Text they make
+    (justify "default", overflow "fold", wrapped at the width it is given), laid out here; where
+    this engine does not lay a line out (or the console records, or wants ASCII), rich draws the Text."""
+
+    def __init__(self, pieces: Iterable[Run]) -> None:
+        self.pieces = list(pieces)
+
+    def text(self) -> Any:
+        from rich.text import Text
+
+        text = Text()
+        for piece, style in self.pieces:
+            text.append(piece, style or None)
+        return text
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        if console.record or options.ascii_only or options.justify or options.overflow or options.no_wrap:
+            yield self.text()
+            return
+        width = options.max_width
+        try:
+            if console.color_system is None:
+                plain = wrap("".join(text for text, _ in self.pieces), width)
+                yield Drawn(plain)
+                return
+            lines: list[StyledLine] = []
+            for line in lines_of_pieces(self.pieces):
+                lines += wrap_styled(line, width)
+        except Unsupported:
+            yield self.text()
+            return
+        yield Drawn(lines)
