@@ -501,3 +501,10 @@ def test_hostile_chains_are_refused_in_one_line():
         verdicts.append(outcome.verdict)
     assert "refused" in verdicts and "ok" in verdicts
     assert "more than the 100 a chain may have" in _error({"A_prev": [1], "layers": [{"layer": "relu"}] * 101})
+
+
+@pytest.mark.parametrize("layers", ["relu", [None], [1, 2], {"layer": "relu"}, None, [{"layer": "relu"}, "tanh"]])
+def test_the_api_refuses_layers_that_are_not_layer_objects_in_one_line(layers):
+    with pytest.raises(convgrad.InputError) as raised:
+        convgrad.chain([1, 2, 3], layers=layers, loss="sum")
+    assert "layer" in str(raised.value) and "\n" not in str(raised.value)

@@ -498,7 +498,14 @@ def chain(
     given = {"A_prev": A_prev.copy() if isinstance(A_prev, np.ndarray) else A_prev}
     if dZ is not None:
         given["dZ"] = dZ.copy() if isinstance(dZ, np.ndarray) else dZ
-    raw = {**given, **config, "layers": [dict(layer) for layer in layers]}
+    # Each layer is copied when it is a mapping; anything else reaches the checks as it is, which
+    # name it in one line (a string, None, a list of numbers).
+    copied = (
+        [dict(layer) if isinstance(layer, Mapping) else layer for layer in layers]
+        if isinstance(layers, (list, tuple))
+        else layers
+    )
+    raw = {**given, **config, "layers": copied}
     if loss is not None:
         raw["loss"] = loss
     fields = chain_fields(raw, source="the arguments")
