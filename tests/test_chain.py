@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, torch_or_skip
 
 import convgrad
 from convgrad.chains import build_chain, chain_fields, select_layers, solve_chain
@@ -508,3 +508,28 @@ def test_the_api_refuses_layers_that_are_not_layer_objects_in_one_line(layers):
     with pytest.raises(convgrad.InputError) as raised:
         convgrad.chain([1, 2, 3], layers=layers, loss="sum")
     assert "layer" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_the_api_takes_tensors_everywhere_labels_included():
+    torch = torch_or_skip()
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 4, 4, dtype=torch.float64, requires_grad=True)
+    conv = torch.nn.Conv2d(1, 2, 3, padding=1, dtype=torch.float64)
+    linear = torch.nn.Linear(8, 3, dtype=torch.float64)
+    labels = torch.tensor([0, 2])
+    layers = [
+        {"layer": "conv", "W": conv.weight, "b": conv.bias, "padding": 1},
+        {"layer": "relu"},
+        {"layer": "max-pool", "size": 2},
+        {"layer": "flatten"},
+        {"layer": "dense", "W": linear.weight, "b": linear.bias},
+    ]
+    r = convgrad.chain(x, layers=layers, loss={"kind": "softmax-cross-entropy", "labels": labels})
+    loss = F.cross_entropy(linear(F.max_pool2d(F.relu(conv(x)), 2).flatten(1)), labels)
+    loss.backward()
+    assert np.isclose(float(r.loss), loss.item(), rtol=1e-12)
+    assert np.allclose(r.layers[0].dW, conv.weight.grad.numpy(), rtol=1e-9, atol=1e-15)
+    assert np.allclose(r.layers[4].dW, linear.weight.grad.numpy(), rtol=1e-9, atol=1e-15)
+    assert np.allclose(r.layers[0].dA_prev, x.grad.numpy(), rtol=1e-9, atol=1e-15)

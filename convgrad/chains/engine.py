@@ -52,6 +52,7 @@ from ..problem import (
     build_problem,
     canonical_fields,
     fmt_shape,
+    host_array,
     parse_layer,
     to_array,
 )
@@ -506,6 +507,8 @@ def chain(
         else layers
     )
     raw = {**given, **config, "layers": copied}
+    if isinstance(loss, Mapping):  # labels or a target may be a tensor, as the arrays may
+        loss = {key: host_array(value, f"loss {key}") for key, value in loss.items()}
     if loss is not None:
         raw["loss"] = loss
     fields = chain_fields(raw, source="the arguments")
