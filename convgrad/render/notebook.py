@@ -191,9 +191,14 @@ class Result(api.Result):
             if value is None:
                 continue
             array = np.asarray(value)
-            exact: Any = {"all": str} if array.dtype == object else None  # 3/10, not Fraction(3, 10)
-            with np.printoptions(threshold=24, edgeitems=2, linewidth=88, precision=6):
-                text = np.array2string(array, separator=", ", formatter=exact) if array.ndim else str(value)
+            # 3/10, not Fraction(3, 10); floats to 12 significant digits as the table shows them
+            # (0.3, not 0.30000000000000004), without numpy's padding to a common width.
+            shown: Any = {"all": str} if array.dtype == object else {"float_kind": _twelve_digits(array)}
+            with np.printoptions(threshold=24, edgeitems=2, linewidth=88):
+                if array.ndim:
+                    text = np.array2string(array, separator=", ", formatter=shown)
+                else:
+                    text = str(value) if array.dtype.kind not in "fc" else f"{array[()]:.12g}"
             body = text.splitlines()
             if len(body) > REPR_LINES:
                 body = body[: REPR_LINES - 1] + ["  ..."]
@@ -287,6 +292,17 @@ class Result(api.Result):
         from ..files import save_npz
 
         save_npz(self, str(path))
+
+
+def _twelve_digits(array: Any) -> Any:
+    """A formatter writing floats to 12 significant digits, right-aligned to the widest entry
+    (of a small array: a large one is shown by its corners, left as written)."""
+    width = max((len(f"{v:.12g}") for v in array.flat), default=0) if array.size <= 10_000 else 0
+
+    def text(value: float) -> str:
+        return f"{value:.12g}".rjust(width)
+
+    return text
 
 
 def _auto_limit() -> int:
