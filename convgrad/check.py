@@ -133,6 +133,15 @@ def mark(given: Given, value: Any, tolerance: Tolerance, decimals: int | None = 
 _FLOAT_MARGIN = 1e-13
 
 
+def _float_or_inf(value: Any) -> float:
+    """float(value), or an infinity of its sign past float64's range (such an entry is then not
+    finite in float64 and is marked exactly)."""
+    try:
+        return float(value)
+    except OverflowError:  # a Fraction such as 10**400 / 1
+        return math.inf if value > 0 else -math.inf
+
+
 def marks_of(given: np.ndarray, expected: np.ndarray, tolerance: Tolerance, decimals: int | None = None) -> np.ndarray:
     """``mark`` of every entry (arrays of Given and of true values, one shape): an object array of marks.
 
@@ -145,8 +154,8 @@ def marks_of(given: np.ndarray, expected: np.ndarray, tolerance: Tolerance, deci
         return out
     flat_given, flat_true = list(given.flat), list(expected.flat)
     with np.errstate(all="ignore"):
-        g = np.array([float(e.value) for e in flat_given])
-        t = np.array([float(v) for v in flat_true])
+        g = np.array([_float_or_inf(e.value) for e in flat_given])
+        t = np.array([_float_or_inf(v) for v in flat_true])
         exact = np.array([isinstance(v, (Fraction, int)) for v in flat_true])
         slack = np.where(exact, 0.0, float(FLOAT_SLACK) * (np.abs(t) + 1))
         written = np.array([-1 if e.decimals is None else e.decimals for e in flat_given])

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from convgrad.api import Result
 from convgrad.check import Given, Tolerance, exact_totals, mark, marks_of
@@ -115,3 +116,12 @@ def test_roles_swapped_at_once_is_the_overlay_by_overlay_rule(seed):
     assert np.asarray(got["dW"][0][1]).tolist() == p.form.kernel_from_canonical(dW).tolist()
     expected_dA = p.form.activation_from_canonical(dA_pad[conv.interior(g)])
     assert np.asarray(got["dA_prev"][0][1]).tolist() == expected_dA.tolist()
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1" + "0" * 400, "1e-400"])
+def test_an_answer_past_float64s_range_is_marked_not_a_crash(cli, number):
+    # Found by the 20,000-case fuzz run: the float64 pre-pass raised OverflowError on 10**400.
+    answer = f'{{"dW": [{number}, 0.4], "db": 0.1, "dA_prev": [-0.03, 0.01, 0.1]}}'
+    result = cli("check", ROOT / "samples" / "seed_1d.json", "--answer", "-", input=answer)
+    assert result.exit_code == 1, result.stderr
+    assert "2 of 3 given quantities right" in result.stdout
